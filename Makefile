@@ -1,0 +1,29 @@
+# guard: PGXS build.  `make && make install` as root, tests as the postgres user
+# (see README.md: `make installcheck` runs pg_regress against a temporary
+# instance with guard preloaded, `make prove` runs the TAP tests).
+
+MODULE_big = guard
+OBJS = src/guard.o src/hooks.o src/fingerprint.o src/normalize.o src/policy.o \
+       src/namecache.o src/store.o src/sqlfuncs.o
+
+EXTENSION = guard
+DATA = sql/guard--0.1.sql
+PGFILEDESC = "guard - plan fingerprints and sequential-scan regression guard"
+
+REGRESS = setup fingerprint plans explain security
+REGRESS_OPTS = --temp-config=$(srcdir)/test/fixtures/regress.conf \
+               --temp-instance=./tmp_check_regress
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+EXTRA_CLEAN = tmp_check tmp_check_regress results regression.diffs regression.out log
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# PostgreSQL's own regression suite against a server with guard preloaded
+# (minutes; needs the server source, fetched by the script).
+.PHONY: pgregress
+pgregress:
+	test/pgregress/run.sh

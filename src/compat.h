@@ -1,0 +1,85 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *		Every PostgreSQL version test guard needs, in one place.
+ *
+ * guard is built and tested against PostgreSQL 15.  The macros below keep
+ * 13 to 18 buildable in principle: code elsewhere calls these wrappers and
+ * never tests PG_VERSION_NUM itself.
+ *
+ * IDENTIFICATION
+ *		src/compat.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GUARD_COMPAT_H
+#define GUARD_COMPAT_H
+
+#include "postgres.h"
+
+#if PG_VERSION_NUM < 130000
+#error "guard requires PostgreSQL 13 or later"
+#endif
+
+/* shmem_request_hook appeared in 15; before it, requests go in _PG_init. */
+#if PG_VERSION_NUM >= 150000
+#define GUARD_HAVE_SHMEM_REQUEST_HOOK 1
+#endif
+
+/* MarkGUCPrefixReserved replaced EmitWarningsOnPlaceholders in 15. */
+#if PG_VERSION_NUM >= 150000
+#define GuardMarkGUCPrefixReserved(prefix) MarkGUCPrefixReserved(prefix)
+#else
+#define GuardMarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/* post_parse_analyze_hook got the JumbleState in 14. */
+#if PG_VERSION_NUM >= 140000
+#define GUARD_POST_PARSE_ARGS ParseState *pstate, Query *query, JumbleState *jstate
+#define GUARD_POST_PARSE_CALL(hook) (hook) (pstate, query, jstate)
+#else
+#define GUARD_POST_PARSE_ARGS ParseState *pstate, Query *query
+#define GUARD_POST_PARSE_CALL(hook) (hook) (pstate, query)
+#endif
+
+/* ExecutorRun lost its execute_once argument in 18. */
+#if PG_VERSION_NUM >= 180000
+#define GUARD_EXECUTOR_RUN_ARGS QueryDesc *queryDesc, ScanDirection direction, uint64 count
+#define GUARD_EXECUTOR_RUN_PASS queryDesc, direction, count
+#else
+#define GUARD_EXECUTOR_RUN_ARGS QueryDesc *queryDesc, ScanDirection direction, uint64 count, bool execute_once
+#define GUARD_EXECUTOR_RUN_PASS queryDesc, direction, count, execute_once
+#endif
+
+/* ProcessUtility got readOnlyTree in 14. */
+#if PG_VERSION_NUM >= 140000
+#define GUARD_UTILITY_ARGS PlannedStmt *pstmt, const char *queryString, \
+	bool readOnlyTree, ProcessUtilityContext context, ParamListInfo params, \
+	QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc
+#define GUARD_UTILITY_PASS pstmt, queryString, readOnlyTree, context, params, \
+	queryEnv, dest, qc
+#else
+#define GUARD_UTILITY_ARGS PlannedStmt *pstmt, const char *queryString, \
+	ProcessUtilityContext context, ParamListInfo params, \
+	QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc
+#define GUARD_UTILITY_PASS pstmt, queryString, context, params, \
+	queryEnv, dest, qc
+#endif
+
+/* Node field renames. */
+#if PG_VERSION_NUM >= 160000
+#define GUARD_RTE_PERMINFO 1
+#endif
+
+/* Portal/ExecutorStart: the plan became a CachedPlan argument in 18. */
+
+/* pg_analyze_and_rewrite_fixedparams / varparams names came in 15. */
+#if PG_VERSION_NUM >= 150000
+#define GuardAnalyzeVarparams(raw, src, types, n, env) \
+	pg_analyze_and_rewrite_varparams((raw), (src), (types), (n), (env))
+#else
+#define GuardAnalyzeVarparams(raw, src, types, n, env) \
+	pg_analyze_and_rewrite_params((raw), (src), (ParserSetupHook) parse_variable_parameters, NULL, (env))
+#endif
+
+#endif							/* GUARD_COMPAT_H */

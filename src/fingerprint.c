@@ -1,0 +1,1332 @@
+/*-------------------------------------------------------------------------
+ *
+ * fingerprint.c
+ *		Portable fingerprints of statements and plans.
+ *
+ * Pure functions of a parse tree or a plan tree: no locks, no I/O, no
+ * shared state.  The rules are versioned (GUARD_FINGERPRINT_VERSION) and
+ * written down in doc/fingerprint.md; any change to what is hashed below
+ * must bump the version and update that document.
+ *
+ * query_hash jumbles the Query the planner receives: node types, operators,
+ * functions, types and relations by portable name (namecache.c), columns by
+ * name; never constant values, parameter values, locations, or aliases.
+ *
+ * plan_hash hashes the plan tree's structure: node types, join types, scan
+ * methods, relation and index names, scan direction, aggregate and set-op
+ * strategies, the DML operation and its targets, subplans and the shape of
+ * the tree.  Never costs, row estimates, worker counts, range-table
+ * positions, or which partitions of one parent were kept: the children of
+ * an Append or MergeAppend are hashed as the set of their distinct hashes,
+ * and a scan of a partition (or inheritance child) hashes as a scan of its
+ * topmost parent, an index of a partition by its key columns.
+ *
+ * The two hashes travel inside the PlannedStmt as PlanInvalItems with
+ * cacheIds no syscache has (negative): plancache only ever compares
+ * cacheIds for equality, and copyObject keeps them, so a cached plan
+ * carries its fingerprint for its whole life and is never re-hashed.
+ *
+ * IDENTIFICATION
+ *		src/fingerprint.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_class.h"
+#include "catalog/pg_opclass.h"
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "nodes/extensible.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "guard.h"
+
+/* ---------------------------------------------------------------------
+ * Hash mixing
+ * ---------------------------------------------------------------------
+ */
+static inline uint64
+rotl64(uint64 x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+/* One murmur3-style round: cheap, and every input bit reaches the state. */
+static inline uint64
+mix(uint64 h, uint64 v)
+{
+	v *= UINT64CONST(0x87c37b91114253d5);
+	v = rotl64(v, 31);
+	v *= UINT64CONST(0x4cf5ad432745937f);
+	h ^= v;
+	h = rotl64(h, 27);
+	return h * 5 + 0x52dce729;
+}
+
+static inline uint64
+finish(uint64 h)
+{
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+/* =====================================================================
+ * query_hash
+ * =====================================================================
+ */
+#define QJ_MAX_DEPTH 64
+
+typedef struct QueryJumble
+{
+	uint64		h;
+	int			depth;			/* number of entries in rtables */
+	List	   *rtables[QJ_MAX_DEPTH];	/* range tables, innermost last */
+	bool		has_params;
+	int		   *locs;			/* locations of Consts */
+	int			nlocs;
+	int			maxlocs;
+} QueryJumble;
+
+#define J(v)		(qj->h = mix(qj->h, (uint64) (v)))
+#define JOID(cls, oid) \
+	do { if (OidIsValid(oid)) J(guard_objname_hash((cls), (oid))); else J(0); } while (0)
+
+static void jumble_query(QueryJumble *qj, Query *query);
+static void jumble_expr(QueryJumble *qj, Node *node);
+
+static void
+record_const(QueryJumble *qj, int location)
+{
+	if (location < 0)
+		return;
+	if (qj->nlocs >= qj->maxlocs)
+	{
+		qj->maxlocs = qj->maxlocs ? qj->maxlocs * 2 : 16;
+		qj->locs = qj->locs ? repalloc(qj->locs, qj->maxlocs * sizeof(int))
+			: palloc(qj->maxlocs * sizeof(int));
+	}
+	qj->locs[qj->nlocs++] = location;
+}
+
+/* Hash of the column a Var points at: by name when it is a table column. */
+static void
+jumble_var(QueryJumble *qj, Var *var)
+{
+	int			level = qj->depth - 1 - (int) var->varlevelsup;
+
+	J(T_Var);
+	J(var->varno);
+	J(var->varlevelsup);
+	if (level >= 0 && level < qj->depth && !IS_SPECIAL_VARNO(var->varno) &&
+		var->varno >= 1 && var->varno <= list_length(qj->rtables[level]))
+	{
+		RangeTblEntry *rte = rt_fetch(var->varno, qj->rtables[level]);
+
+		if (rte->rtekind == RTE_RELATION && var->varattno != 0)
+		{
+			J(guard_attname_hash(rte->relid, var->varattno));
+			return;
+		}
+	}
+	J(var->varattno);
+}
+
+static void
+jumble_rangetable(QueryJumble *qj, List *rtable)
+{
+	ListCell   *lc;
+
+	foreach(lc, rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		J(rte->rtekind);
+		switch (rte->rtekind)
+		{
+			case RTE_RELATION:
+				J(guard_relname_hash(rte->relid));
+				jumble_expr(qj, (Node *) rte->tablesample);
+				J(rte->inh);
+				break;
+			case RTE_SUBQUERY:
+				jumble_query(qj, rte->subquery);
+				break;
+			case RTE_JOIN:
+				J(rte->jointype);
+				break;
+			case RTE_FUNCTION:
+				jumble_expr(qj, (Node *) rte->functions);
+				break;
+			case RTE_TABLEFUNC:
+				jumble_expr(qj, (Node *) rte->tablefunc);
+				break;
+			case RTE_VALUES:
+				jumble_expr(qj, (Node *) rte->values_lists);
+				break;
+			case RTE_CTE:
+				qj->h = mix(qj->h, hash_bytes_extended((const unsigned char *) rte->ctename,
+													   strlen(rte->ctename), 0));
+				J(rte->ctelevelsup);
+				break;
+			case RTE_NAMEDTUPLESTORE:
+				qj->h = mix(qj->h, hash_bytes_extended((const unsigned char *) rte->enrname,
+													   strlen(rte->enrname), 0));
+				break;
+			case RTE_RESULT:
+				break;
+		}
+	}
+}
+
+static void
+jumble_query(QueryJumble *qj, Query *query)
+{
+	if (query == NULL)
+	{
+		J(0);
+		return;
+	}
+	if (qj->depth >= QJ_MAX_DEPTH)
+	{
+		/* absurdly deep nesting: hash what we can without resolving Vars */
+		J(T_Query);
+		return;
+	}
+	qj->rtables[qj->depth++] = query->rtable;
+
+	J(T_Query);
+	J(query->commandType);
+	J(query->resultRelation);
+	jumble_rangetable(qj, query->rtable);
+	jumble_expr(qj, (Node *) query->jointree);
+	jumble_expr(qj, (Node *) query->targetList);
+	jumble_expr(qj, (Node *) query->onConflict);
+	jumble_expr(qj, (Node *) query->returningList);
+	jumble_expr(qj, (Node *) query->groupClause);
+	J(query->groupDistinct);
+	jumble_expr(qj, (Node *) query->groupingSets);
+	jumble_expr(qj, query->havingQual);
+	jumble_expr(qj, (Node *) query->windowClause);
+	jumble_expr(qj, (Node *) query->distinctClause);
+	jumble_expr(qj, (Node *) query->sortClause);
+	jumble_expr(qj, query->limitOffset);
+	jumble_expr(qj, query->limitCount);
+	J(query->limitOption);
+	{
+		ListCell   *lc;
+
+		foreach(lc, query->rowMarks)
+		{
+			RowMarkClause *rowmark = lfirst_node(RowMarkClause, lc);
+
+			if (!rowmark->pushedDown)
+			{
+				J(rowmark->rti);
+				J(rowmark->strength);
+				J(rowmark->waitPolicy);
+			}
+		}
+	}
+	jumble_expr(qj, query->setOperations);
+	jumble_expr(qj, (Node *) query->cteList);
+	jumble_expr(qj, (Node *) query->mergeActionList);
+
+	qj->depth--;
+}
+
+/*
+ * jumble_expr: hash an expression tree.  Node types not listed hash as
+ * their tag only, which is safe (equal trees still hash equal) if coarse.
+ */
+static void
+jumble_expr(QueryJumble *qj, Node *node)
+{
+	ListCell   *lc;
+
+	if (node == NULL)
+		return;
+
+	check_stack_depth();
+
+	J(nodeTag(node));
+	switch (nodeTag(node))
+	{
+		case T_Var:
+			jumble_var(qj, (Var *) node);
+			break;
+		case T_Const:
+			{
+				Const	   *c = (Const *) node;
+
+				/* the value never counts; remember where it was written */
+				JOID(TypeRelationId, c->consttype);
+				record_const(qj, c->location);
+			}
+			break;
+		case T_Param:
+			{
+				Param	   *p = (Param *) node;
+
+				J(p->paramkind);
+				J(p->paramid);
+				JOID(TypeRelationId, p->paramtype);
+				if (p->paramkind == PARAM_EXTERN)
+					qj->has_params = true;
+			}
+			break;
+		case T_Aggref:
+			{
+				Aggref	   *expr = (Aggref *) node;
+
+				JOID(ProcedureRelationId, expr->aggfnoid);
+				jumble_expr(qj, (Node *) expr->aggdirectargs);
+				jumble_expr(qj, (Node *) expr->args);
+				jumble_expr(qj, (Node *) expr->aggorder);
+				jumble_expr(qj, (Node *) expr->aggdistinct);
+				jumble_expr(qj, (Node *) expr->aggfilter);
+			}
+			break;
+		case T_GroupingFunc:
+			jumble_expr(qj, (Node *) ((GroupingFunc *) node)->refs);
+			break;
+		case T_WindowFunc:
+			{
+				WindowFunc *expr = (WindowFunc *) node;
+
+				JOID(ProcedureRelationId, expr->winfnoid);
+				J(expr->winref);
+				jumble_expr(qj, (Node *) expr->args);
+				jumble_expr(qj, (Node *) expr->aggfilter);
+			}
+			break;
+		case T_SubscriptingRef:
+			{
+				SubscriptingRef *sbsref = (SubscriptingRef *) node;
+
+				jumble_expr(qj, (Node *) sbsref->refupperindexpr);
+				jumble_expr(qj, (Node *) sbsref->reflowerindexpr);
+				jumble_expr(qj, (Node *) sbsref->refexpr);
+				jumble_expr(qj, (Node *) sbsref->refassgnexpr);
+			}
+			break;
+		case T_FuncExpr:
+			JOID(ProcedureRelationId, ((FuncExpr *) node)->funcid);
+			jumble_expr(qj, (Node *) ((FuncExpr *) node)->args);
+			break;
+		case T_NamedArgExpr:
+			J(((NamedArgExpr *) node)->argnumber);
+			jumble_expr(qj, (Node *) ((NamedArgExpr *) node)->arg);
+			break;
+		case T_OpExpr:
+		case T_DistinctExpr:	/* struct-equivalent to OpExpr */
+		case T_NullIfExpr:		/* struct-equivalent to OpExpr */
+			JOID(OperatorRelationId, ((OpExpr *) node)->opno);
+			jumble_expr(qj, (Node *) ((OpExpr *) node)->args);
+			break;
+		case T_ScalarArrayOpExpr:
+			JOID(OperatorRelationId, ((ScalarArrayOpExpr *) node)->opno);
+			J(((ScalarArrayOpExpr *) node)->useOr);
+			jumble_expr(qj, (Node *) ((ScalarArrayOpExpr *) node)->args);
+			break;
+		case T_BoolExpr:
+			J(((BoolExpr *) node)->boolop);
+			jumble_expr(qj, (Node *) ((BoolExpr *) node)->args);
+			break;
+		case T_SubLink:
+			{
+				SubLink    *sublink = (SubLink *) node;
+
+				J(sublink->subLinkType);
+				J(sublink->subLinkId);
+				jumble_expr(qj, (Node *) sublink->testexpr);
+				jumble_query(qj, castNode(Query, sublink->subselect));
+			}
+			break;
+		case T_FieldSelect:
+			J(((FieldSelect *) node)->fieldnum);
+			jumble_expr(qj, (Node *) ((FieldSelect *) node)->arg);
+			break;
+		case T_FieldStore:
+			jumble_expr(qj, (Node *) ((FieldStore *) node)->arg);
+			jumble_expr(qj, (Node *) ((FieldStore *) node)->newvals);
+			break;
+		case T_RelabelType:
+			JOID(TypeRelationId, ((RelabelType *) node)->resulttype);
+			jumble_expr(qj, (Node *) ((RelabelType *) node)->arg);
+			break;
+		case T_CoerceViaIO:
+			JOID(TypeRelationId, ((CoerceViaIO *) node)->resulttype);
+			jumble_expr(qj, (Node *) ((CoerceViaIO *) node)->arg);
+			break;
+		case T_ArrayCoerceExpr:
+			JOID(TypeRelationId, ((ArrayCoerceExpr *) node)->resulttype);
+			jumble_expr(qj, (Node *) ((ArrayCoerceExpr *) node)->arg);
+			jumble_expr(qj, (Node *) ((ArrayCoerceExpr *) node)->elemexpr);
+			break;
+		case T_ConvertRowtypeExpr:
+			JOID(TypeRelationId, ((ConvertRowtypeExpr *) node)->resulttype);
+			jumble_expr(qj, (Node *) ((ConvertRowtypeExpr *) node)->arg);
+			break;
+		case T_CollateExpr:
+			JOID(CollationRelationId, ((CollateExpr *) node)->collOid);
+			jumble_expr(qj, (Node *) ((CollateExpr *) node)->arg);
+			break;
+		case T_CaseExpr:
+			{
+				CaseExpr   *caseexpr = (CaseExpr *) node;
+
+				jumble_expr(qj, (Node *) caseexpr->arg);
+				foreach(lc, caseexpr->args)
+				{
+					CaseWhen   *when = lfirst_node(CaseWhen, lc);
+
+					jumble_expr(qj, (Node *) when->expr);
+					jumble_expr(qj, (Node *) when->result);
+				}
+				jumble_expr(qj, (Node *) caseexpr->defresult);
+			}
+			break;
+		case T_CaseTestExpr:
+			JOID(TypeRelationId, ((CaseTestExpr *) node)->typeId);
+			break;
+		case T_ArrayExpr:
+			jumble_expr(qj, (Node *) ((ArrayExpr *) node)->elements);
+			break;
+		case T_RowExpr:
+			jumble_expr(qj, (Node *) ((RowExpr *) node)->args);
+			break;
+		case T_RowCompareExpr:
+			J(((RowCompareExpr *) node)->rctype);
+			jumble_expr(qj, (Node *) ((RowCompareExpr *) node)->largs);
+			jumble_expr(qj, (Node *) ((RowCompareExpr *) node)->rargs);
+			break;
+		case T_CoalesceExpr:
+			jumble_expr(qj, (Node *) ((CoalesceExpr *) node)->args);
+			break;
+		case T_MinMaxExpr:
+			J(((MinMaxExpr *) node)->op);
+			jumble_expr(qj, (Node *) ((MinMaxExpr *) node)->args);
+			break;
+		case T_SQLValueFunction:
+			J(((SQLValueFunction *) node)->op);
+			J(((SQLValueFunction *) node)->typmod);
+			break;
+		case T_XmlExpr:
+			J(((XmlExpr *) node)->op);
+			jumble_expr(qj, (Node *) ((XmlExpr *) node)->named_args);
+			jumble_expr(qj, (Node *) ((XmlExpr *) node)->args);
+			break;
+		case T_NullTest:
+			J(((NullTest *) node)->nulltesttype);
+			jumble_expr(qj, (Node *) ((NullTest *) node)->arg);
+			break;
+		case T_BooleanTest:
+			J(((BooleanTest *) node)->booltesttype);
+			jumble_expr(qj, (Node *) ((BooleanTest *) node)->arg);
+			break;
+		case T_CoerceToDomain:
+			JOID(TypeRelationId, ((CoerceToDomain *) node)->resulttype);
+			jumble_expr(qj, (Node *) ((CoerceToDomain *) node)->arg);
+			break;
+		case T_CoerceToDomainValue:
+			JOID(TypeRelationId, ((CoerceToDomainValue *) node)->typeId);
+			break;
+		case T_SetToDefault:
+			JOID(TypeRelationId, ((SetToDefault *) node)->typeId);
+			break;
+		case T_CurrentOfExpr:
+			J(((CurrentOfExpr *) node)->cvarno);
+			if (((CurrentOfExpr *) node)->cursor_name)
+				qj->h = mix(qj->h, hash_bytes_extended((const unsigned char *) ((CurrentOfExpr *) node)->cursor_name,
+													   strlen(((CurrentOfExpr *) node)->cursor_name), 0));
+			J(((CurrentOfExpr *) node)->cursor_param);
+			break;
+		case T_NextValueExpr:
+			J(guard_relname_hash(((NextValueExpr *) node)->seqid));
+			JOID(TypeRelationId, ((NextValueExpr *) node)->typeId);
+			break;
+		case T_InferenceElem:
+			JOID(CollationRelationId, ((InferenceElem *) node)->infercollid);
+			JOID(OperatorClassRelationId, ((InferenceElem *) node)->inferopclass);
+			jumble_expr(qj, ((InferenceElem *) node)->expr);
+			break;
+		case T_TargetEntry:
+			J(((TargetEntry *) node)->resno);
+			J(((TargetEntry *) node)->ressortgroupref);
+			J(((TargetEntry *) node)->resjunk);
+			jumble_expr(qj, (Node *) ((TargetEntry *) node)->expr);
+			break;
+		case T_RangeTblRef:
+			J(((RangeTblRef *) node)->rtindex);
+			break;
+		case T_JoinExpr:
+			{
+				JoinExpr   *join = (JoinExpr *) node;
+
+				J(join->jointype);
+				J(join->isNatural);
+				J(join->rtindex);
+				jumble_expr(qj, join->larg);
+				jumble_expr(qj, join->rarg);
+				jumble_expr(qj, join->quals);
+			}
+			break;
+		case T_FromExpr:
+			jumble_expr(qj, (Node *) ((FromExpr *) node)->fromlist);
+			jumble_expr(qj, ((FromExpr *) node)->quals);
+			break;
+		case T_OnConflictExpr:
+			{
+				OnConflictExpr *conf = (OnConflictExpr *) node;
+
+				J(conf->action);
+				jumble_expr(qj, (Node *) conf->arbiterElems);
+				jumble_expr(qj, conf->arbiterWhere);
+				jumble_expr(qj, (Node *) conf->onConflictSet);
+				jumble_expr(qj, conf->onConflictWhere);
+				J(conf->exclRelIndex);
+				jumble_expr(qj, (Node *) conf->exclRelTlist);
+			}
+			break;
+		case T_MergeAction:
+			J(((MergeAction *) node)->matched);
+			J(((MergeAction *) node)->commandType);
+			jumble_expr(qj, ((MergeAction *) node)->qual);
+			jumble_expr(qj, (Node *) ((MergeAction *) node)->targetList);
+			break;
+		case T_List:
+			foreach(lc, (List *) node)
+				jumble_expr(qj, (Node *) lfirst(lc));
+			break;
+		case T_IntList:
+			foreach(lc, (List *) node)
+				J(lfirst_int(lc));
+			break;
+		case T_SortGroupClause:
+			J(((SortGroupClause *) node)->tleSortGroupRef);
+			JOID(OperatorRelationId, ((SortGroupClause *) node)->eqop);
+			JOID(OperatorRelationId, ((SortGroupClause *) node)->sortop);
+			J(((SortGroupClause *) node)->nulls_first);
+			break;
+		case T_GroupingSet:
+			J(((GroupingSet *) node)->kind);
+			jumble_expr(qj, (Node *) ((GroupingSet *) node)->content);
+			break;
+		case T_WindowClause:
+			{
+				WindowClause *wc = (WindowClause *) node;
+
+				J(wc->winref);
+				J(wc->frameOptions);
+				jumble_expr(qj, (Node *) wc->partitionClause);
+				jumble_expr(qj, (Node *) wc->orderClause);
+				jumble_expr(qj, wc->startOffset);
+				jumble_expr(qj, wc->endOffset);
+			}
+			break;
+		case T_CommonTableExpr:
+			{
+				CommonTableExpr *cte = (CommonTableExpr *) node;
+
+				qj->h = mix(qj->h, hash_bytes_extended((const unsigned char *) cte->ctename,
+													   strlen(cte->ctename), 0));
+				J(cte->ctematerialized);
+				jumble_query(qj, castNode(Query, cte->ctequery));
+			}
+			break;
+		case T_SetOperationStmt:
+			J(((SetOperationStmt *) node)->op);
+			J(((SetOperationStmt *) node)->all);
+			jumble_expr(qj, ((SetOperationStmt *) node)->larg);
+			jumble_expr(qj, ((SetOperationStmt *) node)->rarg);
+			break;
+		case T_RangeTblFunction:
+			jumble_expr(qj, ((RangeTblFunction *) node)->funcexpr);
+			break;
+		case T_TableFunc:
+			jumble_expr(qj, ((TableFunc *) node)->docexpr);
+			jumble_expr(qj, ((TableFunc *) node)->rowexpr);
+			jumble_expr(qj, (Node *) ((TableFunc *) node)->colexprs);
+			break;
+		case T_TableSampleClause:
+			JOID(ProcedureRelationId, ((TableSampleClause *) node)->tsmhandler);
+			jumble_expr(qj, (Node *) ((TableSampleClause *) node)->args);
+			jumble_expr(qj, (Node *) ((TableSampleClause *) node)->repeatable);
+			break;
+		default:
+			/* hash the tag only (done above) */
+			break;
+	}
+}
+
+/*
+ * guard_query_hash: portable hash of a statement.
+ *
+ * Sets *has_params when the statement has $n parameters, and returns the
+ * source locations of its constants (palloc'd, unsorted) for normalization.
+ */
+uint64
+guard_query_hash(Query *query, bool *has_params, int **const_locations,
+				 int *nconsts)
+{
+	QueryJumble qj;
+
+	memset(&qj, 0, sizeof(qj));
+	qj.h = GUARD_FINGERPRINT_VERSION;
+	jumble_query(&qj, query);
+	*has_params = qj.has_params;
+	*const_locations = qj.locs;
+	*nconsts = qj.nlocs;
+	return finish(qj.h);
+}
+
+/* =====================================================================
+ * plan_hash, plan shape, seq-scanned relations
+ * =====================================================================
+ */
+typedef struct PlanWalk
+{
+	PlannedStmt *pstmt;
+	Index	   *parent_of;		/* RT index -> topmost appendrel parent */
+	int			nrte;
+	StringInfo	shape;			/* NULL when not building the shape */
+	List	   *seqscan_relids; /* Oids of seq-scanned (normalized) rels */
+	List	   *seqscan_rtis;	/* RT indexes actually scanned */
+} PlanWalk;
+
+static uint64 walk_plan(PlanWalk *pw, Plan *plan, int indent);
+
+static void
+build_parent_map(PlanWalk *pw)
+{
+	ListCell   *lc;
+	int			i;
+
+	pw->nrte = list_length(pw->pstmt->rtable);
+	if (pw->pstmt->appendRelations == NIL)
+		return;
+	pw->parent_of = palloc0((pw->nrte + 1) * sizeof(Index));
+	foreach(lc, pw->pstmt->appendRelations)
+	{
+		AppendRelInfo *ai = lfirst_node(AppendRelInfo, lc);
+
+		if (ai->child_relid <= (Index) pw->nrte)
+			pw->parent_of[ai->child_relid] = ai->parent_relid;
+	}
+	/* collapse chains so each child points at its topmost relation parent */
+	for (i = 1; i <= pw->nrte; i++)
+	{
+		Index		top = i;
+		int			guard_steps = 0;
+
+		while (pw->parent_of[top] != 0 && guard_steps++ < pw->nrte)
+		{
+			RangeTblEntry *prte = rt_fetch(pw->parent_of[top], pw->pstmt->rtable);
+
+			if (prte->rtekind != RTE_RELATION)
+				break;
+			top = pw->parent_of[top];
+		}
+		pw->parent_of[i] = (top == (Index) i) ? 0 : top;
+	}
+}
+
+/* The relation a scan of RT index rti stands for; *is_child if normalized. */
+static Oid
+scan_relid(PlanWalk *pw, Index rti, bool *is_child)
+{
+	RangeTblEntry *rte;
+
+	*is_child = false;
+	if (rti < 1 || rti > (Index) pw->nrte)
+		return InvalidOid;
+	if (pw->parent_of && pw->parent_of[rti] != 0)
+	{
+		*is_child = true;
+		rti = pw->parent_of[rti];
+	}
+	rte = rt_fetch(rti, pw->pstmt->rtable);
+	return rte->rtekind == RTE_RELATION ? rte->relid : InvalidOid;
+}
+
+static const char *
+node_name(Plan *plan)
+{
+	switch (nodeTag(plan))
+	{
+		case T_Result:
+			return "Result";
+		case T_ProjectSet:
+			return "ProjectSet";
+		case T_ModifyTable:
+			switch (((ModifyTable *) plan)->operation)
+			{
+				case CMD_INSERT:
+					return "Insert";
+				case CMD_UPDATE:
+					return "Update";
+				case CMD_DELETE:
+					return "Delete";
+				case CMD_MERGE:
+					return "Merge";
+				default:
+					return "ModifyTable";
+			}
+		case T_Append:
+			return "Append";
+		case T_MergeAppend:
+			return "Merge Append";
+		case T_RecursiveUnion:
+			return "Recursive Union";
+		case T_BitmapAnd:
+			return "BitmapAnd";
+		case T_BitmapOr:
+			return "BitmapOr";
+		case T_NestLoop:
+			return "Nested Loop";
+		case T_MergeJoin:
+			return "Merge Join";
+		case T_HashJoin:
+			return "Hash Join";
+		case T_SeqScan:
+			return "Seq Scan";
+		case T_SampleScan:
+			return "Sample Scan";
+		case T_Gather:
+			return "Gather";
+		case T_GatherMerge:
+			return "Gather Merge";
+		case T_IndexScan:
+			return "Index Scan";
+		case T_IndexOnlyScan:
+			return "Index Only Scan";
+		case T_BitmapIndexScan:
+			return "Bitmap Index Scan";
+		case T_BitmapHeapScan:
+			return "Bitmap Heap Scan";
+		case T_TidScan:
+			return "Tid Scan";
+		case T_TidRangeScan:
+			return "Tid Range Scan";
+		case T_SubqueryScan:
+			return "Subquery Scan";
+		case T_FunctionScan:
+			return "Function Scan";
+		case T_TableFuncScan:
+			return "Table Function Scan";
+		case T_ValuesScan:
+			return "Values Scan";
+		case T_CteScan:
+			return "CTE Scan";
+		case T_NamedTuplestoreScan:
+			return "Named Tuplestore Scan";
+		case T_WorkTableScan:
+			return "WorkTable Scan";
+		case T_ForeignScan:
+			return "Foreign Scan";
+		case T_CustomScan:
+			return "Custom Scan";
+		case T_Material:
+			return "Materialize";
+		case T_Memoize:
+			return "Memoize";
+		case T_Sort:
+			return "Sort";
+		case T_IncrementalSort:
+			return "Incremental Sort";
+		case T_Group:
+			return "Group";
+		case T_Agg:
+			switch (((Agg *) plan)->aggstrategy)
+			{
+				case AGG_PLAIN:
+					return "Aggregate";
+				case AGG_SORTED:
+					return "GroupAggregate";
+				case AGG_HASHED:
+					return "HashAggregate";
+				case AGG_MIXED:
+					return "MixedAggregate";
+			}
+			return "Aggregate";
+		case T_WindowAgg:
+			return "WindowAgg";
+		case T_Unique:
+			return "Unique";
+		case T_SetOp:
+			return ((SetOp *) plan)->strategy == SETOP_HASHED ? "HashSetOp" : "SetOp";
+		case T_LockRows:
+			return "LockRows";
+		case T_Limit:
+			return "Limit";
+		case T_Hash:
+			return "Hash";
+		default:
+			return "Unknown";
+	}
+}
+
+static const char *
+join_type_name(JoinType jt)
+{
+	switch (jt)
+	{
+		case JOIN_INNER:
+			return "";
+		case JOIN_LEFT:
+			return " Left";
+		case JOIN_FULL:
+			return " Full";
+		case JOIN_RIGHT:
+			return " Right";
+		case JOIN_SEMI:
+			return " Semi";
+		case JOIN_ANTI:
+			return " Anti";
+		default:
+			return " ?";
+	}
+}
+
+static void
+shape_line(PlanWalk *pw, int indent, Plan *plan, const char *detail)
+{
+	const char *name = node_name(plan);
+
+	if (pw->shape == NULL)
+		return;
+	appendStringInfoSpaces(pw->shape, indent * 2);
+	if (plan->parallel_aware)
+		appendStringInfoString(pw->shape, "Parallel ");
+	if (IsA(plan, Agg) && DO_AGGSPLIT_SKIPFINAL(((Agg *) plan)->aggsplit))
+		appendStringInfoString(pw->shape, "Partial ");
+	else if (IsA(plan, Agg) && DO_AGGSPLIT_COMBINE(((Agg *) plan)->aggsplit))
+		appendStringInfoString(pw->shape, "Finalize ");
+
+	if (IsA(plan, NestLoop) || IsA(plan, MergeJoin) || IsA(plan, HashJoin))
+	{
+		JoinType	jt = ((Join *) plan)->jointype;
+
+		if (IsA(plan, NestLoop))
+			appendStringInfo(pw->shape, "Nested Loop%s", join_type_name(jt));
+		else
+			appendStringInfo(pw->shape, "%s%s Join",
+							 IsA(plan, MergeJoin) ? "Merge" : "Hash",
+							 join_type_name(jt));
+	}
+	else
+		appendStringInfoString(pw->shape, name);
+	if (detail)
+		appendStringInfo(pw->shape, " %s", detail);
+	appendStringInfoChar(pw->shape, '\n');
+}
+
+static int
+cmp_uint64(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * Hash the children of an Append-like node as a set: sorted, duplicates
+ * dropped.  The shape shows each distinct child once, in hash order.
+ */
+static uint64
+walk_child_set(PlanWalk *pw, uint64 h, List *children, int indent)
+{
+	int			n = list_length(children);
+	uint64	   *hashes;
+	StringInfo	saved = pw->shape;
+	char	  **texts = NULL;
+	int		   *order;
+	int			i,
+				j;
+	ListCell   *lc;
+
+	if (n == 0)
+		return mix(h, 0);
+
+	hashes = palloc(n * sizeof(uint64));
+	order = palloc(n * sizeof(int));
+	if (saved)
+		texts = palloc(n * sizeof(char *));
+
+	i = 0;
+	foreach(lc, children)
+	{
+		if (saved)
+		{
+			pw->shape = makeStringInfo();
+			hashes[i] = walk_plan(pw, (Plan *) lfirst(lc), indent);
+			texts[i] = pw->shape->data;
+		}
+		else
+			hashes[i] = walk_plan(pw, (Plan *) lfirst(lc), indent);
+		i++;
+	}
+	pw->shape = saved;
+
+	/* selection of distinct hashes in ascending order (n is small) */
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = 1; i < n; i++)
+	{
+		int			k = order[i];
+
+		for (j = i - 1; j >= 0 && cmp_uint64(&hashes[order[j]], &hashes[k]) > 0; j--)
+			order[j + 1] = order[j];
+		order[j + 1] = k;
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0 && hashes[order[i]] == hashes[order[i - 1]])
+			continue;
+		h = mix(h, hashes[order[i]]);
+		if (saved)
+			appendStringInfoString(saved, texts[order[i]]);
+	}
+	return h;
+}
+
+/* Hash of an index, portable; under a partitioned parent, by key columns. */
+static uint64
+index_hash(Oid indexid, bool is_child, StringInfo detail)
+{
+	if (!is_child)
+	{
+		if (detail)
+			appendStringInfo(detail, "using %s", guard_relname_text(indexid));
+		return guard_relname_hash(indexid);
+	}
+	else
+	{
+		/* partitions' indexes have names of their own: use the key instead */
+		Relation	irel = RelationIdGetRelation(indexid);
+		uint64		h = 0x494458;
+		int			k;
+
+		if (!RelationIsValid(irel))
+			return h;
+		if (detail)
+			appendStringInfoString(detail, "using (");
+		for (k = 0; k < irel->rd_index->indnkeyatts; k++)
+		{
+			AttrNumber	attnum = irel->rd_index->indkey.values[k];
+
+			h = mix(h, guard_attname_hash(irel->rd_index->indrelid, attnum));
+			if (detail)
+			{
+				char	   *att = attnum > 0 ? get_attname(irel->rd_index->indrelid, attnum, true) : NULL;
+
+				appendStringInfo(detail, "%s%s", k > 0 ? ", " : "",
+								 att ? quote_identifier(att) : "expr");
+			}
+		}
+		h = mix(h, irel->rd_rel->relam);
+		if (detail)
+			appendStringInfoChar(detail, ')');
+		RelationClose(irel);
+		return h;
+	}
+}
+
+/* Hash (and describe) the relation a scan node reads. */
+static uint64
+scan_hash(PlanWalk *pw, uint64 h, Index scanrelid, StringInfo detail,
+		  bool *is_child, Oid *relid_out)
+{
+	Oid			relid = scan_relid(pw, scanrelid, is_child);
+
+	*relid_out = relid;
+	if (!OidIsValid(relid))
+		return mix(h, 0);
+	h = mix(h, guard_relname_hash(relid));
+	h = mix(h, *is_child);
+	if (detail)
+	{
+		if (detail->len > 0)
+			appendStringInfoChar(detail, ' ');
+		appendStringInfo(detail, "on %s%s", guard_relname_text(relid),
+						 *is_child ? " (partition)" : "");
+	}
+	return h;
+}
+
+/*
+ * walk_plan: hash one plan node and its subtree; append its shape lines
+ * when pw->shape is set; collect seq-scanned relations.
+ */
+static uint64
+walk_plan(PlanWalk *pw, Plan *plan, int indent)
+{
+	uint64		h;
+	StringInfoData detail_buf;
+	StringInfo	detail = NULL;
+	bool		is_child = false;
+	Oid			relid = InvalidOid;
+	List	   *children = NIL;
+
+	if (plan == NULL)
+		return 0;
+
+	check_stack_depth();
+
+	if (pw->shape)
+	{
+		initStringInfo(&detail_buf);
+		detail = &detail_buf;
+	}
+
+	h = mix(0x504c4e, nodeTag(plan));
+	h = mix(h, plan->parallel_aware);
+
+	switch (nodeTag(plan))
+	{
+		case T_SeqScan:
+		case T_SampleScan:
+		case T_BitmapHeapScan:
+		case T_TidScan:
+		case T_TidRangeScan:
+			h = scan_hash(pw, h, ((Scan *) plan)->scanrelid, detail, &is_child, &relid);
+			if (IsA(plan, SeqScan) && OidIsValid(relid))
+			{
+				pw->seqscan_relids = lappend_oid(pw->seqscan_relids, relid);
+				pw->seqscan_rtis = lappend_int(pw->seqscan_rtis, ((Scan *) plan)->scanrelid);
+			}
+			break;
+		case T_IndexScan:
+		case T_IndexOnlyScan:
+			{
+				Oid			indexid = IsA(plan, IndexScan) ?
+				((IndexScan *) plan)->indexid : ((IndexOnlyScan *) plan)->indexid;
+				ScanDirection dir = IsA(plan, IndexScan) ?
+				((IndexScan *) plan)->indexorderdir : ((IndexOnlyScan *) plan)->indexorderdir;
+
+				(void) scan_relid(pw, ((Scan *) plan)->scanrelid, &is_child);
+				if (detail && ScanDirectionIsBackward(dir))
+					appendStringInfoString(detail, "Backward ");
+				h = mix(h, index_hash(indexid, is_child, detail));
+				h = mix(h, dir);
+				h = scan_hash(pw, h, ((Scan *) plan)->scanrelid, detail, &is_child, &relid);
+			}
+			break;
+		case T_BitmapIndexScan:
+			(void) scan_relid(pw, ((Scan *) plan)->scanrelid, &is_child);
+			h = mix(h, index_hash(((BitmapIndexScan *) plan)->indexid, is_child, detail));
+			break;
+		case T_ForeignScan:
+			h = mix(h, ((ForeignScan *) plan)->operation);
+			if (((Scan *) plan)->scanrelid > 0)
+				h = scan_hash(pw, h, ((Scan *) plan)->scanrelid, detail, &is_child, &relid);
+			break;
+		case T_CustomScan:
+			{
+				const char *cname = ((CustomScan *) plan)->methods->CustomName;
+
+				h = mix(h, hash_bytes_extended((const unsigned char *) cname, strlen(cname), 0));
+				if (detail)
+					appendStringInfo(detail, "(%s)", cname);
+				if (((Scan *) plan)->scanrelid > 0)
+					h = scan_hash(pw, h, ((Scan *) plan)->scanrelid, detail, &is_child, &relid);
+				children = ((CustomScan *) plan)->custom_plans;
+			}
+			break;
+		case T_SubqueryScan:
+			children = list_make1(((SubqueryScan *) plan)->subplan);
+			break;
+		case T_NestLoop:
+		case T_MergeJoin:
+		case T_HashJoin:
+			h = mix(h, ((Join *) plan)->jointype);
+			break;
+		case T_Agg:
+			h = mix(h, ((Agg *) plan)->aggstrategy);
+			h = mix(h, ((Agg *) plan)->aggsplit);
+			break;
+		case T_SetOp:
+			h = mix(h, ((SetOp *) plan)->cmd);
+			h = mix(h, ((SetOp *) plan)->strategy);
+			break;
+		case T_ModifyTable:
+			{
+				ModifyTable *mt = (ModifyTable *) plan;
+				ListCell   *lc;
+
+				h = mix(h, mt->operation);
+				h = mix(h, mt->onConflictAction);
+				foreach(lc, mt->resultRelations)
+				{
+					bool		child;
+					Oid			rel = scan_relid(pw, lfirst_int(lc), &child);
+
+					/* partitions of one target count once, as the parent */
+					if (!child || lc == list_head(mt->resultRelations))
+					{
+						h = mix(h, OidIsValid(rel) ? guard_relname_hash(rel) : 0);
+						if (detail && OidIsValid(rel))
+							appendStringInfo(detail, "%s%s",
+											 detail->len ? ", " : "on ",
+											 guard_relname_text(rel));
+					}
+				}
+			}
+			break;
+		default:
+			break;
+	}
+
+	shape_line(pw, indent, plan, (detail && detail->len) ? detail->data : NULL);
+
+	/* children: the Append family as a set, the others in order */
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			h = walk_child_set(pw, h, ((Append *) plan)->appendplans, indent + 1);
+			break;
+		case T_MergeAppend:
+			h = walk_child_set(pw, h, ((MergeAppend *) plan)->mergeplans, indent + 1);
+			break;
+		case T_BitmapAnd:
+			h = walk_child_set(pw, h, ((BitmapAnd *) plan)->bitmapplans, indent + 1);
+			break;
+		case T_BitmapOr:
+			h = walk_child_set(pw, h, ((BitmapOr *) plan)->bitmapplans, indent + 1);
+			break;
+		default:
+			{
+				ListCell   *lc;
+
+				h = mix(h, walk_plan(pw, plan->lefttree, indent + 1));
+				h = mix(h, walk_plan(pw, plan->righttree, indent + 1));
+				foreach(lc, children)
+					h = mix(h, walk_plan(pw, (Plan *) lfirst(lc), indent + 1));
+			}
+			break;
+	}
+
+	if (detail)
+		pfree(detail_buf.data);
+	return h;
+}
+
+static uint64
+walk_statement(PlanWalk *pw)
+{
+	PlannedStmt *pstmt = pw->pstmt;
+	uint64		h = mix(GUARD_FINGERPRINT_VERSION, pstmt->commandType);
+	ListCell   *lc;
+	int			plan_id = 1;
+
+	build_parent_map(pw);
+	h = mix(h, walk_plan(pw, pstmt->planTree, 0));
+	foreach(lc, pstmt->subplans)
+	{
+		Plan	   *sub = (Plan *) lfirst(lc);
+
+		if (sub != NULL)
+		{
+			if (pw->shape)
+				appendStringInfo(pw->shape, "SubPlan %d\n", plan_id);
+			h = mix(h, plan_id);
+			h = mix(h, walk_plan(pw, sub, 1));
+		}
+		plan_id++;
+	}
+	return finish(h);
+}
+
+/* guard_plan_hash: portable hash of a plan's structure. */
+uint64
+guard_plan_hash(PlannedStmt *pstmt)
+{
+	PlanWalk	pw;
+
+	memset(&pw, 0, sizeof(pw));
+	pw.pstmt = pstmt;
+	return walk_statement(&pw);
+}
+
+/* guard_plan_shape: the plan as text, one node per line, no costs. */
+char *
+guard_plan_shape(PlannedStmt *pstmt)
+{
+	PlanWalk	pw;
+
+	memset(&pw, 0, sizeof(pw));
+	pw.pstmt = pstmt;
+	pw.shape = makeStringInfo();
+	(void) walk_statement(&pw);
+	/* drop the final newline */
+	if (pw.shape->len > 0 && pw.shape->data[pw.shape->len - 1] == '\n')
+		pw.shape->data[--pw.shape->len] = '\0';
+	return pw.shape->data;
+}
+
+/*
+ * guard_plan_seqscans: the distinct relations the plan reads by Seq Scan or
+ * Parallel Seq Scan (partitions as their parent), with the planner's row
+ * estimate of each whole relation (sizes collected while planning; for a
+ * parent, the sum over its scanned partitions).  Sorted by name.
+ */
+int
+guard_plan_seqscans(PlannedStmt *pstmt, const GuardRelSize *sizes, int nsizes,
+					GuardSeqScan **result)
+{
+	PlanWalk	pw;
+	ListCell   *lc1,
+			   *lc2;
+	GuardSeqScan *out;
+	int			n = 0;
+	int			i;
+	List	   *seen_rtis = NIL;
+
+	memset(&pw, 0, sizeof(pw));
+	pw.pstmt = pstmt;
+	(void) walk_statement(&pw);
+
+	out = palloc0(Max(list_length(pw.seqscan_relids), 1) * sizeof(GuardSeqScan));
+	forboth(lc1, pw.seqscan_relids, lc2, pw.seqscan_rtis)
+	{
+		Oid			relid = lfirst_oid(lc1);
+		int			rti = lfirst_int(lc2);
+		Oid			scanned = rt_fetch(rti, pstmt->rtable)->relid;
+		double		rows = -1;
+		char	   *name = guard_relname_text(relid);
+
+		for (i = 0; i < nsizes; i++)
+			if (sizes[i].relid == scanned)
+			{
+				rows = sizes[i].tuples;
+				break;
+			}
+		if (rows < 0)
+		{
+			/* not planned here (e.g. plan from elsewhere): use pg_class */
+			Relation	rel = RelationIdGetRelation(scanned);
+
+			rows = 0;
+			if (RelationIsValid(rel))
+			{
+				rows = Max(rel->rd_rel->reltuples, 0);
+				RelationClose(rel);
+			}
+		}
+
+		/* merge partitions of one parent; a partition scanned twice counts once */
+		for (i = 0; i < n; i++)
+			if (strcmp(out[i].relname, name) == 0)
+				break;
+		if (i == n)
+		{
+			out[n].relid = relid;
+			out[n].relname = name;
+			out[n].rows = 0;
+			n++;
+		}
+		if (!list_member_oid(seen_rtis, scanned))
+		{
+			out[i].rows += rows;
+			seen_rtis = lappend_oid(seen_rtis, scanned);
+		}
+	}
+
+	/* sort by name for deterministic output */
+	for (i = 1; i < n; i++)
+	{
+		GuardSeqScan tmp = out[i];
+		int			j;
+
+		for (j = i - 1; j >= 0 && strcmp(out[j].relname, tmp.relname) > 0; j--)
+			out[j + 1] = out[j];
+		out[j + 1] = tmp;
+	}
+	*result = out;
+	return n;
+}
+
+/* =====================================================================
+ * The carrier: fingerprint inside the PlannedStmt
+ * =====================================================================
+ */
+#define CARRIER_TAG		(-0x47440000)	/* "GD": no syscache id is negative */
+#define CARRIER_ITEMS	7
+
+/*
+ * guard_fingerprint_attach: append the fingerprint to pstmt->invalItems,
+ * allocating in the plan's own memory context so that it lives and dies
+ * with the plan.
+ */
+void
+guard_fingerprint_attach(PlannedStmt *pstmt, const GuardFingerprint *fp)
+{
+	uint32		words[CARRIER_ITEMS];
+	int			i;
+	MemoryContext oldcxt = MemoryContextSwitchTo(GetMemoryChunkContext(pstmt));
+
+	words[0] = fp->flags | GUARD_FP_VALID;
+	words[1] = (uint32) (fp->query_hash >> 32);
+	words[2] = (uint32) fp->query_hash;
+	words[3] = (uint32) (fp->plan_hash >> 32);
+	words[4] = (uint32) fp->plan_hash;
+	words[5] = (uint32) (fp->queryid >> 32);
+	words[6] = (uint32) fp->queryid;
+	for (i = 0; i < CARRIER_ITEMS; i++)
+	{
+		PlanInvalItem *item = makeNode(PlanInvalItem);
+
+		item->cacheId = CARRIER_TAG - i;
+		item->hashValue = words[i];
+		pstmt->invalItems = lappend(pstmt->invalItems, item);
+	}
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * guard_fingerprint_get: read the fingerprint back.  Returns false if the
+ * plan carries none (planned before guard was loaded, or by a path that
+ * bypassed the planner hook).  Cheap: the carrier is the last items.
+ */
+bool
+guard_fingerprint_get(PlannedStmt *pstmt, GuardFingerprint *fp)
+{
+	List	   *items = pstmt->invalItems;
+	int			n = list_length(items);
+	uint32		words[CARRIER_ITEMS];
+	int			i;
+
+	if (n < CARRIER_ITEMS)
+		return false;
+	for (i = 0; i < CARRIER_ITEMS; i++)
+	{
+		PlanInvalItem *item = (PlanInvalItem *) list_nth(items, n - CARRIER_ITEMS + i);
+
+		if (!IsA(item, PlanInvalItem) || item->cacheId != CARRIER_TAG - i)
+			return false;
+		words[i] = item->hashValue;
+	}
+	fp->flags = words[0];
+	fp->query_hash = ((uint64) words[1] << 32) | words[2];
+	fp->plan_hash = ((uint64) words[3] << 32) | words[4];
+	fp->queryid = ((uint64) words[5] << 32) | words[6];
+	return (fp->flags & GUARD_FP_VALID) != 0;
+}

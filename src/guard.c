@@ -1,0 +1,137 @@
+/*-------------------------------------------------------------------------
+ *
+ * guard.c
+ *		Module entry point: GUC definitions and hook installation.
+ *
+ * guard must be loaded through shared_preload_libraries: its store lives
+ * in shared memory and its hooks must see every statement.  When the
+ * library is loaded any other way (LOAD, or CREATE EXTENSION in a server
+ * that does not preload it) _PG_init does nothing, and every function that
+ * needs the store says how to preload it.
+ *
+ * IDENTIFICATION
+ *		src/guard.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "compat.h"
+#include "guard.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* GUC variables */
+int			guard_mode = GUARD_MODE_OBSERVE;
+int			guard_track = GUARD_TRACK_ALL;
+int			guard_seqscan_min_rows = 10000;
+int			guard_max_plans = 10000;
+int			guard_text_memory_kb = 8192;
+bool		guard_save = true;
+
+static const struct config_enum_entry mode_options[] = {
+	{"off", GUARD_MODE_OFF, false},
+	{"observe", GUARD_MODE_OBSERVE, false},
+	{"warn", GUARD_MODE_WARN, false},
+	{"block", GUARD_MODE_BLOCK, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry track_options[] = {
+	{"top", GUARD_TRACK_TOP, false},
+	{"all", GUARD_TRACK_ALL, false},
+	{NULL, 0, false}
+};
+
+/*
+ * Module load callback.  Keep doc/configuration.md in sync with this list.
+ */
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	/*
+	 * Anything that could weaken protection is superuser-only: an
+	 * application role must not be able to switch guard off for itself.
+	 */
+	DefineCustomEnumVariable("guard.mode",
+							 "What guard does with the plans it sees.",
+							 "off: nothing; observe: record plans and log incidents; "
+							 "warn: also warn the client; block: refuse flagged plans.",
+							 &guard_mode,
+							 GUARD_MODE_OBSERVE,
+							 mode_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("guard.track",
+							 "Which statements guard fingerprints and records.",
+							 "top: only statements sent by the client; all: also statements "
+							 "run inside functions and procedures.",
+							 &guard_track,
+							 GUARD_TRACK_ALL,
+							 track_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("guard.seqscan_min_rows",
+							"Relations estimated below this many rows never count as a "
+							"sequential-scan regression.",
+							NULL,
+							&guard_seqscan_min_rows,
+							10000,
+							0, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("guard.max_plans",
+							"Maximum number of observed plans kept in shared memory.",
+							"When full, the least recently used plans are evicted.",
+							&guard_max_plans,
+							10000,
+							100, INT_MAX / 2,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("guard.text_memory",
+							"Shared memory for the texts of observed plans (query, plan shape, "
+							"relations).",
+							NULL,
+							&guard_text_memory_kb,
+							8192,
+							1024, MAX_KILOBYTES / 2,
+							PGC_POSTMASTER,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("guard.save",
+							 "Save observed plans across server shutdowns.",
+							 NULL,
+							 &guard_save,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
+
+	GuardMarkGUCPrefixReserved("guard");
+
+#ifndef GUARD_HAVE_SHMEM_REQUEST_HOOK
+	guard_store_request();
+#endif
+
+	guard_install_hooks();
+}

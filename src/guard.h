@@ -1,0 +1,189 @@
+/*-------------------------------------------------------------------------
+ *
+ * guard.h
+ *		Declarations shared by guard's source files.
+ *
+ * Data flows one way: hooks.c computes a GuardFingerprint (fingerprint.c)
+ * for each new plan, keeps it inside the PlannedStmt, and records it in
+ * the shared store (store.c), which sqlfuncs.c exposes as views.
+ *
+ * IDENTIFICATION
+ *		src/guard.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GUARD_H
+#define GUARD_H
+
+#include "postgres.h"
+
+#include "nodes/params.h"
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
+#include "utils/timestamp.h"
+
+/* Version of the fingerprint rules (doc/fingerprint.md). */
+#define GUARD_FINGERPRINT_VERSION	1
+
+/* SQLSTATE of every statement guard refuses to run (doc/errors.md). */
+#define ERRCODE_GUARD_BLOCKED		MAKE_SQLSTATE('G','D','0','0','1')
+
+/* guard.mode */
+typedef enum GuardMode
+{
+	GUARD_MODE_OFF,
+	GUARD_MODE_OBSERVE,
+	GUARD_MODE_WARN,
+	GUARD_MODE_BLOCK
+} GuardMode;
+
+/* guard.track */
+typedef enum GuardTrack
+{
+	GUARD_TRACK_TOP,
+	GUARD_TRACK_ALL
+} GuardTrack;
+
+/* GUC variables (guard.c) */
+extern int	guard_mode;
+extern int	guard_track;
+extern int	guard_seqscan_min_rows;
+extern int	guard_max_plans;
+extern int	guard_text_memory_kb;
+extern bool guard_save;
+
+/* How the plan was made: fingerprint flags */
+#define GUARD_FP_GENERIC		0x0001	/* planned without parameter values */
+#define GUARD_FP_CUSTOM			0x0002	/* planned with parameter values */
+#define GUARD_FP_VALID			0x8000	/* the fingerprint was computed */
+
+/* A relation read by a sequential scan, with its planner size estimate. */
+typedef struct GuardSeqScan
+{
+	Oid			relid;			/* valid at plan time only */
+	char	   *relname;		/* schema-qualified, quoted as needed */
+	double		rows;			/* estimated rows of the whole relation */
+} GuardSeqScan;
+
+/*
+ * Everything guard knows about one plan.  query_hash and plan_hash travel
+ * with the PlannedStmt (guard_fingerprint_attach); the texts are built only
+ * when the store has not seen the plan yet.
+ */
+typedef struct GuardFingerprint
+{
+	uint64		query_hash;
+	uint64		plan_hash;
+	uint64		queryid;		/* core queryId, 0 if not computed */
+	uint32		flags;			/* GUARD_FP_* */
+} GuardFingerprint;
+
+/* Texts describing a plan, built on first sight (fingerprint.c) */
+typedef struct GuardPlanTexts
+{
+	char	   *query;			/* normalized statement text */
+	char	   *plan;			/* plan shape */
+	int			nseqscans;
+	GuardSeqScan *seqscans;
+} GuardPlanTexts;
+
+/* Per-planning facts collected by the get_relation_info hook (hooks.c) */
+typedef struct GuardRelSize
+{
+	Oid			relid;
+	double		tuples;
+} GuardRelSize;
+
+/* fingerprint.c */
+extern uint64 guard_query_hash(Query *query, bool *has_params,
+							   int **const_locations, int *nconsts);
+extern uint64 guard_plan_hash(PlannedStmt *pstmt);
+extern char *guard_plan_shape(PlannedStmt *pstmt);
+extern int	guard_plan_seqscans(PlannedStmt *pstmt, const GuardRelSize *sizes,
+								int nsizes, GuardSeqScan **result);
+extern void guard_fingerprint_attach(PlannedStmt *pstmt,
+									 const GuardFingerprint *fp);
+extern bool guard_fingerprint_get(PlannedStmt *pstmt, GuardFingerprint *fp);
+
+/* normalize.c */
+extern char *guard_normalize_query(const char *query, int query_loc,
+								   int query_len, const int *locations,
+								   int nlocations);
+extern char *guard_statement_text(const char *query, int query_loc,
+								  int query_len);
+
+/* namecache.c: portable names of objects by OID, cached per backend */
+extern void guard_namecache_init(void);
+extern uint64 guard_relname_hash(Oid relid);
+extern uint64 guard_attname_hash(Oid relid, AttrNumber attnum);
+extern uint64 guard_objname_hash(Oid classid, Oid objid);
+extern char *guard_relname_text(Oid relid);
+
+/* store.c */
+extern void guard_store_request(void);
+extern void guard_store_startup(void);
+extern Size guard_store_size(void);
+extern bool guard_store_ready(void);
+extern void guard_store_require(void);
+extern bool guard_store_known(Oid dbid, const GuardFingerprint *fp);
+extern void guard_store_add(Oid dbid, Oid userid, const GuardFingerprint *fp,
+							const GuardPlanTexts *texts);
+extern bool guard_store_count(Oid dbid, const GuardFingerprint *fp,
+							  TimestampTz now);
+extern void guard_store_reset(void);
+
+/* Row of guard.plans as copied out of the store (sqlfuncs.c) */
+typedef struct GuardPlanRow
+{
+	Oid			dbid;
+	Oid			userid;
+	uint64		query_hash;
+	uint64		plan_hash;
+	uint64		queryid;
+	int64		calls;
+	int64		generic_calls;
+	int64		custom_calls;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+	char	   *query;
+	char	   *plan;
+	int			nseqscans;
+	GuardSeqScan *seqscans;
+} GuardPlanRow;
+
+typedef struct GuardStoreInfo
+{
+	int64		plans;
+	int64		max_plans;
+	int64		evictions;
+	int64		text_bytes;
+	int64		text_limit;
+	int64		dropped_texts;
+	TimestampTz stats_reset;
+} GuardStoreInfo;
+
+extern GuardPlanRow *guard_store_snapshot(int *nrows, bool with_texts);
+extern void guard_store_info(GuardStoreInfo *info);
+
+/* hooks.c */
+extern void guard_install_hooks(void);
+extern bool guard_suppress_recording;
+extern GuardRelSize *guard_last_sizes;
+extern int	guard_last_nsizes;
+extern void guard_fail_open(const char *what, MemoryContext cxt);
+extern GuardPlanTexts *guard_build_texts(PlannedStmt *pstmt, const char *query_string,
+										 int *const_locs, int nconsts,
+										 const GuardRelSize *sizes, int nsizes);
+
+/* policy.c */
+typedef struct GuardVerdict
+{
+	bool		flagged;
+	List	   *reasons;		/* of char * (reason codes) */
+	char	   *relation;		/* first flagged relation, or NULL */
+	double		relation_rows;
+} GuardVerdict;
+
+extern void guard_policy_evaluate(const GuardPlanTexts *texts, GuardVerdict *verdict);
+
+#endif							/* GUARD_H */

@@ -1,0 +1,439 @@
+/*-------------------------------------------------------------------------
+ *
+ * hooks.c
+ *		Planner, executor and utility hooks; statement nesting.
+ *
+ * Planner hook: after the standard planner (it needs the finished plan),
+ * computes the fingerprint once per plan and keeps it inside the
+ * PlannedStmt (fingerprint.c), so a cached plan is never hashed again.  If
+ * the store has not seen the plan, its texts are built and it is added
+ * with zero executions.
+ *
+ * ExecutorStart hook: before the standard ExecutorStart (so that a later
+ * verdict can stop the statement before anything is initialized), reads
+ * the fingerprint back from the plan and counts one execution.  Parallel
+ * workers and EXPLAIN without ANALYZE are not executions.
+ *
+ * ExecutorRun/ExecutorFinish track the nesting level: statements run by
+ * functions and triggers execute inside another statement's run.  DO and
+ * CALL (ProcessUtility) nest too; other utility statements wrapping a query
+ * (EXPLAIN ANALYZE, CREATE TABLE AS, EXECUTE, DECLARE) do not, because that
+ * query is the client's statement.
+ *
+ * guard fails open: an internal error while fingerprinting or recording is
+ * reported as a WARNING and the statement runs (guard_fail_open).
+ *
+ * IDENTIFICATION
+ *		src/hooks.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/plancat.h"
+#include "optimizer/planner.h"
+#include "storage/ipc.h"
+#include "tcop/utility.h"
+#include "utils/memutils.h"
+
+#include "compat.h"
+#include "guard.h"
+
+/* Saved hook values */
+static planner_hook_type prev_planner_hook = NULL;
+static get_relation_info_hook_type prev_get_relation_info = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+#ifdef GUARD_HAVE_SHMEM_REQUEST_HOOK
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+#endif
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* Nesting level of statements being executed */
+static int	nesting_level = 0;
+
+/* Set by guard.explain: fingerprint, but record nothing */
+bool		guard_suppress_recording = false;
+
+/* Sizes seen by the last planning done for guard.explain */
+GuardRelSize *guard_last_sizes = NULL;
+int			guard_last_nsizes = 0;
+
+/* Relation sizes seen by the planner, for the planning in progress */
+typedef struct PlanningSizes
+{
+	GuardRelSize *sizes;
+	int			n;
+	int			max;
+} PlanningSizes;
+
+static PlanningSizes *current_sizes = NULL;
+
+#define guard_active() \
+	(guard_mode != GUARD_MODE_OFF && guard_store_ready())
+#define guard_tracks_level(level) \
+	(guard_track == GUARD_TRACK_ALL || (level) == 0)
+
+/*
+ * guard_fail_open: called in PG_CATCH around guard's own work.  Query
+ * cancels and shutdown requests are re-thrown (swallowing them would make
+ * the statement uncancellable); anything else becomes a WARNING and the
+ * statement goes on.  cxt is the memory context to return to.
+ */
+void
+guard_fail_open(const char *what, MemoryContext cxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+		edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+		edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
+		edata->sqlerrcode == ERRCODE_GUARD_BLOCKED ||
+		edata->elevel > ERROR ||
+		proc_exit_inprogress)
+	{
+		FreeErrorData(edata);
+		PG_RE_THROW();
+	}
+	FlushErrorState();
+	/* our own code never holds an LWLock across a call that can fail */
+	ereport(WARNING,
+			(errmsg("guard could not %s: %s", what, edata->message),
+			 errdetail("The statement runs unguarded.")));
+	FreeErrorData(edata);
+}
+
+/*
+ * get_relation_info hook: remember each base relation's estimated size
+ * while a planning that guard follows is in progress.
+ */
+static void
+guard_get_relation_info(PlannerInfo *root, Oid relationObjectId,
+						bool inhparent, RelOptInfo *rel)
+{
+	if (prev_get_relation_info)
+		prev_get_relation_info(root, relationObjectId, inhparent, rel);
+
+	if (current_sizes && !inhparent)
+	{
+		PlanningSizes *ps = current_sizes;
+
+		if (ps->n >= ps->max)
+		{
+			ps->max = ps->max ? ps->max * 2 : 8;
+			ps->sizes = ps->sizes ? repalloc(ps->sizes, ps->max * sizeof(GuardRelSize))
+				: palloc(ps->max * sizeof(GuardRelSize));
+		}
+		ps->sizes[ps->n].relid = relationObjectId;
+		ps->sizes[ps->n].tuples = rel->tuples;
+		ps->n++;
+	}
+}
+
+/*
+ * guard_build_texts: the texts of a plan seen for the first time.
+ * const_locs == NULL means "no normalization possible": the statement's
+ * own text is stored, as pg_stat_statements does in that case.
+ */
+GuardPlanTexts *
+guard_build_texts(PlannedStmt *pstmt, const char *query_string,
+				  int *const_locs, int nconsts,
+				  const GuardRelSize *sizes, int nsizes)
+{
+	GuardPlanTexts *texts = palloc0(sizeof(GuardPlanTexts));
+
+	if (const_locs != NULL || nconsts == 0)
+		texts->query = guard_normalize_query(query_string, pstmt->stmt_location,
+											 pstmt->stmt_len, const_locs, nconsts);
+	else
+		texts->query = guard_statement_text(query_string, pstmt->stmt_location,
+											pstmt->stmt_len);
+	texts->plan = guard_plan_shape(pstmt);
+	texts->nseqscans = guard_plan_seqscans(pstmt, sizes, nsizes, &texts->seqscans);
+	return texts;
+}
+
+/* What the planner hook learns about a statement before planning it */
+typedef struct PrePlan
+{
+	bool		ok;				/* the jumble succeeded */
+	uint64		query_hash;
+	bool		has_params;
+	int		   *const_locs;
+	int			nconsts;
+	uint64		queryid;
+} PrePlan;
+
+/*
+ * Fingerprint a finished plan, attach the fingerprint, and add the plan to
+ * the store if it is new there.
+ */
+static void
+fingerprint_plan(PrePlan *pre, const char *query_string,
+				 ParamListInfo boundParams, PlannedStmt *result,
+				 PlanningSizes *ps)
+{
+	GuardFingerprint fp;
+
+	memset(&fp, 0, sizeof(fp));
+	fp.query_hash = pre->query_hash;
+	fp.plan_hash = guard_plan_hash(result);
+	fp.queryid = pre->queryid;
+	if (boundParams != NULL && boundParams->numParams > 0)
+		fp.flags |= GUARD_FP_CUSTOM;
+	else if (pre->has_params)
+		fp.flags |= GUARD_FP_GENERIC;
+
+	guard_fingerprint_attach(result, &fp);
+
+	if (guard_suppress_recording)
+	{
+		/* guard.explain: hand the sizes over instead of recording */
+		guard_last_sizes = ps->sizes;
+		guard_last_nsizes = ps->n;
+		ps->sizes = NULL;
+		return;
+	}
+	if (!guard_store_known(MyDatabaseId, &fp))
+	{
+		GuardPlanTexts *texts;
+
+		texts = guard_build_texts(result, query_string, pre->const_locs,
+								  pre->nconsts, ps->sizes, ps->n);
+		guard_store_add(MyDatabaseId, GetUserId(), &fp, texts);
+	}
+}
+
+/*
+ * Planner hook.  The statement is hashed before the standard planner runs
+ * (the planner scribbles on its input: a custom plan would otherwise hash
+ * its parameter values as constants); the plan is hashed after it.
+ */
+static PlannedStmt *
+guard_planner(Query *parse, const char *query_string, int cursorOptions,
+			  ParamListInfo boundParams)
+{
+	PlannedStmt *result;
+	PlanningSizes ps;
+	PrePlan		pre;
+	PlanningSizes *saved_sizes = current_sizes;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (!guard_active() || IsParallelWorker())
+	{
+		if (prev_planner_hook)
+			return prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+		return standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+
+	memset(&pre, 0, sizeof(pre));
+	PG_TRY();
+	{
+		pre.query_hash = guard_query_hash(parse, &pre.has_params,
+										  &pre.const_locs, &pre.nconsts);
+		pre.queryid = parse->queryId;
+		pre.ok = true;
+	}
+	PG_CATCH();
+	{
+		guard_fail_open("fingerprint a statement", cxt);
+	}
+	PG_END_TRY();
+
+	memset(&ps, 0, sizeof(ps));
+	current_sizes = &ps;
+	PG_TRY();
+	{
+		if (prev_planner_hook)
+			result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		current_sizes = saved_sizes;
+	}
+	PG_END_TRY();
+
+	if (pre.ok)
+	{
+		PG_TRY();
+		{
+			fingerprint_plan(&pre, query_string, boundParams, result, &ps);
+		}
+		PG_CATCH();
+		{
+			guard_fail_open("fingerprint a plan", cxt);
+		}
+		PG_END_TRY();
+	}
+
+	if (ps.sizes)
+		pfree(ps.sizes);
+	return result;
+}
+
+/* Count one execution; add the plan if it was evicted since planning. */
+static void
+record_execution(QueryDesc *queryDesc)
+{
+	GuardFingerprint fp;
+	PlannedStmt *pstmt = queryDesc->plannedstmt;
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+
+	if (!guard_fingerprint_get(pstmt, &fp))
+		return;					/* planned while guard was off */
+	if (guard_store_count(MyDatabaseId, &fp, now))
+		return;
+
+	guard_store_add(MyDatabaseId, GetUserId(), &fp,
+					guard_build_texts(pstmt, queryDesc->sourceText, NULL, -1, NULL, 0));
+	(void) guard_store_count(MyDatabaseId, &fp, now);
+}
+
+/*
+ * ExecutorStart hook.  guard's work runs before the standard ExecutorStart,
+ * so that nothing is initialized for a statement guard stops.
+ */
+static void
+guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (guard_active() && !IsParallelWorker() &&
+		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
+		guard_tracks_level(nesting_level) &&
+		!guard_suppress_recording)
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+
+		PG_TRY();
+		{
+			record_execution(queryDesc);
+		}
+		PG_CATCH();
+		{
+			guard_fail_open("record an execution", cxt);
+		}
+		PG_END_TRY();
+	}
+
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/* ExecutorRun hook: statements started inside this one are nested. */
+static void
+guard_ExecutorRun(GUARD_EXECUTOR_RUN_ARGS)
+{
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(GUARD_EXECUTOR_RUN_PASS);
+		else
+			standard_ExecutorRun(GUARD_EXECUTOR_RUN_PASS);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+/* ExecutorFinish hook: AFTER triggers run here, nested. */
+static void
+guard_ExecutorFinish(QueryDesc *queryDesc)
+{
+	nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ExecutorFinish)
+			prev_ExecutorFinish(queryDesc);
+		else
+			standard_ExecutorFinish(queryDesc);
+	}
+	PG_FINALLY();
+	{
+		nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+/* ProcessUtility hook: the bodies of DO blocks and procedures are nested. */
+static void
+guard_ProcessUtility(GUARD_UTILITY_ARGS)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+	bool		nests = IsA(stmt, DoStmt) || IsA(stmt, CallStmt);
+
+	if (nests)
+		nesting_level++;
+	PG_TRY();
+	{
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(GUARD_UTILITY_PASS);
+		else
+			standard_ProcessUtility(GUARD_UTILITY_PASS);
+	}
+	PG_FINALLY();
+	{
+		if (nests)
+			nesting_level--;
+	}
+	PG_END_TRY();
+}
+
+#ifdef GUARD_HAVE_SHMEM_REQUEST_HOOK
+static void
+guard_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	guard_store_request();
+}
+#endif
+
+static void
+guard_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	guard_store_startup();
+}
+
+/* guard_install_hooks: chain guard into every hook it uses (_PG_init). */
+void
+guard_install_hooks(void)
+{
+#ifdef GUARD_HAVE_SHMEM_REQUEST_HOOK
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = guard_shmem_request;
+#endif
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = guard_shmem_startup;
+
+	prev_planner_hook = planner_hook;
+	planner_hook = guard_planner;
+	prev_get_relation_info = get_relation_info_hook;
+	get_relation_info_hook = guard_get_relation_info;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = guard_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = guard_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = guard_ExecutorFinish;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = guard_ProcessUtility;
+
+	guard_namecache_init();
+}

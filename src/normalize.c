@@ -1,0 +1,191 @@
+/*-------------------------------------------------------------------------
+ *
+ * normalize.c
+ *		Statement texts as guard stores them: constants replaced by $n.
+ *
+ * The jumble (fingerprint.c) records where each constant of the statement
+ * was written; this file finds how long each constant's token is with the
+ * core lexer and replaces it by $n, numbering after the highest $n the
+ * statement already uses.  This is the normalization pg_stat_statements
+ * applies, so the two show the same text for the same statement.  A
+ * negative number ("-5") is one constant.  Runs only when a plan is seen
+ * for the first time, never per execution.
+ *
+ * IDENTIFICATION
+ *		src/normalize.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "parser/scansup.h"
+#include "parser/gramparse.h"
+#include "parser/scanner.h"
+
+#include "guard.h"
+
+/* Texts longer than this are cut (on a character boundary) when stored. */
+#define GUARD_MAX_TEXT	65536
+
+static int
+cmp_int(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * Trim the statement out of a multi-statement string, as core's
+ * CleanQuerytext does: skip leading and trailing white space.
+ */
+static const char *
+statement_bounds(const char *query, int *loc, int *len)
+{
+	int			query_loc = *loc;
+	int			query_len = *len;
+
+	if (query_loc >= 0)
+	{
+		Assert(query_loc <= strlen(query));
+		query += query_loc;
+		if (query_len <= 0)
+			query_len = strlen(query);
+		else
+			Assert(query_len <= strlen(query));
+	}
+	else
+	{
+		query_loc = 0;
+		query_len = strlen(query);
+	}
+	while (query_len > 0 && scanner_isspace(query[0]))
+		query++, query_loc++, query_len--;
+	while (query_len > 0 && scanner_isspace(query[query_len - 1]))
+		query_len--;
+	*loc = query_loc;
+	*len = query_len;
+	return query;
+}
+
+static char *
+clip(char *s, int len)
+{
+	if (len > GUARD_MAX_TEXT)
+	{
+		len = pg_mbcliplen(s, len, GUARD_MAX_TEXT);
+		s[len] = '\0';
+	}
+	return s;
+}
+
+/* guard_statement_text: the statement's own text, unnormalized. */
+char *
+guard_statement_text(const char *query, int query_loc, int query_len)
+{
+	const char *start;
+
+	if (query == NULL)
+		return pstrdup("");
+	start = statement_bounds(query, &query_loc, &query_len);
+	return clip(pnstrdup(start, query_len), query_len);
+}
+
+/*
+ * guard_normalize_query: the statement with its constants replaced by $n.
+ * locations are byte offsets into query (the whole source string).
+ */
+char *
+guard_normalize_query(const char *query, int query_loc, int query_len,
+					  const int *locations, int nlocations)
+{
+	core_yyscan_t yyscanner;
+	core_yy_extra_type yyextra;
+	core_YYSTYPE yylval;
+	YYLTYPE		yylloc;
+	int		   *locs;
+	int		   *lens;
+	int			n = 0;
+	int			i;
+	int			next = 0;
+	int			max_param = 0;
+	int			copied = 0;
+	const char *stmt;
+	char	   *text;
+	StringInfoData buf;
+
+	if (query == NULL)
+		return pstrdup("");
+	stmt = statement_bounds(query, &query_loc, &query_len);
+	if (nlocations == 0)
+		return clip(pnstrdup(stmt, query_len), query_len);
+
+	/* constants of this statement, as offsets into its text, sorted, unique */
+	locs = palloc(nlocations * sizeof(int));
+	for (i = 0; i < nlocations; i++)
+	{
+		int			l = locations[i] - query_loc;
+
+		if (l >= 0 && l < query_len)
+			locs[n++] = l;
+	}
+	qsort(locs, n, sizeof(int), cmp_int);
+	for (i = 1, nlocations = n, n = n > 0 ? 1 : 0; i < nlocations; i++)
+		if (locs[i] != locs[n - 1])
+			locs[n++] = locs[i];
+	lens = palloc0(Max(n, 1) * sizeof(int));
+
+	/* lex the statement: token lengths at the constants, highest $n */
+	text = pnstrdup(stmt, query_len);
+	yyscanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	yyextra.escape_string_warning = false;
+	for (;;)
+	{
+		int			tok = core_yylex(&yylval, &yylloc, yyscanner);
+
+		if (tok == 0)
+			break;
+		if (tok == PARAM && yylval.ival > max_param)
+			max_param = yylval.ival;
+		while (next < n && locs[next] < yylloc)
+			next++;				/* a location we cannot match: keep text */
+		if (next < n && locs[next] == yylloc)
+		{
+			/* flex leaves a NUL after the current token's text */
+			int			len = strlen(yyextra.scanbuf + yylloc);
+
+			if (tok == '-')
+			{
+				/* "-5": the minus belongs to the constant */
+				tok = core_yylex(&yylval, &yylloc, yyscanner);
+				if (tok == 0)
+				{
+					lens[next] = len;
+					break;
+				}
+				len = yylloc + strlen(yyextra.scanbuf + yylloc) - locs[next];
+			}
+			lens[next] = len;
+			next++;
+		}
+	}
+	scanner_finish(yyscanner);
+
+	initStringInfo(&buf);
+	for (i = 0; i < n; i++)
+	{
+		if (lens[i] <= 0 || locs[i] < copied)
+			continue;
+		appendBinaryStringInfo(&buf, stmt + copied, locs[i] - copied);
+		appendStringInfo(&buf, "$%d", ++max_param);
+		copied = locs[i] + lens[i];
+	}
+	appendBinaryStringInfo(&buf, stmt + copied, query_len - copied);
+	pfree(text);
+	pfree(locs);
+	pfree(lens);
+	return clip(buf.data, buf.len);
+}

@@ -1,0 +1,260 @@
+/*-------------------------------------------------------------------------
+ *
+ * sqlfuncs.c
+ *		Thin SQL-callable wrappers: guard.plans, guard.info, guard.explain,
+ *		guard.reset.
+ *
+ * IDENTIFICATION
+ *		src/sqlfuncs.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/analyze.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/tuplestore.h"
+
+#include "compat.h"
+#include "guard.h"
+
+PG_FUNCTION_INFO_V1(guard_plans);
+PG_FUNCTION_INFO_V1(guard_info);
+PG_FUNCTION_INFO_V1(guard_explain);
+PG_FUNCTION_INFO_V1(guard_reset);
+
+#define GUARD_PLANS_COLS 15
+#define GUARD_EXPLAIN_COLS 7
+
+static Datum
+text_array(GuardSeqScan *s, int n)
+{
+	Datum	   *elems = palloc(Max(n, 1) * sizeof(Datum));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(s[i].relname);
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+static Datum
+rows_array(GuardSeqScan *s, int n)
+{
+	Datum	   *elems = palloc(Max(n, 1) * sizeof(Datum));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = Int64GetDatum((int64) s[i].rows);
+	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * guard.plans(showtext): the observed plans.  Query texts of other roles
+ * are shown only to members of pg_read_all_stats, as pg_stat_statements
+ * does.
+ */
+Datum
+guard_plans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		showtext = PG_GETARG_BOOL(0);
+	Oid			userid = GetUserId();
+	bool		see_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
+	GuardPlanRow *rows;
+	int			nrows;
+	int			i;
+
+	guard_store_require();
+	InitMaterializedSRF(fcinfo, 0);
+
+	rows = guard_store_snapshot(&nrows, showtext);
+	for (i = 0; i < nrows; i++)
+	{
+		GuardPlanRow *r = &rows[i];
+		Datum		values[GUARD_PLANS_COLS];
+		bool		nulls[GUARD_PLANS_COLS];
+		int			c = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[c++] = ObjectIdGetDatum(r->dbid);
+		values[c++] = ObjectIdGetDatum(r->userid);
+		values[c++] = Int64GetDatum((int64) r->queryid);
+		values[c++] = Int64GetDatum((int64) r->query_hash);
+		values[c++] = Int64GetDatum((int64) r->plan_hash);
+		if (!showtext || r->query == NULL)
+			nulls[c++] = true;
+		else if (see_all || r->userid == userid)
+			values[c++] = CStringGetTextDatum(r->query);
+		else
+			values[c++] = CStringGetTextDatum("<insufficient privilege>");
+		if (!showtext || r->plan == NULL)
+			nulls[c++] = true;
+		else
+			values[c++] = CStringGetTextDatum(r->plan);
+		if (!showtext || r->plan == NULL)
+		{
+			nulls[c++] = true;
+			nulls[c++] = true;
+		}
+		else
+		{
+			values[c++] = text_array(r->seqscans, r->nseqscans);
+			values[c++] = rows_array(r->seqscans, r->nseqscans);
+		}
+		values[c++] = CStringGetTextDatum("new");
+		values[c++] = Int64GetDatum(r->calls);
+		values[c++] = Int64GetDatum(r->generic_calls);
+		values[c++] = Int64GetDatum(r->custom_calls);
+		values[c++] = TimestampTzGetDatum(r->first_seen);
+		values[c++] = TimestampTzGetDatum(r->last_seen);
+		Assert(c == GUARD_PLANS_COLS);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* guard.info(): the store's size, limits and evictions. */
+Datum
+guard_info(PG_FUNCTION_ARGS)
+{
+	GuardStoreInfo info;
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7];
+
+	guard_store_require();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	guard_store_info(&info);
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = Int64GetDatum(info.plans);
+	values[1] = Int64GetDatum(info.max_plans);
+	values[2] = Int64GetDatum(info.evictions);
+	values[3] = Int64GetDatum(info.text_bytes);
+	values[4] = Int64GetDatum(info.text_limit);
+	values[5] = Int64GetDatum(info.dropped_texts);
+	values[6] = TimestampTzGetDatum(info.stats_reset);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * guard.explain(text): plan one statement without running or recording
+ * it, and say what guard thinks of the plan.  $n parameters are allowed
+ * (their types are inferred, the plan is generic).  Like EXPLAIN, it
+ * requires the privileges the statement would need.
+ */
+Datum
+guard_explain(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	List	   *raw;
+	RawStmt    *rawstmt;
+	Oid		   *paramTypes = NULL;
+	int			numParams = 0;
+	List	   *queries;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	raw = pg_parse_query(sql);
+	if (list_length(raw) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("guard.explain takes exactly one statement, got %d",
+						list_length(raw))));
+	rawstmt = linitial_node(RawStmt, raw);
+
+	queries = pg_analyze_and_rewrite_varparams(rawstmt, sql, &paramTypes,
+											   &numParams, NULL);
+	foreach(lc, queries)
+	{
+		Query	   *query = lfirst_node(Query, lc);
+		PlannedStmt *pstmt;
+		GuardFingerprint fp;
+		GuardPlanTexts texts;
+		GuardVerdict verdict;
+		bool		has_params;
+		int		   *locs;
+		int			nlocs;
+		Datum		values[GUARD_EXPLAIN_COLS];
+		bool		nulls[GUARD_EXPLAIN_COLS];
+		Datum	   *reasons;
+		int			nreasons = 0;
+		ListCell   *rc;
+
+		if (query->commandType == CMD_UTILITY)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("guard.explain cannot plan utility statement %s",
+							GetCommandTagName(CreateCommandTag(query->utilityStmt))),
+					 errhint("Pass a SELECT, INSERT, UPDATE, DELETE or MERGE statement.")));
+
+		memset(&fp, 0, sizeof(fp));
+		/* the planner scribbles on its input: hash the query first */
+		fp.query_hash = guard_query_hash(query, &has_params, &locs, &nlocs);
+
+		guard_last_sizes = NULL;
+		guard_last_nsizes = 0;
+		guard_suppress_recording = true;
+		PG_TRY();
+		{
+			pstmt = pg_plan_query(query, sql, CURSOR_OPT_PARALLEL_OK, NULL);
+		}
+		PG_FINALLY();
+		{
+			guard_suppress_recording = false;
+		}
+		PG_END_TRY();
+
+		/* like EXPLAIN: no peeking at plans over tables one cannot read */
+		(void) ExecCheckRTPerms(pstmt->rtable, true);
+
+		fp.plan_hash = guard_plan_hash(pstmt);
+		memset(&texts, 0, sizeof(texts));
+		texts.plan = guard_plan_shape(pstmt);
+		texts.nseqscans = guard_plan_seqscans(pstmt, guard_last_sizes,
+											  guard_last_nsizes, &texts.seqscans);
+		guard_last_sizes = NULL;
+		guard_last_nsizes = 0;
+		guard_policy_evaluate(&texts, &verdict);
+
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int64GetDatum((int64) fp.query_hash);
+		values[1] = Int64GetDatum((int64) fp.plan_hash);
+		values[2] = CStringGetTextDatum(texts.plan);
+		values[3] = text_array(texts.seqscans, texts.nseqscans);
+		values[4] = rows_array(texts.seqscans, texts.nseqscans);
+		values[5] = CStringGetTextDatum(verdict.flagged ? "flagged" : "ok");
+		reasons = palloc(Max(list_length(verdict.reasons), 1) * sizeof(Datum));
+		foreach(rc, verdict.reasons)
+			reasons[nreasons++] = CStringGetTextDatum((char *) lfirst(rc));
+		values[6] = PointerGetDatum(construct_array(reasons, nreasons, TEXTOID,
+													-1, false, TYPALIGN_INT));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* guard.reset(): forget every observed plan (revoked from PUBLIC). */
+Datum
+guard_reset(PG_FUNCTION_ARGS)
+{
+	guard_store_require();
+	guard_store_reset();
+	PG_RETURN_VOID();
+}

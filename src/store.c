@@ -1,0 +1,808 @@
+/*-------------------------------------------------------------------------
+ *
+ * store.c
+ *		The shared-memory store of observed plans.
+ *
+ * One entry per (database, query_hash, plan_hash), in a shared hash table
+ * of guard.max_plans entries.  The variable-length texts of an entry (the
+ * normalized query, the plan shape, the seq-scanned relations) live in one
+ * chunk of a dynamic shared area created in place inside guard's fixed
+ * shared memory (guard.text_memory), so no DSM segment is ever created and
+ * the whole store is sized at start-up.
+ *
+ * Locking:
+ *	- shared->lock (LWLock): LW_SHARED to look entries up and to copy them
+ *	  out; LW_EXCLUSIVE to insert, evict and reset.  No file I/O and no
+ *	  YAML under it; palloc is allowed (an ERROR releases LWLocks).
+ *	- entry->mutex (spinlock): the counters and last_seen of one entry,
+ *	  updated while holding the LWLock in shared mode.  Nothing that can
+ *	  ERROR is done while holding it.
+ *	- shared->mutex (spinlock): the store-wide statistics.
+ *	- shared->generation (atomic): bumped whenever entries disappear
+ *	  (eviction, reset); backends drop their local "already stored" cache
+ *	  when it moves.
+ * The DSA area has locks of its own, always taken after shared->lock.
+ *
+ * When the table is full, the least recently used 5 % of the entries (by
+ * last_seen) are evicted and counted; when the text area is full, the same
+ * eviction frees room.  A plan is never refused: at worst it is stored
+ * without its texts, which is counted too.
+ *
+ * Persistence: the postmaster writes the store to pg_stat/guard.stat at
+ * clean shutdown (guard.save) and reads it back at start, then removes the
+ * file so that a crash never resurrects stale data (pg_stat_statements'
+ * approach).  The file format is in doc/file-formats.md.
+ *
+ * IDENTIFICATION
+ *		src/store.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/dsa.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "guard.h"
+
+#define GUARD_STORE_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/guard.stat"
+#define GUARD_STORE_FILE_MAGIC	0x47445331	/* "GDS1" */
+#define GUARD_STORE_FILE_VERSION 1
+#define EVICT_PERCENT			5
+#define EVICT_MIN				10
+
+typedef struct GuardPlanKey
+{
+	Oid			dbid;
+	uint32		pad;			/* always zero: keys are memset */
+	uint64		query_hash;
+	uint64		plan_hash;
+} GuardPlanKey;
+
+/* Counters of one entry, as saved to the file */
+typedef struct GuardPlanCounters
+{
+	Oid			userid;			/* role that first ran the plan */
+	uint32		flags;			/* GUARD_FP_* of the first planning */
+	uint64		queryid;
+	int64		calls;
+	int64		generic_calls;
+	int64		custom_calls;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+} GuardPlanCounters;
+
+typedef struct GuardPlanEntry
+{
+	GuardPlanKey key;			/* hash key: must be first */
+	slock_t		mutex;			/* protects counters */
+	GuardPlanCounters c;
+	dsa_pointer texts;			/* GuardTextBlob, or InvalidDsaPointer */
+	Size		texts_len;
+} GuardPlanEntry;
+
+/*
+ * The texts of an entry, in one chunk:
+ *	query '\0' plan '\0' then nseqscans x (float8 rows, name '\0')
+ */
+typedef struct GuardTextBlob
+{
+	int32		nseqscans;
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} GuardTextBlob;
+
+typedef struct GuardSharedState
+{
+	LWLock	   *lock;
+	int			dsa_tranche;
+	slock_t		mutex;			/* protects the statistics below */
+	int64		evictions;
+	int64		dropped_texts;
+	TimestampTz stats_reset;
+	pg_atomic_uint64 generation;
+	Size		dsa_size;
+} GuardSharedState;
+
+static GuardSharedState *shared = NULL;
+static HTAB *plan_hash = NULL;
+static void *dsa_place = NULL;
+static dsa_area *texts_area = NULL;
+
+/* Backend-local cache of keys known to be stored (see guard_store_known) */
+#define KNOWN_SIZE 256
+static uint64 known_keys[KNOWN_SIZE];
+static uint64 known_generation = 0;
+
+static void store_shutdown(int code, Datum arg);
+static void store_load_file(void);
+
+static Size
+text_area_size(void)
+{
+	return (Size) guard_text_memory_kb * 1024;
+}
+
+/* guard_store_size: shared memory guard needs. */
+Size
+guard_store_size(void)
+{
+	Size		size = MAXALIGN(sizeof(GuardSharedState));
+
+	size = add_size(size, hash_estimate_size(guard_max_plans, sizeof(GuardPlanEntry)));
+	size = add_size(size, text_area_size());
+	return size;
+}
+
+/* guard_store_request: reserve shared memory and the LWLock. */
+void
+guard_store_request(void)
+{
+	RequestAddinShmemSpace(guard_store_size());
+	RequestNamedLWLockTranche("guard", 1);
+}
+
+/*
+ * guard_store_startup: create or attach the store (shmem_startup_hook).
+ * In the postmaster (or a standalone backend) this creates everything and
+ * loads the saved file.
+ */
+void
+guard_store_startup(void)
+{
+	bool		found;
+	bool		found_area;
+	HASHCTL		info;
+
+	shared = NULL;
+	plan_hash = NULL;
+	texts_area = NULL;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+
+	shared = ShmemInitStruct("guard", sizeof(GuardSharedState), &found);
+	if (!found)
+	{
+		shared->lock = &(GetNamedLWLockTranche("guard"))->lock;
+		shared->dsa_tranche = LWLockNewTrancheId();
+		SpinLockInit(&shared->mutex);
+		shared->evictions = 0;
+		shared->dropped_texts = 0;
+		shared->stats_reset = GetCurrentTimestamp();
+		pg_atomic_init_u64(&shared->generation, 1);
+		shared->dsa_size = text_area_size();
+	}
+
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(GuardPlanKey);
+	info.entrysize = sizeof(GuardPlanEntry);
+	plan_hash = ShmemInitHash("guard plans", guard_max_plans, guard_max_plans,
+							  &info, HASH_ELEM | HASH_BLOBS);
+
+	dsa_place = ShmemInitStruct("guard texts", shared->dsa_size, &found_area);
+	if (!found_area)
+	{
+		dsa_area   *area = dsa_create_in_place(dsa_place, shared->dsa_size,
+											   shared->dsa_tranche, NULL);
+
+		dsa_pin(area);
+		/* never grow past the in-place segment: no DSM segments */
+		dsa_set_size_limit(area, shared->dsa_size);
+		dsa_detach(area);
+	}
+
+	LWLockRelease(AddinShmemInitLock);
+
+	LWLockRegisterTranche(shared->dsa_tranche, "guard_texts");
+
+	if (!IsUnderPostmaster)
+	{
+		on_shmem_exit(store_shutdown, (Datum) 0);
+		if (!found)
+			store_load_file();
+	}
+}
+
+bool
+guard_store_ready(void)
+{
+	return shared != NULL && plan_hash != NULL;
+}
+
+/* guard_store_require: ERROR unless the store exists (SQL functions). */
+void
+guard_store_require(void)
+{
+	if (!guard_store_ready())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("guard must be loaded via shared_preload_libraries"),
+				 errhint("Add guard to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/* Attach this backend to the text area on first use. */
+static dsa_area *
+store_area(void)
+{
+	if (texts_area == NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+		texts_area = dsa_attach_in_place(dsa_place, NULL);
+		dsa_pin_mapping(texts_area);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	return texts_area;
+}
+
+static inline void
+make_key(GuardPlanKey *key, Oid dbid, uint64 query_hash, uint64 plan_hash_v)
+{
+	memset(key, 0, sizeof(*key));
+	key->dbid = dbid;
+	key->query_hash = query_hash;
+	key->plan_hash = plan_hash_v;
+}
+
+static inline uint64
+known_token(Oid dbid, const GuardFingerprint *fp)
+{
+	uint64		t = fp->query_hash ^ (fp->plan_hash * UINT64CONST(0x9e3779b97f4a7c15)) ^ dbid;
+
+	return t ? t : 1;
+}
+
+/*
+ * guard_store_known: is this plan already in the store?  Answers from a
+ * backend-local cache when it can, so that planning a statement the store
+ * already holds costs no shared-memory access.  A false positive is
+ * harmless: the execution-time path inserts a missing entry.
+ */
+bool
+guard_store_known(Oid dbid, const GuardFingerprint *fp)
+{
+	uint64		token = known_token(dbid, fp);
+	uint32		slot = (uint32) (token % KNOWN_SIZE);
+	uint64		gen = pg_atomic_read_u64(&shared->generation);
+	GuardPlanKey key;
+	bool		found;
+
+	if (gen != known_generation)
+	{
+		memset(known_keys, 0, sizeof(known_keys));
+		known_generation = gen;
+	}
+	if (known_keys[slot] == token)
+		return true;
+
+	make_key(&key, dbid, fp->query_hash, fp->plan_hash);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	found = hash_search(plan_hash, &key, HASH_FIND, NULL) != NULL;
+	LWLockRelease(shared->lock);
+	if (found)
+		known_keys[slot] = token;
+	return found;
+}
+
+/* Serialize texts into one palloc'd blob; returns its size. */
+static Size
+build_blob(const GuardPlanTexts *texts, GuardTextBlob **result)
+{
+	Size		len = offsetof(GuardTextBlob, data);
+	GuardTextBlob *blob;
+	char	   *p;
+	int			i;
+
+	len += strlen(texts->query) + 1 + strlen(texts->plan) + 1;
+	for (i = 0; i < texts->nseqscans; i++)
+		len += sizeof(float8) + strlen(texts->seqscans[i].relname) + 1;
+	blob = palloc(len);
+	blob->nseqscans = texts->nseqscans;
+	p = blob->data;
+	strcpy(p, texts->query);
+	p += strlen(p) + 1;
+	strcpy(p, texts->plan);
+	p += strlen(p) + 1;
+	for (i = 0; i < texts->nseqscans; i++)
+	{
+		float8		rows = texts->seqscans[i].rows;
+
+		memcpy(p, &rows, sizeof(float8));
+		p += sizeof(float8);
+		strcpy(p, texts->seqscans[i].relname);
+		p += strlen(p) + 1;
+	}
+	*result = blob;
+	return len;
+}
+
+/* Unpack a blob (in local memory) into a row. */
+static void
+unpack_blob(const char *blobp, Size len, GuardPlanRow *row)
+{
+	const GuardTextBlob *blob = (const GuardTextBlob *) blobp;
+	const char *p = blob->data;
+	const char *end = blobp + len;
+	int			i;
+
+	row->query = pstrdup(p);
+	p += strlen(p) + 1;
+	row->plan = pstrdup(p);
+	p += strlen(p) + 1;
+	row->nseqscans = 0;
+	row->seqscans = palloc0(Max(blob->nseqscans, 1) * sizeof(GuardSeqScan));
+	for (i = 0; i < blob->nseqscans && p + sizeof(float8) < end; i++)
+	{
+		memcpy(&row->seqscans[i].rows, p, sizeof(float8));
+		p += sizeof(float8);
+		row->seqscans[i].relname = pstrdup(p);
+		p += strlen(p) + 1;
+		row->nseqscans++;
+	}
+}
+
+static int
+cmp_entry_lru(const void *a, const void *b)
+{
+	TimestampTz x = (*(GuardPlanEntry *const *) a)->c.last_seen;
+	TimestampTz y = (*(GuardPlanEntry *const *) b)->c.last_seen;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * Evict the least recently used entries.  Caller holds shared->lock
+ * exclusively.
+ */
+static void
+evict_lru(void)
+{
+	HASH_SEQ_STATUS hs;
+	GuardPlanEntry *entry;
+	GuardPlanEntry **entries;
+	int			n = 0;
+	int			nvictims;
+	int			i;
+	long		count = hash_get_num_entries(plan_hash);
+
+	if (count == 0)
+		return;
+	entries = palloc(count * sizeof(GuardPlanEntry *));
+	hash_seq_init(&hs, plan_hash);
+	while ((entry = hash_seq_search(&hs)) != NULL)
+		entries[n++] = entry;
+	qsort(entries, n, sizeof(GuardPlanEntry *), cmp_entry_lru);
+
+	nvictims = Max(EVICT_MIN, n * EVICT_PERCENT / 100);
+	nvictims = Min(nvictims, n);
+	for (i = 0; i < nvictims; i++)
+	{
+		if (DsaPointerIsValid(entries[i]->texts))
+			dsa_free(store_area(), entries[i]->texts);
+		hash_search(plan_hash, &entries[i]->key, HASH_REMOVE, NULL);
+	}
+	pfree(entries);
+
+	SpinLockAcquire(&shared->mutex);
+	shared->evictions += nvictims;
+	SpinLockRelease(&shared->mutex);
+	pg_atomic_fetch_add_u64(&shared->generation, 1);
+}
+
+/*
+ * Insert an entry under the exclusive lock.  Returns the entry (new or
+ * already there).  blob may be NULL.
+ */
+static GuardPlanEntry *
+insert_locked(GuardPlanKey *key, const GuardPlanCounters *c,
+			  const void *blob, Size blob_len, bool *created)
+{
+	GuardPlanEntry *entry;
+	bool		found;
+	dsa_pointer dp = InvalidDsaPointer;
+
+	entry = hash_search(plan_hash, key, HASH_FIND, NULL);
+	if (entry)
+	{
+		*created = false;
+		return entry;
+	}
+	if (hash_get_num_entries(plan_hash) >= guard_max_plans)
+		evict_lru();
+
+	if (blob != NULL)
+	{
+		dp = dsa_allocate_extended(store_area(), blob_len, DSA_ALLOC_NO_OOM);
+		if (!DsaPointerIsValid(dp))
+		{
+			evict_lru();
+			dp = dsa_allocate_extended(store_area(), blob_len, DSA_ALLOC_NO_OOM);
+		}
+		if (!DsaPointerIsValid(dp))
+		{
+			SpinLockAcquire(&shared->mutex);
+			shared->dropped_texts++;
+			SpinLockRelease(&shared->mutex);
+		}
+		else
+			memcpy(dsa_get_address(store_area(), dp), blob, blob_len);
+	}
+
+	entry = hash_search(plan_hash, key, HASH_ENTER_NULL, &found);
+	if (entry == NULL)
+	{
+		/* out of shared hash memory despite the bound: give up quietly */
+		if (DsaPointerIsValid(dp))
+			dsa_free(store_area(), dp);
+		*created = false;
+		return NULL;
+	}
+	SpinLockInit(&entry->mutex);
+	entry->c = *c;
+	entry->texts = dp;
+	entry->texts_len = DsaPointerIsValid(dp) ? blob_len : 0;
+	*created = true;
+	return entry;
+}
+
+/*
+ * guard_store_add: record a newly planned plan (no execution counted).
+ * Texts are serialized before taking the lock.
+ */
+void
+guard_store_add(Oid dbid, Oid userid, const GuardFingerprint *fp,
+				const GuardPlanTexts *texts)
+{
+	GuardPlanKey key;
+	GuardPlanCounters c;
+	GuardTextBlob *blob = NULL;
+	Size		blob_len = 0;
+	bool		created;
+
+	if (texts)
+		blob_len = build_blob(texts, &blob);
+
+	make_key(&key, dbid, fp->query_hash, fp->plan_hash);
+	memset(&c, 0, sizeof(c));
+	c.userid = userid;
+	c.flags = fp->flags;
+	c.queryid = fp->queryid;
+	c.first_seen = GetCurrentTimestamp();
+	c.last_seen = c.first_seen;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	(void) insert_locked(&key, &c, blob, blob_len, &created);
+	LWLockRelease(shared->lock);
+
+	if (blob)
+		pfree(blob);
+}
+
+/*
+ * guard_store_count: count one execution of a plan.  Returns false if the
+ * plan is not in the store (evicted since it was planned); the caller then
+ * adds it and counts again.
+ */
+bool
+guard_store_count(Oid dbid, const GuardFingerprint *fp, TimestampTz now)
+{
+	GuardPlanKey key;
+	GuardPlanEntry *entry;
+
+	make_key(&key, dbid, fp->query_hash, fp->plan_hash);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	entry = hash_search(plan_hash, &key, HASH_FIND, NULL);
+	if (entry)
+	{
+		SpinLockAcquire(&entry->mutex);
+		entry->c.calls++;
+		if (fp->flags & GUARD_FP_GENERIC)
+			entry->c.generic_calls++;
+		else if (fp->flags & GUARD_FP_CUSTOM)
+			entry->c.custom_calls++;
+		if (entry->c.queryid == 0)
+			entry->c.queryid = fp->queryid;
+		if (now > entry->c.last_seen)
+			entry->c.last_seen = now;
+		SpinLockRelease(&entry->mutex);
+	}
+	LWLockRelease(shared->lock);
+	return entry != NULL;
+}
+
+/* guard_store_reset: forget every observed plan. */
+void
+guard_store_reset(void)
+{
+	HASH_SEQ_STATUS hs;
+	GuardPlanEntry *entry;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&hs, plan_hash);
+	while ((entry = hash_seq_search(&hs)) != NULL)
+	{
+		if (DsaPointerIsValid(entry->texts))
+			dsa_free(store_area(), entry->texts);
+		hash_search(plan_hash, &entry->key, HASH_REMOVE, NULL);
+	}
+	SpinLockAcquire(&shared->mutex);
+	shared->evictions = 0;
+	shared->dropped_texts = 0;
+	shared->stats_reset = GetCurrentTimestamp();
+	SpinLockRelease(&shared->mutex);
+	pg_atomic_fetch_add_u64(&shared->generation, 1);
+	LWLockRelease(shared->lock);
+}
+
+/*
+ * guard_store_snapshot: copy every entry out (texts too if asked), under
+ * the shared lock.  Returns a palloc'd array.
+ */
+GuardPlanRow *
+guard_store_snapshot(int *nrows, bool with_texts)
+{
+	HASH_SEQ_STATUS hs;
+	GuardPlanEntry *entry;
+	GuardPlanRow *rows;
+	int			n = 0;
+	long		max;
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	max = hash_get_num_entries(plan_hash);
+	rows = palloc0(Max(max, 1) * sizeof(GuardPlanRow));
+	hash_seq_init(&hs, plan_hash);
+	while ((entry = hash_seq_search(&hs)) != NULL)
+	{
+		GuardPlanRow *row = &rows[n++];
+		GuardPlanCounters c;
+
+		SpinLockAcquire(&entry->mutex);
+		c = entry->c;
+		SpinLockRelease(&entry->mutex);
+
+		row->dbid = entry->key.dbid;
+		row->query_hash = entry->key.query_hash;
+		row->plan_hash = entry->key.plan_hash;
+		row->userid = c.userid;
+		row->queryid = c.queryid;
+		row->calls = c.calls;
+		row->generic_calls = c.generic_calls;
+		row->custom_calls = c.custom_calls;
+		row->first_seen = c.first_seen;
+		row->last_seen = c.last_seen;
+		if (with_texts && DsaPointerIsValid(entry->texts))
+			unpack_blob(dsa_get_address(store_area(), entry->texts),
+						entry->texts_len, row);
+	}
+	LWLockRelease(shared->lock);
+	*nrows = n;
+	return rows;
+}
+
+/* guard_store_info: store-wide statistics. */
+void
+guard_store_info(GuardStoreInfo *info)
+{
+	HASH_SEQ_STATUS hs;
+	GuardPlanEntry *entry;
+	int64		bytes = 0;
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	info->plans = hash_get_num_entries(plan_hash);
+	hash_seq_init(&hs, plan_hash);
+	while ((entry = hash_seq_search(&hs)) != NULL)
+		bytes += entry->texts_len;
+	LWLockRelease(shared->lock);
+
+	info->max_plans = guard_max_plans;
+	info->text_bytes = bytes;
+	info->text_limit = shared->dsa_size;
+	SpinLockAcquire(&shared->mutex);
+	info->evictions = shared->evictions;
+	info->dropped_texts = shared->dropped_texts;
+	info->stats_reset = shared->stats_reset;
+	SpinLockRelease(&shared->mutex);
+}
+
+/* ---------------------------------------------------------------------
+ * Persistence
+ * ---------------------------------------------------------------------
+ */
+typedef struct GuardFileHeader
+{
+	uint32		magic;
+	uint32		version;
+	uint32		pg_version;
+	uint32		fingerprint_version;
+	int64		count;
+} GuardFileHeader;
+
+typedef struct GuardFileRecord
+{
+	GuardPlanKey key;
+	GuardPlanCounters c;
+	uint64		texts_len;
+} GuardFileRecord;
+
+/*
+ * store_shutdown: write the store to disk at clean postmaster shutdown.
+ * Runs in the postmaster (or standalone backend) only; no lock is taken
+ * because no backend is left.
+ */
+static void
+store_shutdown(int code, Datum arg)
+{
+	FILE	   *file = NULL;
+	HASH_SEQ_STATUS hs;
+	GuardPlanEntry *entry;
+	GuardFileHeader hdr;
+	uint32		trailer = GUARD_STORE_FILE_MAGIC;
+
+	/* never after a crash; nothing to save if never set up */
+	if (code != 0 || !guard_store_ready())
+		return;
+	if (!guard_save)
+	{
+		unlink(GUARD_STORE_FILE);
+		return;
+	}
+
+	file = AllocateFile(GUARD_STORE_FILE ".tmp", PG_BINARY_W);
+	if (file == NULL)
+		goto error;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.magic = GUARD_STORE_FILE_MAGIC;
+	hdr.version = GUARD_STORE_FILE_VERSION;
+	hdr.pg_version = PG_VERSION_NUM / 100;
+	hdr.fingerprint_version = GUARD_FINGERPRINT_VERSION;
+	hdr.count = hash_get_num_entries(plan_hash);
+	if (fwrite(&hdr, sizeof(hdr), 1, file) != 1)
+		goto error;
+
+	hash_seq_init(&hs, plan_hash);
+	while ((entry = hash_seq_search(&hs)) != NULL)
+	{
+		GuardFileRecord rec;
+
+		memset(&rec, 0, sizeof(rec));
+		rec.key = entry->key;
+		rec.c = entry->c;
+		rec.texts_len = entry->texts_len;
+		if (fwrite(&rec, sizeof(rec), 1, file) != 1 ||
+			(rec.texts_len > 0 &&
+			 fwrite(dsa_get_address(store_area(), entry->texts), rec.texts_len, 1, file) != 1))
+		{
+			hash_seq_term(&hs);
+			goto error;
+		}
+	}
+	if (fwrite(&trailer, sizeof(trailer), 1, file) != 1)
+		goto error;
+	if (FreeFile(file))
+	{
+		file = NULL;
+		goto error;
+	}
+	(void) durable_rename(GUARD_STORE_FILE ".tmp", GUARD_STORE_FILE, LOG);
+	return;
+
+error:
+	ereport(LOG,
+			(errcode_for_file_access(),
+			 errmsg("could not write file \"%s\": %m", GUARD_STORE_FILE ".tmp")));
+	if (file)
+		FreeFile(file);
+	unlink(GUARD_STORE_FILE ".tmp");
+}
+
+/*
+ * store_load_file: read the saved store at start-up (postmaster, before
+ * any backend exists).  A file that is damaged, or written by another
+ * version of the file format, of PostgreSQL or of the fingerprint rules,
+ * is ignored with a LOG message: observed plans are a cache, not data.
+ */
+static void
+store_load_file(void)
+{
+	FILE	   *file;
+	GuardFileHeader hdr;
+	int64		i;
+	char	   *buf = NULL;
+	Size		buflen = 0;
+	uint32		trailer;
+
+	file = AllocateFile(GUARD_STORE_FILE, PG_BINARY_R);
+	if (file == NULL)
+	{
+		if (errno != ENOENT)
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("could not read file \"%s\": %m", GUARD_STORE_FILE)));
+		return;
+	}
+
+	if (fread(&hdr, sizeof(hdr), 1, file) != 1)
+		goto bad;
+	if (hdr.magic != GUARD_STORE_FILE_MAGIC ||
+		hdr.version != GUARD_STORE_FILE_VERSION ||
+		hdr.pg_version != PG_VERSION_NUM / 100 ||
+		hdr.fingerprint_version != GUARD_FINGERPRINT_VERSION)
+	{
+		ereport(LOG,
+				(errmsg("ignoring file \"%s\" written by another version of guard or PostgreSQL",
+						GUARD_STORE_FILE)));
+		goto done;
+	}
+	if (hdr.count < 0)
+		goto bad;
+
+	for (i = 0; i < hdr.count; i++)
+	{
+		GuardFileRecord rec;
+		GuardPlanKey key;
+		bool		created;
+
+		if (fread(&rec, sizeof(rec), 1, file) != 1)
+			goto bad;
+		if (rec.texts_len > (uint64) shared->dsa_size)
+			goto bad;
+		if (rec.texts_len > buflen)
+		{
+			buflen = Max(rec.texts_len, 1024);
+			buf = buf ? repalloc(buf, buflen) : palloc(buflen);
+		}
+		if (rec.texts_len > 0 && fread(buf, rec.texts_len, 1, file) != 1)
+			goto bad;
+		if (rec.texts_len > 0 &&
+			(rec.texts_len < offsetof(GuardTextBlob, data) + 2 ||
+			 buf[rec.texts_len - 1] != '\0'))
+			goto bad;
+
+		/* the file may hold more than guard.max_plans now allows */
+		make_key(&key, rec.key.dbid, rec.key.query_hash, rec.key.plan_hash);
+		(void) insert_locked(&key, &rec.c, rec.texts_len > 0 ? buf : NULL,
+							 rec.texts_len, &created);
+	}
+	if (fread(&trailer, sizeof(trailer), 1, file) != 1 ||
+		trailer != GUARD_STORE_FILE_MAGIC)
+		goto bad;
+	goto done;
+
+bad:
+	ereport(LOG,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("ignoring damaged file \"%s\"", GUARD_STORE_FILE)));
+	/* start empty rather than with part of the file */
+	{
+		HASH_SEQ_STATUS hs;
+		GuardPlanEntry *entry;
+
+		hash_seq_init(&hs, plan_hash);
+		while ((entry = hash_seq_search(&hs)) != NULL)
+		{
+			if (DsaPointerIsValid(entry->texts))
+				dsa_free(store_area(), entry->texts);
+			hash_search(plan_hash, &entry->key, HASH_REMOVE, NULL);
+		}
+	}
+
+done:
+	if (buf)
+		pfree(buf);
+	FreeFile(file);
+	unlink(GUARD_STORE_FILE);
+}
