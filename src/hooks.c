@@ -203,7 +203,8 @@ fingerprint_plan(PrePlan *pre, const char *query_string,
 		ps->sizes = NULL;
 		return;
 	}
-	if (!guard_store_known(MyDatabaseId, &fp))
+	if (guard_tracks_level(nesting_level) &&
+		!guard_store_known(MyDatabaseId, &fp))
 	{
 		GuardPlanTexts *texts;
 
