@@ -99,6 +99,8 @@ typedef struct QueryJumble
 	int			depth;			/* number of entries in rtables */
 	List	   *rtables[QJ_MAX_DEPTH];	/* range tables, innermost last */
 	bool		has_params;
+	Oid			target_relid;	/* INSERT/UPDATE/MERGE target: resnos are
+								 * its attnums, hashed by name */
 	int		   *locs;			/* locations of Consts */
 	int			nlocs;
 	int			maxlocs;
@@ -216,8 +218,25 @@ jumble_query(QueryJumble *qj, Query *query)
 	J(query->resultRelation);
 	jumble_rangetable(qj, query->rtable);
 	jumble_expr(qj, (Node *) query->jointree);
-	jumble_expr(qj, (Node *) query->targetList);
-	jumble_expr(qj, (Node *) query->onConflict);
+	{
+		/* target columns of INSERT/UPDATE/MERGE count by name */
+		Oid			saved_target = qj->target_relid;
+
+		qj->target_relid = InvalidOid;
+		if (query->resultRelation > 0 &&
+			(query->commandType == CMD_INSERT || query->commandType == CMD_UPDATE ||
+			 query->commandType == CMD_MERGE))
+		{
+			RangeTblEntry *rte = rt_fetch(query->resultRelation, query->rtable);
+
+			if (rte->rtekind == RTE_RELATION)
+				qj->target_relid = rte->relid;
+		}
+		jumble_expr(qj, (Node *) query->targetList);
+		jumble_expr(qj, (Node *) query->onConflict);
+		jumble_expr(qj, (Node *) query->mergeActionList);
+		qj->target_relid = saved_target;
+	}
 	jumble_expr(qj, (Node *) query->returningList);
 	jumble_expr(qj, (Node *) query->groupClause);
 	J(query->groupDistinct);
@@ -246,7 +265,6 @@ jumble_query(QueryJumble *qj, Query *query)
 	}
 	jumble_expr(qj, query->setOperations);
 	jumble_expr(qj, (Node *) query->cteList);
-	jumble_expr(qj, (Node *) query->mergeActionList);
 
 	qj->depth--;
 }
@@ -468,7 +486,10 @@ jumble_expr(QueryJumble *qj, Node *node)
 			jumble_expr(qj, ((InferenceElem *) node)->expr);
 			break;
 		case T_TargetEntry:
-			J(((TargetEntry *) node)->resno);
+			if (OidIsValid(qj->target_relid) && !((TargetEntry *) node)->resjunk)
+				J(guard_attname_hash(qj->target_relid, ((TargetEntry *) node)->resno));
+			else
+				J(((TargetEntry *) node)->resno);
 			J(((TargetEntry *) node)->ressortgroupref);
 			J(((TargetEntry *) node)->resjunk);
 			jumble_expr(qj, (Node *) ((TargetEntry *) node)->expr);

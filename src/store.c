@@ -6,9 +6,11 @@
  * One entry per (database, query_hash, plan_hash), in a shared hash table
  * of guard.max_plans entries.  The variable-length texts of an entry (the
  * normalized query, the plan shape, the seq-scanned relations) live in one
- * chunk of a dynamic shared area created in place inside guard's fixed
- * shared memory (guard.text_memory), so no DSM segment is ever created and
- * the whole store is sized at start-up.
+ * chunk of a text arena of guard.text_memory bytes in guard's fixed shared
+ * memory.  The arena allocates by bumping an offset; freed chunks are only
+ * counted, and when the bump offset reaches the end the live chunks are
+ * compacted to the front.  So texts always fit while the live ones fit: no
+ * fragmentation, and the whole store is sized at start-up.
  *
  * Locking:
  *	- shared->lock (LWLock): LW_SHARED to look entries up and to copy them
@@ -21,7 +23,8 @@
  *	- shared->generation (atomic): bumped whenever entries disappear
  *	  (eviction, reset); backends drop their local "already stored" cache
  *	  when it moves.
- * The DSA area has locks of its own, always taken after shared->lock.
+ * The text arena is protected by shared->lock like the hash table: read
+ * under LW_SHARED, allocated, freed and compacted under LW_EXCLUSIVE.
  *
  * When the table is full, the least recently used 5 % of the entries (by
  * last_seen) are evicted and counted; when the text area is full, the same
@@ -51,7 +54,6 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
-#include "utils/dsa.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -91,8 +93,8 @@ typedef struct GuardPlanEntry
 	GuardPlanKey key;			/* hash key: must be first */
 	slock_t		mutex;			/* protects counters */
 	GuardPlanCounters c;
-	dsa_pointer texts;			/* GuardTextBlob, or InvalidDsaPointer */
-	Size		texts_len;
+	Size		texts_off;		/* GuardTextBlob in the arena */
+	Size		texts_len;		/* 0: no texts */
 } GuardPlanEntry;
 
 /*
@@ -108,19 +110,21 @@ typedef struct GuardTextBlob
 typedef struct GuardSharedState
 {
 	LWLock	   *lock;
-	int			dsa_tranche;
 	slock_t		mutex;			/* protects the statistics below */
 	int64		evictions;
 	int64		dropped_texts;
 	TimestampTz stats_reset;
 	pg_atomic_uint64 generation;
-	Size		dsa_size;
+	/* text arena, under lock */
+	Size		arena_size;
+	Size		arena_used;		/* bump offset */
+	Size		arena_live;		/* bytes of live chunks */
+	int64		compactions;
 } GuardSharedState;
 
 static GuardSharedState *shared = NULL;
 static HTAB *plan_hash = NULL;
-static void *dsa_place = NULL;
-static dsa_area *texts_area = NULL;
+static char *arena = NULL;
 
 /* Backend-local cache of keys known to be stored (see guard_store_known) */
 #define KNOWN_SIZE 256
@@ -169,7 +173,7 @@ guard_store_startup(void)
 
 	shared = NULL;
 	plan_hash = NULL;
-	texts_area = NULL;
+	arena = NULL;
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 
@@ -177,13 +181,15 @@ guard_store_startup(void)
 	if (!found)
 	{
 		shared->lock = &(GetNamedLWLockTranche("guard"))->lock;
-		shared->dsa_tranche = LWLockNewTrancheId();
 		SpinLockInit(&shared->mutex);
 		shared->evictions = 0;
 		shared->dropped_texts = 0;
 		shared->stats_reset = GetCurrentTimestamp();
 		pg_atomic_init_u64(&shared->generation, 1);
-		shared->dsa_size = text_area_size();
+		shared->arena_size = text_area_size();
+		shared->arena_used = 0;
+		shared->arena_live = 0;
+		shared->compactions = 0;
 	}
 
 	memset(&info, 0, sizeof(info));
@@ -192,21 +198,9 @@ guard_store_startup(void)
 	plan_hash = ShmemInitHash("guard plans", guard_max_plans, guard_max_plans,
 							  &info, HASH_ELEM | HASH_BLOBS);
 
-	dsa_place = ShmemInitStruct("guard texts", shared->dsa_size, &found_area);
-	if (!found_area)
-	{
-		dsa_area   *area = dsa_create_in_place(dsa_place, shared->dsa_size,
-											   shared->dsa_tranche, NULL);
-
-		dsa_pin(area);
-		/* never grow past the in-place segment: no DSM segments */
-		dsa_set_size_limit(area, shared->dsa_size);
-		dsa_detach(area);
-	}
+	arena = ShmemInitStruct("guard texts", shared->arena_size, &found_area);
 
 	LWLockRelease(AddinShmemInitLock);
-
-	LWLockRegisterTranche(shared->dsa_tranche, "guard_texts");
 
 	if (!IsUnderPostmaster)
 	{
@@ -233,19 +227,56 @@ guard_store_require(void)
 				 errhint("Add guard to shared_preload_libraries in postgresql.conf and restart the server.")));
 }
 
-/* Attach this backend to the text area on first use. */
-static dsa_area *
-store_area(void)
+static int
+cmp_entry_offset(const void *a, const void *b)
 {
-	if (texts_area == NULL)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	Size		x = (*(GuardPlanEntry *const *) a)->texts_off;
+	Size		y = (*(GuardPlanEntry *const *) b)->texts_off;
 
-		texts_area = dsa_attach_in_place(dsa_place, NULL);
-		dsa_pin_mapping(texts_area);
-		MemoryContextSwitchTo(oldcxt);
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * Move every live chunk to the front of the arena, in offset order, so that
+ * all free space is at the end.  Caller holds shared->lock exclusively.
+ */
+static void
+arena_compact(void)
+{
+	HASH_SEQ_STATUS hs;
+	GuardPlanEntry *entry;
+	GuardPlanEntry **entries;
+	long		count = hash_get_num_entries(plan_hash);
+	int			n = 0;
+	int			i;
+	Size		off = 0;
+
+	entries = palloc(Max(count, 1) * sizeof(GuardPlanEntry *));
+	hash_seq_init(&hs, plan_hash);
+	while ((entry = hash_seq_search(&hs)) != NULL)
+		if (entry->texts_len > 0)
+			entries[n++] = entry;
+	qsort(entries, n, sizeof(GuardPlanEntry *), cmp_entry_offset);
+	for (i = 0; i < n; i++)
+	{
+		if (entries[i]->texts_off != off)
+			memmove(arena + off, arena + entries[i]->texts_off, entries[i]->texts_len);
+		entries[i]->texts_off = off;
+		off += MAXALIGN(entries[i]->texts_len);
 	}
-	return texts_area;
+	pfree(entries);
+	shared->arena_used = off;
+	shared->arena_live = off;
+	shared->compactions++;
+}
+
+/* Forget an entry's texts.  Caller holds shared->lock exclusively. */
+static void
+arena_free(GuardPlanEntry *entry)
+{
+	if (entry->texts_len > 0)
+		shared->arena_live -= MAXALIGN(entry->texts_len);
+	entry->texts_len = 0;
 }
 
 static inline void
@@ -390,8 +421,7 @@ evict_lru(void)
 	nvictims = Min(nvictims, n);
 	for (i = 0; i < nvictims; i++)
 	{
-		if (DsaPointerIsValid(entries[i]->texts))
-			dsa_free(store_area(), entries[i]->texts);
+		arena_free(entries[i]);
 		hash_search(plan_hash, &entries[i]->key, HASH_REMOVE, NULL);
 	}
 	pfree(entries);
@@ -412,7 +442,9 @@ insert_locked(GuardPlanKey *key, const GuardPlanCounters *c,
 {
 	GuardPlanEntry *entry;
 	bool		found;
-	dsa_pointer dp = InvalidDsaPointer;
+	Size		need = MAXALIGN(blob_len);
+	bool		have_text = false;
+	Size		off = 0;
 
 	entry = hash_search(plan_hash, key, HASH_FIND, NULL);
 	if (entry)
@@ -423,37 +455,43 @@ insert_locked(GuardPlanKey *key, const GuardPlanCounters *c,
 	if (hash_get_num_entries(plan_hash) >= guard_max_plans)
 		evict_lru();
 
-	if (blob != NULL)
+	if (blob != NULL && need <= shared->arena_size)
 	{
-		dp = dsa_allocate_extended(store_area(), blob_len, DSA_ALLOC_NO_OOM);
-		if (!DsaPointerIsValid(dp))
-		{
+		/* make room: evict least recently used plans while live texts don't fit */
+		while (shared->arena_live + need > shared->arena_size &&
+			   hash_get_num_entries(plan_hash) > 0)
 			evict_lru();
-			dp = dsa_allocate_extended(store_area(), blob_len, DSA_ALLOC_NO_OOM);
-		}
-		if (!DsaPointerIsValid(dp))
+		if (shared->arena_live + need <= shared->arena_size)
 		{
-			SpinLockAcquire(&shared->mutex);
-			shared->dropped_texts++;
-			SpinLockRelease(&shared->mutex);
+			if (shared->arena_used + need > shared->arena_size)
+				arena_compact();
+			off = shared->arena_used;
+			memcpy(arena + off, blob, blob_len);
+			shared->arena_used += need;
+			shared->arena_live += need;
+			have_text = true;
 		}
-		else
-			memcpy(dsa_get_address(store_area(), dp), blob, blob_len);
+	}
+	if (blob != NULL && !have_text)
+	{
+		SpinLockAcquire(&shared->mutex);
+		shared->dropped_texts++;
+		SpinLockRelease(&shared->mutex);
 	}
 
 	entry = hash_search(plan_hash, key, HASH_ENTER_NULL, &found);
 	if (entry == NULL)
 	{
 		/* out of shared hash memory despite the bound: give up quietly */
-		if (DsaPointerIsValid(dp))
-			dsa_free(store_area(), dp);
+		if (have_text)
+			shared->arena_live -= need;
 		*created = false;
 		return NULL;
 	}
 	SpinLockInit(&entry->mutex);
 	entry->c = *c;
-	entry->texts = dp;
-	entry->texts_len = DsaPointerIsValid(dp) ? blob_len : 0;
+	entry->texts_off = off;
+	entry->texts_len = have_text ? blob_len : 0;
 	*created = true;
 	return entry;
 }
@@ -534,10 +572,11 @@ guard_store_reset(void)
 	hash_seq_init(&hs, plan_hash);
 	while ((entry = hash_seq_search(&hs)) != NULL)
 	{
-		if (DsaPointerIsValid(entry->texts))
-			dsa_free(store_area(), entry->texts);
+		arena_free(entry);
 		hash_search(plan_hash, &entry->key, HASH_REMOVE, NULL);
 	}
+	shared->arena_used = 0;
+	shared->arena_live = 0;
 	SpinLockAcquire(&shared->mutex);
 	shared->evictions = 0;
 	shared->dropped_texts = 0;
@@ -583,9 +622,8 @@ guard_store_snapshot(int *nrows, bool with_texts)
 		row->custom_calls = c.custom_calls;
 		row->first_seen = c.first_seen;
 		row->last_seen = c.last_seen;
-		if (with_texts && DsaPointerIsValid(entry->texts))
-			unpack_blob(dsa_get_address(store_area(), entry->texts),
-						entry->texts_len, row);
+		if (with_texts && entry->texts_len > 0)
+			unpack_blob(arena + entry->texts_off, entry->texts_len, row);
 	}
 	LWLockRelease(shared->lock);
 	*nrows = n;
@@ -596,20 +634,13 @@ guard_store_snapshot(int *nrows, bool with_texts)
 void
 guard_store_info(GuardStoreInfo *info)
 {
-	HASH_SEQ_STATUS hs;
-	GuardPlanEntry *entry;
-	int64		bytes = 0;
-
 	LWLockAcquire(shared->lock, LW_SHARED);
 	info->plans = hash_get_num_entries(plan_hash);
-	hash_seq_init(&hs, plan_hash);
-	while ((entry = hash_seq_search(&hs)) != NULL)
-		bytes += entry->texts_len;
+	info->text_bytes = shared->arena_live;
+	info->text_limit = shared->arena_size;
 	LWLockRelease(shared->lock);
 
 	info->max_plans = guard_max_plans;
-	info->text_bytes = bytes;
-	info->text_limit = shared->dsa_size;
 	SpinLockAcquire(&shared->mutex);
 	info->evictions = shared->evictions;
 	info->dropped_texts = shared->dropped_texts;
@@ -684,7 +715,7 @@ store_shutdown(int code, Datum arg)
 		rec.texts_len = entry->texts_len;
 		if (fwrite(&rec, sizeof(rec), 1, file) != 1 ||
 			(rec.texts_len > 0 &&
-			 fwrite(dsa_get_address(store_area(), entry->texts), rec.texts_len, 1, file) != 1))
+			 fwrite(arena + entry->texts_off, rec.texts_len, 1, file) != 1))
 		{
 			hash_seq_term(&hs);
 			goto error;
@@ -758,7 +789,7 @@ store_load_file(void)
 
 		if (fread(&rec, sizeof(rec), 1, file) != 1)
 			goto bad;
-		if (rec.texts_len > (uint64) shared->dsa_size)
+		if (rec.texts_len > (uint64) shared->arena_size)
 			goto bad;
 		if (rec.texts_len > buflen)
 		{
@@ -793,11 +824,9 @@ bad:
 
 		hash_seq_init(&hs, plan_hash);
 		while ((entry = hash_seq_search(&hs)) != NULL)
-		{
-			if (DsaPointerIsValid(entry->texts))
-				dsa_free(store_area(), entry->texts);
 			hash_search(plan_hash, &entry->key, HASH_REMOVE, NULL);
-		}
+		shared->arena_used = 0;
+		shared->arena_live = 0;
 	}
 
 done:
