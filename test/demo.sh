@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The main job, from a fresh Debian 12 machine, as root:
+#   bash test/demo.sh
+# Installs what is missing, builds and installs guard, starts a throwaway
+# cluster with guard preloaded (private socket, stopped at the end), and
+# replays the incident guard exists for: a release loses a pair of
+# parentheses, and a query that read 50 rows through an index becomes a
+# sequential scan of the whole notifications table.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+guard_deps
+guard_build
+
+work=$(guard_workdir demo)
+port=${GUARD_DEMO_PORT:-54329}
+pgdata="$work/data"
+cleanup() {
+	if [ -f "$pgdata/postmaster.pid" ]; then
+		as_postgres pg_ctl -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+say "starting a throwaway cluster with guard preloaded (socket $work, port $port)"
+as_postgres initdb -D "$pgdata" -A trust -U postgres >/dev/null
+cat >> "$pgdata/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$work'
+port = $port
+shared_preload_libraries = 'guard'
+compute_query_id = on
+guard.mode = observe
+CONF
+as_postgres pg_ctl -D "$pgdata" -l "$work/server.log" -w start >/dev/null
+
+psql_demo() { as_postgres psql -h "$work" -p "$port" -d postgres -X -v ON_ERROR_STOP=1 "$@"; }
+
+say "the notifications table: 500 000 rows, index on (user_id, created_at)"
+psql_demo -q <<'SQL'
+CREATE EXTENSION guard;
+CREATE TABLE notifications(
+    id          bigint PRIMARY KEY,
+    user_id     int NOT NULL,
+    is_read     boolean NOT NULL,
+    is_mention  boolean NOT NULL,
+    created_at  timestamptz NOT NULL,
+    body        text);
+INSERT INTO notifications
+SELECT g, g % 20000, random() < 0.8, random() < 0.05,
+       now() - g * interval '1 minute', 'notification ' || g
+  FROM generate_series(1, 500000) g;
+CREATE INDEX notifications_user_created ON notifications(user_id, created_at);
+VACUUM ANALYZE notifications;
+SELECT guard.reset();
+SQL
+
+good='SELECT * FROM notifications WHERE user_id = $1 AND (is_read = false OR is_mention = true) ORDER BY created_at DESC LIMIT 50'
+bad='SELECT * FROM notifications WHERE user_id = $1 AND is_read = false OR is_mention = true ORDER BY created_at DESC LIMIT 50'
+
+say "before the release: the application runs the good query"
+echo "    $good"
+psql_demo -q -o /dev/null <<SQL
+PREPARE inbox(int) AS $good;
+EXECUTE inbox(42); EXECUTE inbox(43); EXECUTE inbox(44); EXECUTE inbox(45);
+EXECUTE inbox(46); EXECUTE inbox(47); EXECUTE inbox(48); EXECUTE inbox(49);
+SQL
+
+say "after the release: the same query with its parentheses lost"
+echo "    $bad"
+echo "    which PostgreSQL reads as (user_id = \$1 AND NOT is_read) OR is_mention"
+psql_demo -q -o /dev/null <<SQL
+PREPARE inbox(int) AS $bad;
+EXECUTE inbox(42); EXECUTE inbox(43); EXECUTE inbox(44);
+SQL
+
+say "what guard observed (guard.plans)"
+psql_demo <<'SQL'
+\x on
+SELECT query, query_hash, plan_hash, plan, seqscans, seqscan_rows,
+       calls, generic_calls, custom_calls
+  FROM guard.plans
+ WHERE query LIKE '%notifications%'
+ ORDER BY first_seen;
+SQL
+
+say "guard.explain, before anything runs: same verdict in CI or in production"
+psql_demo <<SQL
+\x on
+SELECT 'good' AS version, * FROM guard.explain(\$q\$$good\$q\$)
+UNION ALL
+SELECT 'lost parentheses', * FROM guard.explain(\$q\$$bad\$q\$);
+SQL
+
+say "the fingerprints are portable: the same statement in a fresh database, created another way, hashes the same"
+psql_demo -q -c "CREATE DATABASE staging"
+as_postgres psql -h "$work" -p "$port" -d staging -X -q -v ON_ERROR_STOP=1 <<'SQL'
+CREATE EXTENSION guard;
+CREATE TABLE padding(x int);
+CREATE TABLE notifications(id bigint PRIMARY KEY, user_id int NOT NULL, is_read boolean NOT NULL,
+    is_mention boolean NOT NULL, created_at timestamptz NOT NULL, body text);
+CREATE INDEX notifications_user_created ON notifications(user_id, created_at);
+SQL
+as_postgres psql -h "$work" -p "$port" -d staging -X -v ON_ERROR_STOP=1 \
+	-c "SELECT 'staging' AS db, query_hash FROM guard.explain(\$q\$$bad\$q\$)"
+psql_demo -c "SELECT 'production' AS db, query_hash FROM guard.explain(\$q\$$bad\$q\$)"
+
+say "done: the cluster is stopped and removed"
