@@ -11,7 +11,8 @@ SELECT guard.reset();
 SELECT pin FROM secrets WHERE id = 1;
 
 SET ROLE guard_app;
--- an application role cannot switch guard off or weaken it
+-- an application role can neither see through guard.mode nor switch guard off
+SHOW guard.mode;
 SET guard.mode = off;
 SET guard.track = top;
 SET guard.seqscan_min_rows = 1000000000;

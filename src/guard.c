@@ -72,7 +72,7 @@ _PG_init(void)
 							 GUARD_MODE_OBSERVE,
 							 mode_options,
 							 PGC_SUSET,
-							 0,
+							 GUC_SUPERUSER_ONLY,
 							 NULL, NULL, NULL);
 
 	DefineCustomEnumVariable("guard.track",

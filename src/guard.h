@@ -125,6 +125,7 @@ extern void guard_store_startup(void);
 extern Size guard_store_size(void);
 extern bool guard_store_ready(void);
 extern void guard_store_require(void);
+extern void guard_store_release_locks(void);
 extern bool guard_store_known(Oid dbid, const GuardFingerprint *fp);
 extern void guard_store_add(Oid dbid, Oid userid, const GuardFingerprint *fp,
 							const GuardPlanTexts *texts);

@@ -94,6 +94,7 @@ guard_fail_open(const char *what, MemoryContext cxt)
 
 	MemoryContextSwitchTo(cxt);
 	edata = CopyErrorData();
+	/* a spinlock cannot be held here: nothing that can fail runs under one */
 	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 		edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
 		edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
@@ -105,7 +106,8 @@ guard_fail_open(const char *what, MemoryContext cxt)
 		PG_RE_THROW();
 	}
 	FlushErrorState();
-	/* our own code never holds an LWLock across a call that can fail */
+	/* the store avoids failing under its lock; make sure all the same */
+	guard_store_release_locks();
 	ereport(WARNING,
 			(errmsg("guard could not %s: %s", what, edata->message),
 			 errdetail("The statement runs unguarded.")));

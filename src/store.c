@@ -15,7 +15,10 @@
  * Locking:
  *	- shared->lock (LWLock): LW_SHARED to look entries up and to copy them
  *	  out; LW_EXCLUSIVE to insert, evict and reset.  No file I/O and no
- *	  YAML under it; palloc is allowed (an ERROR releases LWLocks).
+ *	  YAML under it.  On the hook paths nothing under it can ERROR
+ *	  (allocations there use MCXT_ALLOC_NO_OOM and degrade), because the
+ *	  hooks catch errors to fail open; guard_store_release_locks() is the
+ *	  belt to those braces.
  *	- entry->mutex (spinlock): the counters and last_seen of one entry,
  *	  updated while holding the LWLock in shared mode.  Nothing that can
  *	  ERROR is done while holding it.
@@ -210,6 +213,17 @@ guard_store_startup(void)
 	}
 }
 
+/*
+ * guard_store_release_locks: release guard's LWLock if this backend holds
+ * it.  Called when a hook catches an error to fail open.
+ */
+void
+guard_store_release_locks(void)
+{
+	if (shared != NULL && LWLockHeldByMe(shared->lock))
+		LWLockRelease(shared->lock);
+}
+
 bool
 guard_store_ready(void)
 {
@@ -251,7 +265,9 @@ arena_compact(void)
 	int			i;
 	Size		off = 0;
 
-	entries = palloc(Max(count, 1) * sizeof(GuardPlanEntry *));
+	entries = palloc_extended(Max(count, 1) * sizeof(GuardPlanEntry *), MCXT_ALLOC_NO_OOM);
+	if (entries == NULL)
+		return;					/* out of memory: the caller drops the text */
 	hash_seq_init(&hs, plan_hash);
 	while ((entry = hash_seq_search(&hs)) != NULL)
 		if (entry->texts_len > 0)
@@ -411,7 +427,9 @@ evict_lru(void)
 
 	if (count == 0)
 		return;
-	entries = palloc(count * sizeof(GuardPlanEntry *));
+	entries = palloc_extended(count * sizeof(GuardPlanEntry *), MCXT_ALLOC_NO_OOM);
+	if (entries == NULL)
+		return;					/* out of memory: try again next time */
 	hash_seq_init(&hs, plan_hash);
 	while ((entry = hash_seq_search(&hs)) != NULL)
 		entries[n++] = entry;
@@ -460,11 +478,18 @@ insert_locked(GuardPlanKey *key, const GuardPlanCounters *c,
 		/* make room: evict least recently used plans while live texts don't fit */
 		while (shared->arena_live + need > shared->arena_size &&
 			   hash_get_num_entries(plan_hash) > 0)
-			evict_lru();
-		if (shared->arena_live + need <= shared->arena_size)
 		{
-			if (shared->arena_used + need > shared->arena_size)
-				arena_compact();
+			long		before = hash_get_num_entries(plan_hash);
+
+			evict_lru();
+			if (hash_get_num_entries(plan_hash) == before)
+				break;			/* could not evict (out of memory) */
+		}
+		if (shared->arena_live + need <= shared->arena_size &&
+			shared->arena_used + need > shared->arena_size)
+			arena_compact();
+		if (shared->arena_used + need <= shared->arena_size)
+		{
 			off = shared->arena_used;
 			memcpy(arena + off, blob, blob_len);
 			shared->arena_used += need;
