@@ -10,7 +10,7 @@ EXTENSION = guard
 DATA = sql/guard--0.1.sql
 PGFILEDESC = "guard - plan fingerprints and sequential-scan regression guard"
 
-REGRESS = setup fingerprint plans explain security
+REGRESS = setup fingerprint plans explain security failopen
 REGRESS_OPTS = --temp-config=$(srcdir)/test/fixtures/regress.conf \
                --temp-instance=./tmp_check_regress
 TAP_TESTS = 1

@@ -36,6 +36,14 @@ int			guard_seqscan_min_rows = 10000;
 int			guard_max_plans = 10000;
 int			guard_text_memory_kb = 8192;
 bool		guard_save = true;
+int			guard_debug_fault = GUARD_FAULT_NONE;
+
+static const struct config_enum_entry fault_options[] = {
+	{"none", GUARD_FAULT_NONE, false},
+	{"fingerprint", GUARD_FAULT_FINGERPRINT, false},
+	{"store", GUARD_FAULT_STORE, false},
+	{NULL, 0, false}
+};
 
 static const struct config_enum_entry mode_options[] = {
 	{"off", GUARD_MODE_OFF, false},
@@ -125,6 +133,16 @@ _PG_init(void)
 							 true,
 							 PGC_SIGHUP,
 							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("guard.debug_fault",
+							 "Makes guard fail on purpose (for testing fail-open).",
+							 NULL,
+							 &guard_debug_fault,
+							 GUARD_FAULT_NONE,
+							 fault_options,
+							 PGC_SUSET,
+							 GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 
 	GuardMarkGUCPrefixReserved("guard");

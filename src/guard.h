@@ -51,6 +51,15 @@ extern int	guard_seqscan_min_rows;
 extern int	guard_max_plans;
 extern int	guard_text_memory_kb;
 extern bool guard_save;
+extern int	guard_debug_fault;
+
+/* guard.debug_fault: make guard fail on purpose, to test fail-open */
+typedef enum GuardFault
+{
+	GUARD_FAULT_NONE,
+	GUARD_FAULT_FINGERPRINT,	/* ERROR while fingerprinting a plan */
+	GUARD_FAULT_STORE			/* ERROR while holding the store's lock */
+} GuardFault;
 
 /* How the plan was made: fingerprint flags */
 #define GUARD_FP_GENERIC		0x0001	/* planned without parameter values */

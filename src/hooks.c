@@ -186,6 +186,9 @@ fingerprint_plan(PrePlan *pre, const char *query_string,
 {
 	GuardFingerprint fp;
 
+	if (guard_debug_fault == GUARD_FAULT_FINGERPRINT)
+		elog(ERROR, "injected fault in fingerprinting (guard.debug_fault)");
+
 	memset(&fp, 0, sizeof(fp));
 	fp.query_hash = pre->query_hash;
 	fp.plan_hash = guard_plan_hash(result);

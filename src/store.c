@@ -547,6 +547,8 @@ guard_store_add(Oid dbid, Oid userid, const GuardFingerprint *fp,
 	c.last_seen = c.first_seen;
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	if (guard_debug_fault == GUARD_FAULT_STORE)
+		elog(ERROR, "injected fault under the store lock (guard.debug_fault)");
 	(void) insert_locked(&key, &c, blob, blob_len, &created);
 	LWLockRelease(shared->lock);
 
