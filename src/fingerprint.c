@@ -64,16 +64,16 @@ rotl64(uint64 x, int r)
 	return (x << r) | (x >> (64 - r));
 }
 
-/* One murmur3-style round: cheap, and every input bit reaches the state. */
+/*
+ * One mixing step per field: rotate, xor, multiply (the FxHash step).  A
+ * few instructions, because a statement mixes some fifty fields on every
+ * planning; the rotation carries high bits down so that differences do
+ * not cancel, and finish() avalanches the result.
+ */
 static inline uint64
 mix(uint64 h, uint64 v)
 {
-	v *= UINT64CONST(0x87c37b91114253d5);
-	v = rotl64(v, 31);
-	v *= UINT64CONST(0x4cf5ad432745937f);
-	h ^= v;
-	h = rotl64(h, 27);
-	return h * 5 + 0x52dce729;
+	return (rotl64(h, 5) ^ v) * UINT64CONST(0x517cc1b727220a95);
 }
 
 static inline uint64
@@ -111,7 +111,11 @@ typedef struct QueryJumble
 	do { if (OidIsValid(oid)) J(guard_objname_hash((cls), (oid))); else J(0); } while (0)
 
 static void jumble_query(QueryJumble *qj, Query *query);
-static void jumble_expr(QueryJumble *qj, Node *node);
+static void jumble_node(QueryJumble *qj, Node *node);
+
+/* NULL subtrees are common: test before paying for the call */
+#define jumble_expr(qj, node) \
+	do { Node *n_ = (Node *) (node); if (n_ != NULL) jumble_node((qj), n_); } while (0)
 
 static void
 record_const(QueryJumble *qj, int location)
@@ -270,16 +274,13 @@ jumble_query(QueryJumble *qj, Query *query)
 }
 
 /*
- * jumble_expr: hash an expression tree.  Node types not listed hash as
+ * jumble_node: hash an expression tree (never NULL: see jumble_expr).  Node types not listed hash as
  * their tag only, which is safe (equal trees still hash equal) if coarse.
  */
 static void
-jumble_expr(QueryJumble *qj, Node *node)
+jumble_node(QueryJumble *qj, Node *node)
 {
 	ListCell   *lc;
-
-	if (node == NULL)
-		return;
 
 	check_stack_depth();
 
@@ -609,8 +610,14 @@ guard_query_hash(Query *query, bool *has_params, int **const_locations,
 {
 	QueryJumble qj;
 
-	memset(&qj, 0, sizeof(qj));
+	/* not memset: rtables[] is only read below depth */
 	qj.h = GUARD_FINGERPRINT_VERSION;
+	qj.depth = 0;
+	qj.has_params = false;
+	qj.target_relid = InvalidOid;
+	qj.locs = NULL;
+	qj.nlocs = 0;
+	qj.maxlocs = 0;
 	jumble_query(&qj, query);
 	*has_params = qj.has_params;
 	*const_locations = qj.locs;
@@ -1289,65 +1296,89 @@ guard_plan_seqscans(PlannedStmt *pstmt, const GuardRelSize *sizes, int nsizes,
  * The carrier: fingerprint inside the PlannedStmt
  * =====================================================================
  */
-#define CARRIER_TAG		(-0x47440000)	/* "GD": no syscache id is negative */
-#define CARRIER_ITEMS	7
+/*
+ * Three items carry 144 bits: each item's cacheId is negative (no syscache
+ * id is) with its index in bits 28-30 and 28 bits of payload below, and
+ * its hashValue carries 32 more.  Item 0: flags (16 bits) and the top 12
+ * bits of query_hash; items 1 and 2: the rest of query_hash and plan_hash.
+ */
+#define CARRIER_ITEMS	3
+#define CARRIER_MARK	((int32) 0xC0000000)	/* negative, and bit 30 set */
+#define CARRIER_ID(i, payload28) \
+	((int) (CARRIER_MARK | ((uint32) (i) << 28) | ((uint32) (payload28) & 0x0FFFFFFF)))
 
 /*
  * guard_fingerprint_attach: append the fingerprint to pstmt->invalItems,
  * allocating in the plan's own memory context so that it lives and dies
- * with the plan.
+ * with the plan.  The items are carved from one chunk (copyObject copies
+ * them one by one, which is fine).  The core queryId needs no item: the
+ * PlannedStmt has it.
  */
 void
 guard_fingerprint_attach(PlannedStmt *pstmt, const GuardFingerprint *fp)
 {
-	uint32		words[CARRIER_ITEMS];
+	MemoryContext cxt = GetMemoryChunkContext(pstmt);
+	PlanInvalItem *items = MemoryContextAlloc(cxt, CARRIER_ITEMS * sizeof(PlanInvalItem));
+	uint64		q = fp->query_hash;
+	uint64		p = fp->plan_hash;
+	MemoryContext oldcxt;
 	int			i;
-	MemoryContext oldcxt = MemoryContextSwitchTo(GetMemoryChunkContext(pstmt));
 
-	words[0] = fp->flags | GUARD_FP_VALID;
-	words[1] = (uint32) (fp->query_hash >> 32);
-	words[2] = (uint32) fp->query_hash;
-	words[3] = (uint32) (fp->plan_hash >> 32);
-	words[4] = (uint32) fp->plan_hash;
-	words[5] = (uint32) (fp->queryid >> 32);
-	words[6] = (uint32) fp->queryid;
+	/* 16 flag bits + 12 bits of q | 32 bits of q */
+	items[0].cacheId = CARRIER_ID(0, ((fp->flags | GUARD_FP_VALID) & 0xFFFF) << 12 | (uint32) (q >> 52));
+	items[0].hashValue = (uint32) (q >> 20);
+	/* 20 bits of q, 8 of p | 32 bits of p */
+	items[1].cacheId = CARRIER_ID(1, ((uint32) (q & 0xFFFFF) << 8) | (uint32) (p >> 56));
+	items[1].hashValue = (uint32) (p >> 24);
+	/* 24 bits of p */
+	items[2].cacheId = CARRIER_ID(2, (uint32) (p & 0xFFFFFF));
+	items[2].hashValue = GUARD_FINGERPRINT_VERSION;
+
+	oldcxt = MemoryContextSwitchTo(cxt);
 	for (i = 0; i < CARRIER_ITEMS; i++)
 	{
-		PlanInvalItem *item = makeNode(PlanInvalItem);
-
-		item->cacheId = CARRIER_TAG - i;
-		item->hashValue = words[i];
-		pstmt->invalItems = lappend(pstmt->invalItems, item);
+		items[i].type = T_PlanInvalItem;
+		pstmt->invalItems = lappend(pstmt->invalItems, &items[i]);
 	}
 	MemoryContextSwitchTo(oldcxt);
 }
 
+#define CARRIER_IS(item, i) \
+	(((uint32) (item)->cacheId & 0xF0000000) == ((uint32) CARRIER_MARK | ((uint32) (i) << 28)))
+#define CARRIER_PAYLOAD(item) ((uint32) (item)->cacheId & 0x0FFFFFFF)
+
 /*
  * guard_fingerprint_get: read the fingerprint back.  Returns false if the
- * plan carries none (planned before guard was loaded, or by a path that
+ * plan carries none (planned while guard was off, or by a path that
  * bypassed the planner hook).  Cheap: the carrier is the last items.
  */
 bool
 guard_fingerprint_get(PlannedStmt *pstmt, GuardFingerprint *fp)
 {
 	List	   *items = pstmt->invalItems;
-	int			n = list_length(items);
-	uint32		words[CARRIER_ITEMS];
-	int			i;
+	ListCell   *cells;
+	PlanInvalItem *i0,
+			   *i1,
+			   *i2;
+	uint32		p0,
+				p1,
+				p2;
 
-	if (n < CARRIER_ITEMS)
+	if (items == NIL || list_length(items) < CARRIER_ITEMS)
 		return false;
-	for (i = 0; i < CARRIER_ITEMS; i++)
-	{
-		PlanInvalItem *item = (PlanInvalItem *) list_nth(items, n - CARRIER_ITEMS + i);
-
-		if (!IsA(item, PlanInvalItem) || item->cacheId != CARRIER_TAG - i)
-			return false;
-		words[i] = item->hashValue;
-	}
-	fp->flags = words[0];
-	fp->query_hash = ((uint64) words[1] << 32) | words[2];
-	fp->plan_hash = ((uint64) words[3] << 32) | words[4];
-	fp->queryid = ((uint64) words[5] << 32) | words[6];
+	cells = &items->elements[list_length(items) - CARRIER_ITEMS];
+	i0 = (PlanInvalItem *) lfirst(&cells[0]);
+	i1 = (PlanInvalItem *) lfirst(&cells[1]);
+	i2 = (PlanInvalItem *) lfirst(&cells[2]);
+	if (!CARRIER_IS(i0, 0) || !CARRIER_IS(i1, 1) || !CARRIER_IS(i2, 2) ||
+		i2->hashValue != GUARD_FINGERPRINT_VERSION)
+		return false;
+	p0 = CARRIER_PAYLOAD(i0);
+	p1 = CARRIER_PAYLOAD(i1);
+	p2 = CARRIER_PAYLOAD(i2);
+	fp->flags = p0 >> 12;
+	fp->query_hash = ((uint64) (p0 & 0xFFF) << 52) | ((uint64) i0->hashValue << 20) | (p1 >> 8);
+	fp->plan_hash = ((uint64) (p1 & 0xFF) << 56) | ((uint64) i1->hashValue << 24) | p2;
+	fp->queryid = pstmt->queryId;
 	return (fp->flags & GUARD_FP_VALID) != 0;
 }

@@ -67,11 +67,14 @@ GuardRelSize *guard_last_sizes = NULL;
 int			guard_last_nsizes = 0;
 
 /* Relation sizes seen by the planner, for the planning in progress */
+#define INLINE_SIZES 8
+
 typedef struct PlanningSizes
 {
-	GuardRelSize *sizes;
+	GuardRelSize *sizes;		/* inline, or palloc'd when it overflows */
 	int			n;
 	int			max;
+	GuardRelSize inline_sizes[INLINE_SIZES];
 } PlanningSizes;
 
 static PlanningSizes *current_sizes = NULL;
@@ -131,9 +134,13 @@ guard_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 
 		if (ps->n >= ps->max)
 		{
-			ps->max = ps->max ? ps->max * 2 : 8;
-			ps->sizes = ps->sizes ? repalloc(ps->sizes, ps->max * sizeof(GuardRelSize))
-				: palloc(ps->max * sizeof(GuardRelSize));
+			GuardRelSize *bigger = palloc(ps->max * 2 * sizeof(GuardRelSize));
+
+			memcpy(bigger, ps->sizes, ps->n * sizeof(GuardRelSize));
+			if (ps->sizes != ps->inline_sizes)
+				pfree(ps->sizes);
+			ps->sizes = bigger;
+			ps->max *= 2;
 		}
 		ps->sizes[ps->n].relid = relationObjectId;
 		ps->sizes[ps->n].tuples = rel->tuples;
@@ -203,9 +210,9 @@ fingerprint_plan(PrePlan *pre, const char *query_string,
 	if (guard_suppress_recording)
 	{
 		/* guard.explain: hand the sizes over instead of recording */
-		guard_last_sizes = ps->sizes;
+		guard_last_sizes = palloc(Max(ps->n, 1) * sizeof(GuardRelSize));
+		memcpy(guard_last_sizes, ps->sizes, ps->n * sizeof(GuardRelSize));
 		guard_last_nsizes = ps->n;
-		ps->sizes = NULL;
 		return;
 	}
 	if (guard_tracks_level(nesting_level) &&
@@ -255,7 +262,9 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 	}
 	PG_END_TRY();
 
-	memset(&ps, 0, sizeof(ps));
+	ps.sizes = ps.inline_sizes;
+	ps.n = 0;
+	ps.max = INLINE_SIZES;
 	current_sizes = &ps;
 	PG_TRY();
 	{
@@ -283,27 +292,23 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 		PG_END_TRY();
 	}
 
-	if (ps.sizes)
+	if (ps.sizes != ps.inline_sizes && ps.sizes != NULL)
 		pfree(ps.sizes);
 	return result;
 }
 
-/* Count one execution; add the plan if it was evicted since planning. */
+/*
+ * Re-add a plan evicted since it was planned (rare).  Its statement text is
+ * stored as written: the constants' locations are gone with the parse tree.
+ */
 static void
-record_execution(QueryDesc *queryDesc)
+readd_plan(QueryDesc *queryDesc, GuardFingerprint *fp, TimestampTz now)
 {
-	GuardFingerprint fp;
 	PlannedStmt *pstmt = queryDesc->plannedstmt;
-	TimestampTz now = GetCurrentStatementStartTimestamp();
 
-	if (!guard_fingerprint_get(pstmt, &fp))
-		return;					/* planned while guard was off */
-	if (guard_store_count(MyDatabaseId, &fp, now))
-		return;
-
-	guard_store_add(MyDatabaseId, GetUserId(), &fp,
+	guard_store_add(MyDatabaseId, GetUserId(), fp,
 					guard_build_texts(pstmt, queryDesc->sourceText, NULL, -1, NULL, 0));
-	(void) guard_store_count(MyDatabaseId, &fp, now);
+	(void) guard_store_count(MyDatabaseId, fp, now);
 }
 
 /*
@@ -318,17 +323,25 @@ guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		guard_tracks_level(nesting_level) &&
 		!guard_suppress_recording)
 	{
-		MemoryContext cxt = CurrentMemoryContext;
+		GuardFingerprint fp;
+		TimestampTz now = GetCurrentStatementStartTimestamp();
 
-		PG_TRY();
+		/* fast path, cannot fail: read the fingerprint, count the call */
+		if (guard_fingerprint_get(queryDesc->plannedstmt, &fp) &&
+			!guard_store_count(MyDatabaseId, &fp, now))
 		{
-			record_execution(queryDesc);
+			MemoryContext cxt = CurrentMemoryContext;
+
+			PG_TRY();
+			{
+				readd_plan(queryDesc, &fp, now);
+			}
+			PG_CATCH();
+			{
+				guard_fail_open("record an execution", cxt);
+			}
+			PG_END_TRY();
 		}
-		PG_CATCH();
-		{
-			guard_fail_open("record an execution", cxt);
-		}
-		PG_END_TRY();
 	}
 
 	if (prev_ExecutorStart)
@@ -380,10 +393,18 @@ static void
 guard_ProcessUtility(GUARD_UTILITY_ARGS)
 {
 	Node	   *stmt = pstmt->utilityStmt;
-	bool		nests = IsA(stmt, DoStmt) || IsA(stmt, CallStmt);
 
-	if (nests)
-		nesting_level++;
+	if (!IsA(stmt, DoStmt) && !IsA(stmt, CallStmt))
+	{
+		/* no nesting to track (EXECUTE is the hot case): no PG_TRY */
+		if (prev_ProcessUtility)
+			prev_ProcessUtility(GUARD_UTILITY_PASS);
+		else
+			standard_ProcessUtility(GUARD_UTILITY_PASS);
+		return;
+	}
+
+	nesting_level++;
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -393,8 +414,7 @@ guard_ProcessUtility(GUARD_UTILITY_ARGS)
 	}
 	PG_FINALLY();
 	{
-		if (nests)
-			nesting_level--;
+		nesting_level--;
 	}
 	PG_END_TRY();
 }

@@ -129,12 +129,20 @@ static GuardSharedState *shared = NULL;
 static HTAB *plan_hash = NULL;
 static char *arena = NULL;
 
-/* Backend-local cache of keys known to be stored (see guard_store_known) */
+/*
+ * Backend-local cache of entries known to be stored, direct-mapped by key.
+ * Entries of a shared dynahash never move; they disappear only through
+ * eviction or reset, which bump shared->generation under the exclusive
+ * lock.  So while this backend holds the lock (any mode) and the
+ * generation equals known_generation, a cached pointer whose key matches
+ * is the live entry, and counting an execution needs no hash lookup.
+ */
 #define KNOWN_SIZE 256
-static uint64 known_keys[KNOWN_SIZE];
+static GuardPlanEntry *known_entries[KNOWN_SIZE];
 static uint64 known_generation = 0;
 
 static void store_shutdown(int code, Datum arg);
+static uint32 plan_key_hash(const void *key, Size keysize);
 static void store_load_file(void);
 
 static Size
@@ -198,8 +206,9 @@ guard_store_startup(void)
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(GuardPlanKey);
 	info.entrysize = sizeof(GuardPlanEntry);
+	info.hash = plan_key_hash;
 	plan_hash = ShmemInitHash("guard plans", guard_max_plans, guard_max_plans,
-							  &info, HASH_ELEM | HASH_BLOBS);
+							  &info, HASH_ELEM | HASH_FUNCTION);
 
 	arena = ShmemInitStruct("guard texts", shared->arena_size, &found_area);
 
@@ -295,6 +304,20 @@ arena_free(GuardPlanEntry *entry)
 	entry->texts_len = 0;
 }
 
+/*
+ * Hash function of the shared table: the key is made of two good 64-bit
+ * hashes already, so folding them is enough (and much cheaper than
+ * hashing the key's bytes again).
+ */
+static uint32
+plan_key_hash(const void *key, Size keysize)
+{
+	const GuardPlanKey *k = (const GuardPlanKey *) key;
+	uint64		h = k->query_hash ^ (k->plan_hash * UINT64CONST(0x9e3779b97f4a7c15)) ^ k->dbid;
+
+	return (uint32) (h ^ (h >> 32));
+}
+
 static inline void
 make_key(GuardPlanKey *key, Oid dbid, uint64 query_hash, uint64 plan_hash_v)
 {
@@ -304,43 +327,70 @@ make_key(GuardPlanKey *key, Oid dbid, uint64 query_hash, uint64 plan_hash_v)
 	key->plan_hash = plan_hash_v;
 }
 
-static inline uint64
-known_token(Oid dbid, const GuardFingerprint *fp)
+static inline uint32
+known_slot(const GuardPlanKey *key)
 {
-	uint64		t = fp->query_hash ^ (fp->plan_hash * UINT64CONST(0x9e3779b97f4a7c15)) ^ dbid;
-
-	return t ? t : 1;
+	return plan_key_hash(key, sizeof(GuardPlanKey)) % KNOWN_SIZE;
 }
 
 /*
- * guard_store_known: is this plan already in the store?  Answers from a
- * backend-local cache when it can, so that planning a statement the store
- * already holds costs no shared-memory access.  A false positive is
- * harmless: the execution-time path inserts a missing entry.
+ * Find the entry of key.  Caller holds shared->lock (any mode).  Uses and
+ * fills the backend-local cache.
+ */
+static GuardPlanEntry *
+lookup_locked(const GuardPlanKey *key)
+{
+	uint32		slot = known_slot(key);
+	uint64		gen = pg_atomic_read_u64(&shared->generation);
+	GuardPlanEntry *entry;
+
+	if (gen != known_generation)
+	{
+		memset(known_entries, 0, sizeof(known_entries));
+		known_generation = gen;
+	}
+	entry = known_entries[slot];
+	if (entry != NULL &&
+		entry->key.query_hash == key->query_hash &&
+		entry->key.plan_hash == key->plan_hash &&
+		entry->key.dbid == key->dbid)
+		return entry;
+
+	entry = hash_search(plan_hash, key, HASH_FIND, NULL);
+	if (entry != NULL)
+		known_entries[slot] = entry;
+	return entry;
+}
+
+/*
+ * guard_store_known: is this plan already in the store?  Asked at every
+ * planning, so the common answer comes from the backend-local cache
+ * without taking the lock: a cached entry whose key still matches while
+ * the generation is unchanged is the plan's entry.  Racing with an
+ * eviction can only answer "known" for a plan just evicted; the execution
+ * path then finds it missing and re-adds it.  A cache miss takes the
+ * shared lock and looks the plan up.
  */
 bool
 guard_store_known(Oid dbid, const GuardFingerprint *fp)
 {
-	uint64		token = known_token(dbid, fp);
-	uint32		slot = (uint32) (token % KNOWN_SIZE);
-	uint64		gen = pg_atomic_read_u64(&shared->generation);
 	GuardPlanKey key;
+	GuardPlanEntry *entry;
 	bool		found;
 
-	if (gen != known_generation)
-	{
-		memset(known_keys, 0, sizeof(known_keys));
-		known_generation = gen;
-	}
-	if (known_keys[slot] == token)
-		return true;
-
 	make_key(&key, dbid, fp->query_hash, fp->plan_hash);
+	if (pg_atomic_read_u64(&shared->generation) == known_generation)
+	{
+		entry = known_entries[known_slot(&key)];
+		if (entry != NULL &&
+			entry->key.query_hash == key.query_hash &&
+			entry->key.plan_hash == key.plan_hash &&
+			entry->key.dbid == key.dbid)
+			return true;
+	}
 	LWLockAcquire(shared->lock, LW_SHARED);
-	found = hash_search(plan_hash, &key, HASH_FIND, NULL) != NULL;
+	found = lookup_locked(&key) != NULL;
 	LWLockRelease(shared->lock);
-	if (found)
-		known_keys[slot] = token;
 	return found;
 }
 
@@ -559,7 +609,8 @@ guard_store_add(Oid dbid, Oid userid, const GuardFingerprint *fp,
 /*
  * guard_store_count: count one execution of a plan.  Returns false if the
  * plan is not in the store (evicted since it was planned); the caller then
- * adds it and counts again.
+ * adds it and counts again.  Cannot ERROR: this is the executor's fast
+ * path, run without a PG_TRY.
  */
 bool
 guard_store_count(Oid dbid, const GuardFingerprint *fp, TimestampTz now)
@@ -569,7 +620,7 @@ guard_store_count(Oid dbid, const GuardFingerprint *fp, TimestampTz now)
 
 	make_key(&key, dbid, fp->query_hash, fp->plan_hash);
 	LWLockAcquire(shared->lock, LW_SHARED);
-	entry = hash_search(plan_hash, &key, HASH_FIND, NULL);
+	entry = lookup_locked(&key);
 	if (entry)
 	{
 		SpinLockAcquire(&entry->mutex);
