@@ -53,6 +53,7 @@
 #include "utils/rel.h"
 
 #include "guard.h"
+#include "namecache.h"
 
 /* ---------------------------------------------------------------------
  * Hash mixing
@@ -137,9 +138,7 @@ jumble_var(QueryJumble *qj, Var *var)
 {
 	int			level = qj->depth - 1 - (int) var->varlevelsup;
 
-	J(T_Var);
-	J(var->varno);
-	J(var->varlevelsup);
+	J((uint64) T_Var | (uint64) var->varno << 16 | (uint64) var->varlevelsup << 48);
 	if (level >= 0 && level < qj->depth && !IS_SPECIAL_VARNO(var->varno) &&
 		var->varno >= 1 && var->varno <= list_length(qj->rtables[level]))
 	{
@@ -163,39 +162,44 @@ jumble_rangetable(QueryJumble *qj, List *rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
 
-		J(rte->rtekind);
 		switch (rte->rtekind)
 		{
 			case RTE_RELATION:
-				J(guard_relname_hash(rte->relid));
+				J(guard_relname_hash(rte->relid) ^ (uint64) rte->inh);
 				jumble_expr(qj, (Node *) rte->tablesample);
-				J(rte->inh);
 				break;
 			case RTE_SUBQUERY:
+				J(RTE_SUBQUERY);
 				jumble_query(qj, rte->subquery);
 				break;
 			case RTE_JOIN:
-				J(rte->jointype);
+				J((uint64) RTE_JOIN | (uint64) rte->jointype << 8);
 				break;
 			case RTE_FUNCTION:
+				J(RTE_FUNCTION);
 				jumble_expr(qj, (Node *) rte->functions);
 				break;
 			case RTE_TABLEFUNC:
+				J(RTE_TABLEFUNC);
 				jumble_expr(qj, (Node *) rte->tablefunc);
 				break;
 			case RTE_VALUES:
+				J(RTE_VALUES);
 				jumble_expr(qj, (Node *) rte->values_lists);
 				break;
 			case RTE_CTE:
+				J(RTE_CTE);
 				qj->h = mix(qj->h, hash_bytes_extended((const unsigned char *) rte->ctename,
 													   strlen(rte->ctename), 0));
 				J(rte->ctelevelsup);
 				break;
 			case RTE_NAMEDTUPLESTORE:
+				J(RTE_NAMEDTUPLESTORE);
 				qj->h = mix(qj->h, hash_bytes_extended((const unsigned char *) rte->enrname,
 													   strlen(rte->enrname), 0));
 				break;
 			case RTE_RESULT:
+				J(RTE_RESULT);
 				break;
 		}
 	}
@@ -217,9 +221,8 @@ jumble_query(QueryJumble *qj, Query *query)
 	}
 	qj->rtables[qj->depth++] = query->rtable;
 
-	J(T_Query);
-	J(query->commandType);
-	J(query->resultRelation);
+	J((uint64) T_Query | (uint64) query->commandType << 16 |
+	  (uint64) query->resultRelation << 32);
 	jumble_rangetable(qj, query->rtable);
 	jumble_expr(qj, (Node *) query->jointree);
 	{
@@ -243,7 +246,6 @@ jumble_query(QueryJumble *qj, Query *query)
 	}
 	jumble_expr(qj, (Node *) query->returningList);
 	jumble_expr(qj, (Node *) query->groupClause);
-	J(query->groupDistinct);
 	jumble_expr(qj, (Node *) query->groupingSets);
 	jumble_expr(qj, query->havingQual);
 	jumble_expr(qj, (Node *) query->windowClause);
@@ -251,7 +253,7 @@ jumble_query(QueryJumble *qj, Query *query)
 	jumble_expr(qj, (Node *) query->sortClause);
 	jumble_expr(qj, query->limitOffset);
 	jumble_expr(qj, query->limitCount);
-	J(query->limitOption);
+	J((uint64) query->limitOption | (uint64) query->groupDistinct << 8 | 0x4c494d00);
 	{
 		ListCell   *lc;
 
@@ -487,16 +489,18 @@ jumble_node(QueryJumble *qj, Node *node)
 			jumble_expr(qj, ((InferenceElem *) node)->expr);
 			break;
 		case T_TargetEntry:
-			if (OidIsValid(qj->target_relid) && !((TargetEntry *) node)->resjunk)
-				J(guard_attname_hash(qj->target_relid, ((TargetEntry *) node)->resno));
-			else
-				J(((TargetEntry *) node)->resno);
-			J(((TargetEntry *) node)->ressortgroupref);
-			J(((TargetEntry *) node)->resjunk);
-			jumble_expr(qj, (Node *) ((TargetEntry *) node)->expr);
+			{
+				TargetEntry *tle = (TargetEntry *) node;
+
+				if (OidIsValid(qj->target_relid) && !tle->resjunk)
+					J(guard_attname_hash(qj->target_relid, tle->resno));
+				J((uint64) tle->resno | (uint64) tle->ressortgroupref << 16 |
+				  (uint64) tle->resjunk << 48);
+				jumble_expr(qj, (Node *) tle->expr);
+			}
 			break;
 		case T_RangeTblRef:
-			J(((RangeTblRef *) node)->rtindex);
+			qj->h ^= ((RangeTblRef *) node)->rtindex;	/* tag already mixed */
 			break;
 		case T_JoinExpr:
 			{
@@ -635,6 +639,7 @@ typedef struct PlanWalk
 	Index	   *parent_of;		/* RT index -> topmost appendrel parent */
 	int			nrte;
 	StringInfo	shape;			/* NULL when not building the shape */
+	StringInfo	detail;			/* scratch for one node's shape line */
 	List	   *seqscan_relids; /* Oids of seq-scanned (normalized) rels */
 	List	   *seqscan_rtis;	/* RT indexes actually scanned */
 } PlanWalk;
@@ -1008,8 +1013,7 @@ static uint64
 walk_plan(PlanWalk *pw, Plan *plan, int indent)
 {
 	uint64		h;
-	StringInfoData detail_buf;
-	StringInfo	detail = NULL;
+	StringInfo	detail = pw->detail;	/* NULL when hashing only */
 	bool		is_child = false;
 	Oid			relid = InvalidOid;
 	List	   *children = NIL;
@@ -1019,11 +1023,8 @@ walk_plan(PlanWalk *pw, Plan *plan, int indent)
 
 	check_stack_depth();
 
-	if (pw->shape)
-	{
-		initStringInfo(&detail_buf);
-		detail = &detail_buf;
-	}
+	if (detail)
+		resetStringInfo(detail);	/* used up before the children run */
 
 	h = mix(0x504c4e, nodeTag(plan));
 	h = mix(h, plan->parallel_aware);
@@ -1152,8 +1153,6 @@ walk_plan(PlanWalk *pw, Plan *plan, int indent)
 			break;
 	}
 
-	if (detail)
-		pfree(detail_buf.data);
 	return h;
 }
 
@@ -1203,6 +1202,7 @@ guard_plan_shape(PlannedStmt *pstmt)
 	memset(&pw, 0, sizeof(pw));
 	pw.pstmt = pstmt;
 	pw.shape = makeStringInfo();
+	pw.detail = makeStringInfo();
 	(void) walk_statement(&pw);
 	/* drop the final newline */
 	if (pw.shape->len > 0 && pw.shape->data[pw.shape->len - 1] == '\n')

@@ -123,9 +123,6 @@ extern char *guard_statement_text(const char *query, int query_loc,
 
 /* namecache.c: portable names of objects by OID, cached per backend */
 extern void guard_namecache_init(void);
-extern uint64 guard_relname_hash(Oid relid);
-extern uint64 guard_attname_hash(Oid relid, AttrNumber attnum);
-extern uint64 guard_objname_hash(Oid classid, Oid objid);
 extern char *guard_relname_text(Oid relid);
 
 /* store.c */

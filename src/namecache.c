@@ -39,28 +39,13 @@
 #include "utils/syscache.h"
 
 #include "guard.h"
+#include "namecache.h"
 
-#define NAMECACHE_SIZE	1024	/* power of two */
-
-typedef struct NameCacheEntry
-{
-	Oid			classid;		/* InvalidOid: empty slot */
-	Oid			objid;
-	int32		sub;			/* attnum for columns, else 0 */
-	uint64		hash;
-} NameCacheEntry;
-
-static NameCacheEntry namecache[NAMECACHE_SIZE];
+/* The cache itself; probed inline (namecache.h), filled here */
+GuardNameCacheEntry guard_namecache[GUARD_NAMECACHE_SIZE];
 static bool namecache_registered = false;
 
-static inline uint32
-slot_of(Oid classid, Oid objid, int32 sub)
-{
-	uint32		h = hash_combine(hash_combine(murmurhash32(objid), classid),
-								 (uint32) sub);
-
-	return h & (NAMECACHE_SIZE - 1);
-}
+#define namecache guard_namecache
 
 static void
 namecache_clear_all(void)
@@ -79,7 +64,7 @@ namecache_relcache_cb(Datum arg, Oid relid)
 		namecache_clear_all();
 		return;
 	}
-	for (i = 0; i < NAMECACHE_SIZE; i++)
+	for (i = 0; i < GUARD_NAMECACHE_SIZE; i++)
 		if (namecache[i].objid == relid)
 			namecache[i].classid = InvalidOid;
 }
@@ -125,26 +110,10 @@ portable_nspname(Oid nspid)
 	return get_namespace_name(nspid);
 }
 
-/* Look up the cache; returns true and sets *hash on a hit. */
-static inline bool
-cache_get(Oid classid, Oid objid, int32 sub, uint64 *hash, uint32 *slot)
-{
-	NameCacheEntry *e;
-
-	*slot = slot_of(classid, objid, sub);
-	e = &namecache[*slot];
-	if (e->classid == classid && e->objid == objid && e->sub == sub)
-	{
-		*hash = e->hash;
-		return true;
-	}
-	return false;
-}
-
 static inline void
 cache_put(uint32 slot, Oid classid, Oid objid, int32 sub, uint64 hash)
 {
-	NameCacheEntry *e = &namecache[slot];
+	GuardNameCacheEntry *e = &namecache[slot];
 
 	e->classid = classid;
 	e->objid = objid;
@@ -153,19 +122,17 @@ cache_put(uint32 slot, Oid classid, Oid objid, int32 sub, uint64 hash)
 }
 
 /*
- * guard_relname_hash: hash of a relation's schema-qualified name.
- * A relation that vanished concurrently hashes by OID: the plan that names
+ * guard_relname_hash_slow: hash of a relation's schema-qualified name, on
+ * a cache miss (guard_relname_hash in namecache.h probes the cache).  A
+ * relation that vanished concurrently hashes by OID: the plan that names
  * it is about to be invalidated anyway.
  */
 uint64
-guard_relname_hash(Oid relid)
+guard_relname_hash_slow(Oid relid)
 {
 	uint64		hash;
-	uint32		slot;
+	uint32		slot = guard_namecache_slot(RelationRelationId, relid, 0);
 	HeapTuple	tp;
-
-	if (cache_get(RelationRelationId, relid, 0, &hash, &slot))
-		return hash;
 
 	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (HeapTupleIsValid(tp))
@@ -185,21 +152,19 @@ guard_relname_hash(Oid relid)
 }
 
 /*
- * guard_attname_hash: hash of a column, by name.  System columns (negative
- * attnums) are the same everywhere and hash by number.
+ * guard_attname_hash_slow: hash of a column, by name, on a cache miss.
+ * System columns (negative attnums) are the same everywhere and hash by
+ * number.
  */
 uint64
-guard_attname_hash(Oid relid, AttrNumber attnum)
+guard_attname_hash_slow(Oid relid, AttrNumber attnum)
 {
 	uint64		hash;
-	uint32		slot;
+	uint32		slot = guard_namecache_slot(AttributeRelationId, relid, attnum);
 	HeapTuple	tp;
 
 	if (attnum <= 0)
 		return hash_combine64(0x415454, (uint64) (attnum + 1000));
-
-	if (cache_get(AttributeRelationId, relid, attnum, &hash, &slot))
-		return hash;
 
 	tp = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attnum));
 	if (HeapTupleIsValid(tp))
@@ -217,24 +182,20 @@ guard_attname_hash(Oid relid, AttrNumber attnum)
 }
 
 /*
- * guard_objname_hash: hash of any other object (function, operator, type,
+ * guard_objname_hash_slow: hash of any other object (function, operator, type,
  * collation...).  Hand-assigned built-in OIDs hash as themselves; other
  * objects by their object identity, which is schema-qualified and includes
  * argument types where they disambiguate.
  */
 uint64
-guard_objname_hash(Oid classid, Oid objid)
+guard_objname_hash_slow(Oid classid, Oid objid)
 {
 	uint64		hash;
-	uint32		slot;
+	uint32		slot = guard_namecache_slot(classid, objid, 0);
 	ObjectAddress addr;
 	char	   *ident;
 
-	if (objid < FirstGenbkiObjectId)
-		return hash_combine64((uint64) classid << 32, objid);
-
-	if (cache_get(classid, objid, 0, &hash, &slot))
-		return hash;
+	/* built-in objects never get here: guard_objname_hash hashes their OID */
 
 	addr.classId = classid;
 	addr.objectId = objid;
