@@ -164,6 +164,20 @@ DROP TABLE shifted;
 ALTER TABLE unshifted RENAME TO shifted;
 SELECT query_hash AS s2 FROM guard.explain('SELECT val FROM shifted WHERE id = 1') \gset
 SELECT :s1 = :s2 AS same_query;
+-- ... also for the target columns of INSERT and UPDATE
+CREATE TABLE dml_t(gone int, id int, val text);
+ALTER TABLE dml_t DROP COLUMN gone;
+SELECT query_hash AS u1 FROM guard.explain('UPDATE dml_t SET val = ''x'' WHERE id = 1') \gset
+SELECT query_hash AS i1 FROM guard.explain('INSERT INTO dml_t(val, id) VALUES (''x'', 1)') \gset
+DROP TABLE dml_t;
+CREATE TABLE dml_t(id int, val text);
+SELECT query_hash AS u2 FROM guard.explain('UPDATE dml_t SET val = ''x'' WHERE id = 1') \gset
+SELECT query_hash AS i2 FROM guard.explain('INSERT INTO dml_t(val, id) VALUES (''x'', 1)') \gset
+SELECT :u1 = :u2 AS same_update, :i1 = :i2 AS same_insert;
+-- and the target column does count
+SELECT query_hash AS u3 FROM guard.explain('UPDATE dml_t SET val = ''x'' WHERE val = ''1''') \gset
+SELECT query_hash AS u4 FROM guard.explain('UPDATE dml_t SET id = 1 WHERE val = ''1''') \gset
+SELECT :u3 = :u4 AS same_target_column;
 
 -- renaming a table changes the hashes (names are the identity)
 SELECT query_hash AS n1q, plan_hash AS n1p FROM guard.explain('SELECT val FROM shifted WHERE id = 1') \gset

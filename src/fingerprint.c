@@ -492,10 +492,13 @@ jumble_node(QueryJumble *qj, Node *node)
 			{
 				TargetEntry *tle = (TargetEntry *) node;
 
+				/* a DML target column counts by name, never by attnum */
 				if (OidIsValid(qj->target_relid) && !tle->resjunk)
-					J(guard_attname_hash(qj->target_relid, tle->resno));
-				J((uint64) tle->resno | (uint64) tle->ressortgroupref << 16 |
-				  (uint64) tle->resjunk << 48);
+					J(guard_attname_hash(qj->target_relid, tle->resno) ^
+					  (uint64) tle->ressortgroupref << 16);
+				else
+					J((uint64) tle->resno | (uint64) tle->ressortgroupref << 16 |
+					  (uint64) tle->resjunk << 48);
 				jumble_expr(qj, (Node *) tle->expr);
 			}
 			break;
