@@ -1229,7 +1229,7 @@ guard_plan_seqscans(PlannedStmt *pstmt, const GuardRelSize *sizes, int nsizes,
 	GuardSeqScan *out;
 	int			n = 0;
 	int			i;
-	List	   *seen_rtis = NIL;
+	List	   *seen_relids = NIL;
 
 	memset(&pw, 0, sizeof(pw));
 	pw.pstmt = pstmt;
@@ -1274,10 +1274,10 @@ guard_plan_seqscans(PlannedStmt *pstmt, const GuardRelSize *sizes, int nsizes,
 			out[n].rows = 0;
 			n++;
 		}
-		if (!list_member_oid(seen_rtis, scanned))
+		if (!list_member_oid(seen_relids, scanned))
 		{
 			out[i].rows += rows;
-			seen_rtis = lappend_oid(seen_rtis, scanned);
+			seen_relids = lappend_oid(seen_relids, scanned);
 		}
 	}
 
