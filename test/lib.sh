@@ -9,6 +9,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 # guard_deps [extra packages...]: apt-get only what is not installed yet.
 guard_deps() {
+	[ "$(id -u)" = 0 ] || { echo "run this as root (it installs packages and guard)" >&2; exit 1; }
 	local pkgs=(postgresql-15 postgresql-server-dev-15 postgresql-client-15
 		libipc-run-perl libyaml-dev make gcc "$@")
 	local missing=()
@@ -21,7 +22,6 @@ guard_deps() {
 		apt-get update -q
 		apt-get install -y -q --no-install-recommends "${missing[@]}"
 	fi
-	[ "$(id -u)" = 0 ] || { echo "run this as root (it installs packages and guard)" >&2; exit 1; }
 }
 
 # guard_build: build with warnings as errors, install into the server.
