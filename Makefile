@@ -4,13 +4,13 @@
 
 MODULE_big = guard
 OBJS = src/guard.o src/hooks.o src/fingerprint.o src/normalize.o src/policy.o \
-       src/namecache.o src/store.o src/sqlfuncs.o
+       src/namecache.o src/store.o src/sqlfuncs.o src/baseline.o
 
 EXTENSION = guard
-DATA = sql/guard--0.1.sql
+DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql
 PGFILEDESC = "guard - plan fingerprints and sequential-scan regression guard"
 
-REGRESS = setup fingerprint plans explain security failopen
+REGRESS = setup fingerprint plans explain security failopen baseline
 REGRESS_OPTS = --temp-config=$(srcdir)/test/fixtures/regress.conf \
                --temp-instance=./tmp_check_regress
 TAP_TESTS = 1

@@ -170,7 +170,21 @@ typedef struct GuardStoreInfo
 } GuardStoreInfo;
 
 extern GuardPlanRow *guard_store_snapshot(int *nrows, bool with_texts);
+extern bool guard_store_get(Oid dbid, uint64 query_hash, uint64 plan_hash,
+							GuardPlanRow *row);
 extern void guard_store_info(GuardStoreInfo *info);
+
+/* baseline.c */
+typedef enum GuardStatus
+{
+	GUARD_STATUS_NEW,
+	GUARD_STATUS_APPROVED,
+	GUARD_STATUS_REJECTED
+} GuardStatus;
+
+extern GuardStatus guard_baseline_status(uint64 query_hash, uint64 plan_hash);
+extern bool guard_baseline_has_approved(uint64 query_hash);
+extern const char *guard_status_name(GuardStatus status);
 
 /* hooks.c */
 extern void guard_install_hooks(void);
@@ -192,5 +206,6 @@ typedef struct GuardVerdict
 } GuardVerdict;
 
 extern void guard_policy_evaluate(const GuardPlanTexts *texts, GuardVerdict *verdict);
+extern bool guard_policy_flags_row(const GuardPlanRow *row);
 
 #endif							/* GUARD_H */

@@ -43,6 +43,30 @@ relation_exempt(Oid relid)
 }
 
 /*
+ * guard_policy_flags_row: would new_seqscan flag this observed plan?  Works
+ * from the recorded texts (relation names and sizes at plan time), for
+ * plans planned in other sessions.
+ */
+bool
+guard_policy_flags_row(const GuardPlanRow *row)
+{
+	int			i;
+
+	for (i = 0; i < row->nseqscans; i++)
+	{
+		const char *name = row->seqscans[i].relname;
+
+		if (row->seqscans[i].rows < (double) guard_seqscan_min_rows ||
+			strncmp(name, "pg_catalog.", 11) == 0 ||
+			strncmp(name, "information_schema.", 19) == 0 ||
+			strncmp(name, "pg_temp.", 8) == 0)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/*
  * guard_policy_evaluate: fill *verdict for a plan's texts (seqscans must
  * carry relids, i.e. come from this planning).
  */

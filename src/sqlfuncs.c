@@ -114,7 +114,12 @@ guard_plans(PG_FUNCTION_ARGS)
 			values[c++] = text_array(r->seqscans, r->nseqscans);
 			values[c++] = rows_array(r->seqscans, r->nseqscans);
 		}
-		values[c++] = CStringGetTextDatum("new");
+		/* decisions live in each database's own guard.baseline */
+		if (r->dbid == MyDatabaseId)
+			values[c++] = CStringGetTextDatum(guard_status_name(guard_baseline_status(r->query_hash,
+																					   r->plan_hash)));
+		else
+			nulls[c++] = true;
 		values[c++] = Int64GetDatum(r->calls);
 		values[c++] = Int64GetDatum(r->generic_calls);
 		values[c++] = Int64GetDatum(r->custom_calls);

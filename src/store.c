@@ -708,6 +708,39 @@ guard_store_snapshot(int *nrows, bool with_texts)
 	return rows;
 }
 
+/*
+ * guard_store_get: copy one entry out, with its texts.  Returns false if
+ * the store does not hold the plan.
+ */
+bool
+guard_store_get(Oid dbid, uint64 query_hash, uint64 plan_hash_v, GuardPlanRow *row)
+{
+	GuardPlanKey key;
+	GuardPlanEntry *entry;
+
+	memset(row, 0, sizeof(*row));
+	make_key(&key, dbid, query_hash, plan_hash_v);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	entry = hash_search(plan_hash, &key, HASH_FIND, NULL);
+	if (entry)
+	{
+		row->dbid = dbid;
+		row->query_hash = query_hash;
+		row->plan_hash = plan_hash_v;
+		SpinLockAcquire(&entry->mutex);
+		row->userid = entry->c.userid;
+		row->queryid = entry->c.queryid;
+		row->calls = entry->c.calls;
+		row->first_seen = entry->c.first_seen;
+		row->last_seen = entry->c.last_seen;
+		SpinLockRelease(&entry->mutex);
+		if (entry->texts_len > 0)
+			unpack_blob(arena + entry->texts_off, entry->texts_len, row);
+	}
+	LWLockRelease(shared->lock);
+	return entry != NULL;
+}
+
 /* guard_store_info: store-wide statistics. */
 void
 guard_store_info(GuardStoreInfo *info)

@@ -1,0 +1,423 @@
+/*-------------------------------------------------------------------------
+ *
+ * baseline.c
+ *		guard.baseline: the backend's cached copy, and the DBA's decisions.
+ *
+ * The baseline is an ordinary table (dumped by pg_dump, replicated to
+ * standbys).  Each backend keeps a copy of the current database's baseline
+ * in a local hash table and reads the table only when the copy is stale:
+ * a statement-level trigger on the table sends a relcache invalidation for
+ * it with every change, whatever path the change took (guard's functions,
+ * pg_restore, a superuser's DML).  Invalidations are delivered to every
+ * backend at its next statement and, through the commit record, to every
+ * backend of every standby after replay.  So there is no catalog read per
+ * query, and a decision made in one session takes effect everywhere at the
+ * next statement.
+ *
+ * The copy is loaded with a plain heap scan, not SPI: loading happens
+ * inside the planner hook, where running a query would recurse into
+ * guard's own hooks.
+ *
+ * The decision functions write through SPI as the table's owner, so a role
+ * granted EXECUTE on them needs no privilege on the table, and record the
+ * role that called them.
+ *
+ * IDENTIFICATION
+ *		src/baseline.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "guard.h"
+
+PG_FUNCTION_INFO_V1(guard_baseline_changed);
+PG_FUNCTION_INFO_V1(guard_approve);
+PG_FUNCTION_INFO_V1(guard_reject);
+PG_FUNCTION_INFO_V1(guard_approve_observed);
+
+typedef struct BaselineKey
+{
+	uint64		query_hash;
+	uint64		plan_hash;
+} BaselineKey;
+
+typedef struct BaselineEntry
+{
+	BaselineKey key;
+	GuardStatus status;
+} BaselineEntry;
+
+/* statement -> it has an approved plan */
+typedef struct StatementEntry
+{
+	uint64		query_hash;
+	int			approved;		/* number of approved plans */
+} StatementEntry;
+
+static HTAB *baseline_plans = NULL;
+static HTAB *baseline_statements = NULL;
+static MemoryContext baseline_cxt = NULL;
+static bool baseline_valid = false;
+static Oid	baseline_relid = InvalidOid;	/* valid only with relid_known */
+static bool relid_known = false;
+static uint64 inval_count = 0;
+static bool callback_registered = false;
+
+/* Relcache callback: the table (or everything) changed: reload later. */
+static void
+baseline_relcache_cb(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == baseline_relid || !OidIsValid(baseline_relid))
+	{
+		baseline_valid = false;
+		relid_known = false;	/* the extension may have been created or dropped */
+		inval_count++;
+	}
+}
+
+/* OID of guard.baseline in this database, or InvalidOid. */
+static Oid
+baseline_table(void)
+{
+	if (!relid_known)
+	{
+		Oid			nsp = get_namespace_oid("guard", true);
+
+		baseline_relid = OidIsValid(nsp) ? get_relname_relid("baseline", nsp) : InvalidOid;
+		relid_known = true;
+	}
+	return baseline_relid;
+}
+
+/* Read guard.baseline into fresh local hash tables. */
+static void
+baseline_load(void)
+{
+	HASHCTL		ctl;
+	Oid			relid;
+	uint64		start_count = inval_count;
+
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(baseline_relcache_cb, (Datum) 0);
+		callback_registered = true;
+	}
+	if (baseline_cxt == NULL)
+		baseline_cxt = AllocSetContextCreate(TopMemoryContext, "guard baseline",
+											 ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(baseline_cxt);
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(BaselineKey);
+	ctl.entrysize = sizeof(BaselineEntry);
+	ctl.hcxt = baseline_cxt;
+	baseline_plans = hash_create("guard baseline plans", 256, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(StatementEntry);
+	baseline_statements = hash_create("guard baseline statements", 256, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	relid = IsTransactionState() ? baseline_table() : InvalidOid;
+	if (OidIsValid(relid))
+	{
+		Relation	rel = table_open(relid, AccessShareLock);
+		Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+		TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
+		TupleDesc	desc = RelationGetDescr(rel);
+		HeapTuple	tuple;
+		/* heap_deform_tuple fills one slot per column of the table */
+		Datum	   *values = palloc(desc->natts * sizeof(Datum));
+		bool	   *isnull = palloc(desc->natts * sizeof(bool));
+
+		if (desc->natts < 3)
+			elog(ERROR, "guard.baseline has %d columns, expected at least 3", desc->natts);
+		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		{
+			BaselineKey key;
+			BaselineEntry *entry;
+			char	   *status;
+			bool		found;
+
+			heap_deform_tuple(tuple, desc, values, isnull);
+			if (isnull[0] || isnull[1] || isnull[2])
+				continue;
+			key.query_hash = (uint64) DatumGetInt64(values[0]);
+			key.plan_hash = (uint64) DatumGetInt64(values[1]);
+			status = TextDatumGetCString(values[2]);
+			entry = hash_search(baseline_plans, &key, HASH_ENTER, &found);
+			entry->status = strcmp(status, "approved") == 0 ?
+				GUARD_STATUS_APPROVED : GUARD_STATUS_REJECTED;
+			if (entry->status == GUARD_STATUS_APPROVED)
+			{
+				StatementEntry *st = hash_search(baseline_statements, &key.query_hash,
+												 HASH_ENTER, &found);
+
+				if (!found)
+					st->approved = 0;
+				st->approved++;
+			}
+			pfree(status);
+		}
+		table_endscan(scan);
+		pfree(values);
+		pfree(isnull);
+		UnregisterSnapshot(snapshot);
+		table_close(rel, AccessShareLock);
+	}
+
+	/* an invalidation that arrived while loading means: load again */
+	baseline_valid = (inval_count == start_count);
+}
+
+static inline void
+baseline_ensure(void)
+{
+	if (!baseline_valid || baseline_plans == NULL)
+		baseline_load();
+}
+
+/*
+ * guard_baseline_status: the DBA's decision on a plan of the current
+ * database.  Reads the table only when the cached copy is stale.
+ */
+GuardStatus
+guard_baseline_status(uint64 query_hash, uint64 plan_hash)
+{
+	BaselineKey key;
+	BaselineEntry *entry;
+
+	baseline_ensure();
+	key.query_hash = query_hash;
+	key.plan_hash = plan_hash;
+	entry = hash_search(baseline_plans, &key, HASH_FIND, NULL);
+	return entry ? entry->status : GUARD_STATUS_NEW;
+}
+
+/* guard_baseline_has_approved: does the statement have an approved plan? */
+bool
+guard_baseline_has_approved(uint64 query_hash)
+{
+	baseline_ensure();
+	return hash_search(baseline_statements, &query_hash, HASH_FIND, NULL) != NULL;
+}
+
+const char *
+guard_status_name(GuardStatus status)
+{
+	switch (status)
+	{
+		case GUARD_STATUS_APPROVED:
+			return "approved";
+		case GUARD_STATUS_REJECTED:
+			return "rejected";
+		default:
+			return "new";
+	}
+}
+
+/*
+ * Trigger on guard.baseline (statement level, any change): tell every
+ * backend, here and on standbys, to reload its copy.
+ */
+Datum
+guard_baseline_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("guard.baseline_changed() must be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	PG_RETURN_POINTER(NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Decisions
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Run an INSERT ... ON CONFLICT into guard.baseline as the table's owner.
+ * Returns the number of rows written.
+ */
+static uint64
+baseline_write(const char *sql, int nargs, Oid *argtypes, Datum *values,
+			   const char *nulls)
+{
+	Oid			relid = baseline_table();
+	Oid			owner;
+	Oid			save_userid;
+	int			save_sec;
+	HeapTuple	tp;
+	int			ret;
+	uint64		processed;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table guard.baseline does not exist in this database"),
+				 errhint("Run ALTER EXTENSION guard UPDATE.")));
+	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
+	ReleaseSysCache(tp);
+
+	/* the caller's grant on the function is the permission; write as owner */
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	guard_suppress_recording = true;
+	PG_TRY();
+	{
+		ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+		if (ret != SPI_OK_INSERT && ret != SPI_OK_UPDATE)
+			elog(ERROR, "SPI_execute_with_args returned %d", ret);
+		processed = SPI_processed;
+	}
+	PG_FINALLY();
+	{
+		guard_suppress_recording = false;
+	}
+	PG_END_TRY();
+	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	return processed;
+}
+
+static const char *decide_sql =
+"INSERT INTO guard.baseline AS b "
+"  (query_hash, plan_hash, status, query, plan, note, created_at, created_by) "
+"VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.now(), $7) "
+"ON CONFLICT (query_hash, plan_hash) DO UPDATE SET "
+"  status = excluded.status, note = excluded.note, "
+"  query = COALESCE(excluded.query, b.query), "
+"  plan = COALESCE(excluded.plan, b.plan), "
+"  created_at = excluded.created_at, created_by = excluded.created_by";
+
+/* Record one decision, with the texts of the observed plan if known. */
+static void
+decide(FunctionCallInfo fcinfo, GuardStatus status)
+{
+	uint64		query_hash;
+	uint64		plan_hash;
+	Oid			argtypes[7] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID};
+	Datum		values[7];
+	char		nulls[7] = "       ";
+	GuardPlanRow row;
+	char	   *who = GetUserNameFromId(GetUserId(), false);
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("query_hash and plan_hash must not be null")));
+	query_hash = (uint64) PG_GETARG_INT64(0);
+	plan_hash = (uint64) PG_GETARG_INT64(1);
+
+	values[0] = Int64GetDatum((int64) query_hash);
+	values[1] = Int64GetDatum((int64) plan_hash);
+	values[2] = CStringGetTextDatum(guard_status_name(status));
+	if (guard_store_ready() && guard_store_get(MyDatabaseId, query_hash, plan_hash, &row) &&
+		row.query != NULL)
+	{
+		values[3] = CStringGetTextDatum(row.query);
+		values[4] = CStringGetTextDatum(row.plan);
+	}
+	else
+		nulls[3] = nulls[4] = 'n';
+	if (PG_ARGISNULL(2))
+		nulls[5] = 'n';
+	else
+		values[5] = PG_GETARG_DATUM(2);
+	values[6] = CStringGetDatum(who);
+
+	(void) baseline_write(decide_sql, 7, argtypes, values, nulls);
+}
+
+/* guard.approve(query_hash, plan_hash [, note]) */
+Datum
+guard_approve(PG_FUNCTION_ARGS)
+{
+	decide(fcinfo, GUARD_STATUS_APPROVED);
+	PG_RETURN_VOID();
+}
+
+/* guard.reject(query_hash, plan_hash [, note]) */
+Datum
+guard_reject(PG_FUNCTION_ARGS)
+{
+	decide(fcinfo, GUARD_STATUS_REJECTED);
+	PG_RETURN_VOID();
+}
+
+/*
+ * guard.approve_observed([note]): adopt every plan observed in this
+ * database that has no decision yet and that guard would not flag (the
+ * initial capture after a warm-up).  Returns how many were adopted.
+ */
+Datum
+guard_approve_observed(PG_FUNCTION_ARGS)
+{
+	GuardPlanRow *rows;
+	int			nrows;
+	int			i;
+	uint64		adopted = 0;
+	char	   *who = GetUserNameFromId(GetUserId(), false);
+	Oid			argtypes[7] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID};
+
+	guard_store_require();
+	rows = guard_store_snapshot(&nrows, true);
+	for (i = 0; i < nrows; i++)
+	{
+		GuardPlanRow *r = &rows[i];
+		Datum		values[7];
+		char		nulls[7] = "       ";
+
+		if (r->dbid != MyDatabaseId ||
+			guard_baseline_status(r->query_hash, r->plan_hash) != GUARD_STATUS_NEW ||
+			guard_policy_flags_row(r))
+			continue;
+		values[0] = Int64GetDatum((int64) r->query_hash);
+		values[1] = Int64GetDatum((int64) r->plan_hash);
+		values[2] = CStringGetTextDatum("approved");
+		if (r->query)
+		{
+			values[3] = CStringGetTextDatum(r->query);
+			values[4] = CStringGetTextDatum(r->plan);
+		}
+		else
+			nulls[3] = nulls[4] = 'n';
+		if (PG_ARGISNULL(0))
+			nulls[5] = 'n';
+		else
+			values[5] = PG_GETARG_DATUM(0);
+		values[6] = CStringGetDatum(who);
+		adopted += baseline_write(decide_sql, 7, argtypes, values, nulls);
+	}
+	PG_RETURN_INT64((int64) adopted);
+}

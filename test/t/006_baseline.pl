@@ -1,0 +1,65 @@
+# The baseline: a decision made in one session takes effect in every other
+# session at its next statement; the baseline survives pg_dump/restore;
+# ALTER EXTENSION UPDATE from 0.1 adds it.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('baseline');
+$node->init;
+$node->append_conf('postgresql.conf', "shared_preload_libraries = 'guard'\n");
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION guard;
+	CREATE TABLE t(id int PRIMARY KEY, v int);
+	INSERT INTO t SELECT g, g FROM generate_series(1, 20000) g;
+	ANALYZE t;
+});
+
+# session A is open and has its baseline cached
+my $a = $node->background_psql('postgres');
+$a->query_safe('SELECT v FROM t WHERE v = 1');
+my $status = q{SELECT status FROM guard.plans WHERE query = 'SELECT v FROM t WHERE v = $1'};
+is($a->query_safe($status), 'new', 'session A: the plan is new');
+
+# session B rejects it
+$node->safe_psql('postgres', q{
+	SELECT guard.reject(query_hash, plan_hash, 'full scan')
+	  FROM guard.plans WHERE query = 'SELECT v FROM t WHERE v = $1'});
+is($a->query_safe($status), 'rejected', 'session A sees the decision at its next statement');
+
+# and approves it again, inside a transaction that rolls back: no effect
+$node->safe_psql('postgres', q{
+	BEGIN;
+	SELECT guard.approve(query_hash, plan_hash)
+	  FROM guard.plans WHERE query = 'SELECT v FROM t WHERE v = $1';
+	ROLLBACK});
+is($a->query_safe($status), 'rejected', 'a rolled-back decision changes nothing');
+$a->quit;
+
+# pg_dump carries the decisions; a restore into another database keeps them
+my $dump = $PostgreSQL::Test::Utils::tmp_check . '/baseline.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('postgres') ], 'pg_dump');
+$node->safe_psql('postgres', 'CREATE DATABASE restored');
+$node->command_ok([ 'pg_restore', '-d', $node->connstr('restored'), $dump ], 'pg_restore');
+is($node->safe_psql('restored', q{SELECT status, note, query FROM guard.baseline}),
+	'rejected|full scan|SELECT v FROM t WHERE v = $1', 'the baseline was restored');
+$node->safe_psql('restored', 'SELECT v FROM t WHERE v = 1');
+is($node->safe_psql('restored', q{SELECT status FROM guard.plans
+	WHERE query = 'SELECT v FROM t WHERE v = $1' AND database = 'restored'}),
+	'rejected', 'the restored decision applies to the same statement and plan');
+
+# upgrade from the first release
+$node->safe_psql('postgres', q{CREATE DATABASE old; });
+$node->safe_psql('old', q{CREATE EXTENSION guard VERSION '0.1'});
+is($node->safe_psql('old', q{SELECT to_regclass('guard.baseline') IS NULL}), 't', '0.1 has no baseline');
+$node->safe_psql('old', q{ALTER EXTENSION guard UPDATE});
+is($node->safe_psql('old', q{SELECT extversion, to_regclass('guard.baseline') IS NOT NULL
+	FROM pg_extension WHERE extname = 'guard'}), '0.2|t', 'ALTER EXTENSION UPDATE adds it');
+$node->safe_psql('old', q{SELECT guard.approve(1, 2)});
+is($node->safe_psql('old', q{SELECT count(*) FROM guard.baseline}), '1', 'and it works');
+
+$node->stop;
+done_testing();
