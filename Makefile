@@ -10,7 +10,7 @@ EXTENSION = guard
 DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql
 PGFILEDESC = "guard - plan fingerprints and sequential-scan regression guard"
 
-REGRESS = setup fingerprint plans explain security failopen baseline
+REGRESS = setup fingerprint plans explain security failopen baseline block
 REGRESS_OPTS = --temp-config=$(srcdir)/test/fixtures/regress.conf \
                --temp-instance=./tmp_check_regress
 TAP_TESTS = 1
@@ -27,3 +27,7 @@ include $(PGXS)
 .PHONY: pgregress
 pgregress:
 	test/pgregress/run.sh
+
+# PGXS tracks no header dependencies: rebuild every object when a header
+# changes, so that a stale object can never reach `make install`.
+$(OBJS): $(wildcard $(srcdir)/src/*.h)

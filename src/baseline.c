@@ -47,6 +47,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/plancache.h"
 #include "utils/syscache.h"
 
 #include "guard.h"
@@ -68,11 +69,13 @@ typedef struct BaselineEntry
 	GuardStatus status;
 } BaselineEntry;
 
-/* statement -> it has an approved plan */
+/* statement -> what its approved plans read */
 typedef struct StatementEntry
 {
 	uint64		query_hash;
 	int			approved;		/* number of approved plans */
+	List	   *seqscanned;		/* relation names read by Seq Scan */
+	List	   *indexed;		/* relation names reached through an index */
 } StatementEntry;
 
 static HTAB *baseline_plans = NULL;
@@ -90,9 +93,21 @@ baseline_relcache_cb(Datum arg, Oid relid)
 {
 	if (!OidIsValid(relid) || relid == baseline_relid || !OidIsValid(baseline_relid))
 	{
+		bool		was_valid = baseline_valid;
+		bool		ours = OidIsValid(relid) && relid == baseline_relid;
+
 		baseline_valid = false;
+		guard_baseline_known_empty = false;
 		relid_known = false;	/* the extension may have been created or dropped */
 		inval_count++;
+
+		/*
+		 * Verdicts travel with cached plans: re-plan them all so that a
+		 * decision applies to prepared statements at their next execution.
+		 * Only when a loaded copy goes stale, not for every relcache reset.
+		 */
+		if (was_valid && ours)
+			ResetPlanCache();
 	}
 }
 
@@ -108,6 +123,49 @@ baseline_table(void)
 		relid_known = true;
 	}
 	return baseline_relid;
+}
+
+/*
+ * parse_shape: the relations a plan shape (fingerprint.c's format) reads by
+ * Seq Scan and through an index.  Partition scans are named by parent.
+ */
+static void
+parse_shape(const char *shape, List **seqscanned, List **indexed)
+{
+	const char *line = shape;
+
+	while (line && *line)
+	{
+		const char *end = strchr(line, '\n');
+		int			len = end ? end - line : strlen(line);
+		char	   *l = pnstrdup(line, len);
+		char	   *p = l;
+		char	   *on;
+		char	   *part;
+
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, "Parallel ", 9) == 0)
+			p += 9;
+		on = strstr(p, " on ");
+		if (on)
+		{
+			char	   *rel = pstrdup(on + 4);
+
+			if ((part = strstr(rel, " (partition)")) != NULL)
+				*part = '\0';
+			if (strncmp(p, "Seq Scan on ", 12) == 0)
+				*seqscanned = lappend(*seqscanned, rel);
+			else if (strncmp(p, "Index Scan ", 11) == 0 ||
+					 strncmp(p, "Index Only Scan ", 16) == 0 ||
+					 strncmp(p, "Bitmap Heap Scan ", 17) == 0)
+				*indexed = lappend(*indexed, rel);
+			else
+				pfree(rel);
+		}
+		pfree(l);
+		line = end ? end + 1 : NULL;
+	}
 }
 
 /* Read guard.baseline into fresh local hash tables. */
@@ -175,8 +233,22 @@ baseline_load(void)
 												 HASH_ENTER, &found);
 
 				if (!found)
+				{
 					st->approved = 0;
+					st->seqscanned = NIL;
+					st->indexed = NIL;
+				}
 				st->approved++;
+				/* column 5: plan shape */
+				if (desc->natts >= 5 && !isnull[4])
+				{
+					char	   *shape = TextDatumGetCString(values[4]);
+					MemoryContext old = MemoryContextSwitchTo(baseline_cxt);
+
+					parse_shape(shape, &st->seqscanned, &st->indexed);
+					MemoryContextSwitchTo(old);
+					pfree(shape);
+				}
 			}
 			pfree(status);
 		}
@@ -189,6 +261,8 @@ baseline_load(void)
 
 	/* an invalidation that arrived while loading means: load again */
 	baseline_valid = (inval_count == start_count);
+	guard_baseline_known_empty = baseline_valid &&
+		hash_get_num_entries(baseline_plans) == 0;
 }
 
 static inline void
@@ -213,6 +287,40 @@ guard_baseline_status(uint64 query_hash, uint64 plan_hash)
 	key.plan_hash = plan_hash;
 	entry = hash_search(baseline_plans, &key, HASH_FIND, NULL);
 	return entry ? entry->status : GUARD_STATUS_NEW;
+}
+
+/*
+ * Set whenever the cached copy is known to be empty: the planner asks at
+ * every planning, so the answer is a variable read (guard.h).
+ */
+bool		guard_baseline_known_empty = false;
+
+/* guard_baseline_is_empty_slow: no decision at all in this database? */
+bool
+guard_baseline_is_empty_slow(void)
+{
+	baseline_ensure();
+	return hash_get_num_entries(baseline_plans) == 0;
+}
+
+/*
+ * guard_baseline_approved_reads: does an approved plan of the statement
+ * read relname through an index (by_index) or by Seq Scan?
+ */
+bool
+guard_baseline_approved_reads(uint64 query_hash, const char *relname, bool by_index)
+{
+	StatementEntry *st;
+	ListCell   *lc;
+
+	baseline_ensure();
+	st = hash_search(baseline_statements, &query_hash, HASH_FIND, NULL);
+	if (st == NULL)
+		return false;
+	foreach(lc, by_index ? st->indexed : st->seqscanned)
+		if (strcmp((char *) lfirst(lc), relname) == 0)
+			return true;
+	return false;
 }
 
 /* guard_baseline_has_approved: does the statement have an approved plan? */

@@ -1185,15 +1185,29 @@ walk_statement(PlanWalk *pw)
 	return finish(h);
 }
 
-/* guard_plan_hash: portable hash of a plan's structure. */
+/*
+ * guard_plan_hash: portable hash of a plan's structure.  If seqscanned is
+ * not NULL, it is set to the OIDs of the relations (partitions themselves,
+ * not their parents) the plan reads by sequential scan.
+ */
 uint64
-guard_plan_hash(PlannedStmt *pstmt)
+guard_plan_hash(PlannedStmt *pstmt, List **seqscanned)
 {
 	PlanWalk	pw;
+	uint64		h;
+	ListCell   *lc;
 
 	memset(&pw, 0, sizeof(pw));
 	pw.pstmt = pstmt;
-	return walk_statement(&pw);
+	h = walk_statement(&pw);
+	if (seqscanned)
+	{
+		*seqscanned = NIL;
+		foreach(lc, pw.seqscan_rtis)
+			*seqscanned = lappend_oid(*seqscanned,
+									  rt_fetch(lfirst_int(lc), pstmt->rtable)->relid);
+	}
+	return h;
 }
 
 /* guard_plan_shape: the plan as text, one node per line, no costs. */

@@ -21,6 +21,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/varlena.h"
 
 #include "compat.h"
 #include "guard.h"
@@ -37,6 +38,22 @@ int			guard_max_plans = 10000;
 int			guard_text_memory_kb = 8192;
 bool		guard_save = true;
 int			guard_debug_fault = GUARD_FAULT_NONE;
+char	   *guard_allow_seqscan = NULL;
+
+/* guard.allow_seqscan must be a comma-separated list of relation names */
+static bool
+check_allow_seqscan(char **newval, void **extra, GucSource source)
+{
+	char	   *copy = pstrdup(*newval);
+	List	   *names;
+	bool		ok = SplitGUCList(copy, ',', &names);
+
+	if (!ok)
+		GUC_check_errdetail("List syntax is invalid: expected relation names separated by commas.");
+	list_free(names);
+	pfree(copy);
+	return ok;
+}
 
 static const struct config_enum_entry fault_options[] = {
 	{"none", GUARD_FAULT_NONE, false},
@@ -134,6 +151,15 @@ _PG_init(void)
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("guard.allow_seqscan",
+							   "Relations whose sequential scans guard never flags.",
+							   "Comma-separated names, schema-qualified (public.events) or not (events).",
+							   &guard_allow_seqscan,
+							   "",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   check_allow_seqscan, NULL, NULL);
 
 	DefineCustomEnumVariable("guard.debug_fault",
 							 "Makes guard fail on purpose (for testing fail-open).",

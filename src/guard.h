@@ -52,6 +52,7 @@ extern int	guard_max_plans;
 extern int	guard_text_memory_kb;
 extern bool guard_save;
 extern int	guard_debug_fault;
+extern char *guard_allow_seqscan;
 
 /* guard.debug_fault: make guard fail on purpose, to test fail-open */
 typedef enum GuardFault
@@ -64,6 +65,11 @@ typedef enum GuardFault
 /* How the plan was made: fingerprint flags */
 #define GUARD_FP_GENERIC		0x0001	/* planned without parameter values */
 #define GUARD_FP_CUSTOM			0x0002	/* planned with parameter values */
+#define GUARD_FP_FLAGGED		0x0100	/* the verdict at plan time: flagged */
+#define GUARD_FP_NEW_SEQSCAN	0x0200	/* reason new_seqscan */
+#define GUARD_FP_PLAN_REGRESSION 0x0400	/* reason plan_regression */
+#define GUARD_FP_REJECTED		0x0800	/* reason rejected_plan */
+#define GUARD_FP_REASONS		0x0E00
 #define GUARD_FP_VALID			0x8000	/* the fingerprint was computed */
 
 /* A relation read by a sequential scan, with its planner size estimate. */
@@ -106,7 +112,7 @@ typedef struct GuardRelSize
 /* fingerprint.c */
 extern uint64 guard_query_hash(Query *query, bool *has_params,
 							   int **const_locations, int *nconsts);
-extern uint64 guard_plan_hash(PlannedStmt *pstmt);
+extern uint64 guard_plan_hash(PlannedStmt *pstmt, List **seqscanned);
 extern char *guard_plan_shape(PlannedStmt *pstmt);
 extern int	guard_plan_seqscans(PlannedStmt *pstmt, const GuardRelSize *sizes,
 								int nsizes, GuardSeqScan **result);
@@ -184,6 +190,17 @@ typedef enum GuardStatus
 
 extern GuardStatus guard_baseline_status(uint64 query_hash, uint64 plan_hash);
 extern bool guard_baseline_has_approved(uint64 query_hash);
+extern bool guard_baseline_known_empty;
+extern bool guard_baseline_is_empty_slow(void);
+
+/* No decision at all in this database?  A variable read when cached. */
+static inline bool
+guard_baseline_is_empty(void)
+{
+	return guard_baseline_known_empty || guard_baseline_is_empty_slow();
+}
+extern bool guard_baseline_approved_reads(uint64 query_hash, const char *relname,
+										  bool by_index);
 extern const char *guard_status_name(GuardStatus status);
 
 /* hooks.c */
@@ -200,12 +217,15 @@ extern GuardPlanTexts *guard_build_texts(PlannedStmt *pstmt, const char *query_s
 typedef struct GuardVerdict
 {
 	bool		flagged;
-	List	   *reasons;		/* of char * (reason codes) */
+	uint32		reasons;		/* GUARD_FP_NEW_SEQSCAN | ... */
 	char	   *relation;		/* first flagged relation, or NULL */
 	double		relation_rows;
 } GuardVerdict;
 
-extern void guard_policy_evaluate(const GuardPlanTexts *texts, GuardVerdict *verdict);
+extern void guard_policy_evaluate(uint64 query_hash, uint64 plan_hash,
+								  const GuardSeqScan *seqscans, int nseqscans,
+								  GuardVerdict *verdict);
+extern List *guard_reason_names(uint32 reasons);
 extern bool guard_policy_flags_row(const GuardPlanRow *row);
 
 #endif							/* GUARD_H */

@@ -39,6 +39,7 @@
 #include "optimizer/planner.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
+#include "lib/stringinfo.h"
 #include "utils/memutils.h"
 
 #include "compat.h"
@@ -183,6 +184,24 @@ typedef struct PrePlan
 } PrePlan;
 
 /*
+ * plan_verdict: the verdict flags of a plan that may be flagged.  Out of
+ * line: most plans never get here.
+ */
+static pg_noinline uint32
+plan_verdict(PlannedStmt *result, const GuardFingerprint *fp, bool has_seqscans,
+			 PlanningSizes *ps)
+{
+	GuardSeqScan *seqscans = NULL;
+	int			n = 0;
+	GuardVerdict verdict;
+
+	if (has_seqscans)
+		n = guard_plan_seqscans(result, ps->sizes, ps->n, &seqscans);
+	guard_policy_evaluate(fp->query_hash, fp->plan_hash, seqscans, n, &verdict);
+	return verdict.flagged ? (GUARD_FP_FLAGGED | verdict.reasons) : 0;
+}
+
+/*
  * Fingerprint a finished plan, attach the fingerprint, and add the plan to
  * the store if it is new there.
  */
@@ -192,18 +211,44 @@ fingerprint_plan(PrePlan *pre, const char *query_string,
 				 PlanningSizes *ps)
 {
 	GuardFingerprint fp;
+	List	   *seqscanned;
+	double		seqscanned_rows = 0;
+	ListCell   *lc;
 
 	if (guard_debug_fault == GUARD_FAULT_FINGERPRINT)
 		elog(ERROR, "injected fault in fingerprinting (guard.debug_fault)");
 
 	memset(&fp, 0, sizeof(fp));
 	fp.query_hash = pre->query_hash;
-	fp.plan_hash = guard_plan_hash(result);
+	fp.plan_hash = guard_plan_hash(result, &seqscanned);
 	fp.queryid = pre->queryid;
 	if (boundParams != NULL && boundParams->numParams > 0)
 		fp.flags |= GUARD_FP_CUSTOM;
 	else if (pre->has_params)
 		fp.flags |= GUARD_FP_GENERIC;
+
+	/*
+	 * The verdict, once per plan.  First a cheap test: if all the relations
+	 * read by sequential scan together stay under guard.seqscan_min_rows,
+	 * no seq-scan rule can fire, and with an empty baseline nothing else
+	 * can either.  Only then are relation names looked up.
+	 */
+	foreach(lc, seqscanned)
+	{
+		Oid			relid = lfirst_oid(lc);
+		int			i;
+
+		for (i = 0; i < ps->n; i++)
+			if (ps->sizes[i].relid == relid)
+			{
+				seqscanned_rows += ps->sizes[i].tuples;
+				break;
+			}
+		if (i == ps->n)
+			seqscanned_rows += (double) guard_seqscan_min_rows;	/* unknown size */
+	}
+	if (seqscanned_rows >= (double) guard_seqscan_min_rows || !guard_baseline_is_empty())
+		fp.flags |= plan_verdict(result, &fp, seqscanned != NIL, ps);
 
 	guard_fingerprint_attach(result, &fp);
 
@@ -312,36 +357,95 @@ readd_plan(QueryDesc *queryDesc, GuardFingerprint *fp, TimestampTz now)
 }
 
 /*
+ * act_on_flagged: warn about or block a flagged plan (guard.mode warn or
+ * block).  Runs before the executor has initialized anything, so a
+ * blocked statement has no side effects.  The facts for the message are
+ * recomputed from the plan: this path is the exception, not the rule.
+ */
+static pg_noinline void
+act_on_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
+{
+	PlannedStmt *pstmt = queryDesc->plannedstmt;
+	GuardSeqScan *seqscans;
+	int			n;
+	GuardVerdict verdict;
+	char	   *shape;
+	List	   *reasons = guard_reason_names(fp->flags & GUARD_FP_REASONS);
+	StringInfoData reason_text;
+	ListCell   *lc;
+
+	n = guard_plan_seqscans(pstmt, NULL, 0, &seqscans);
+	guard_policy_evaluate(fp->query_hash, fp->plan_hash, seqscans, n, &verdict);
+	shape = guard_plan_shape(pstmt);
+	initStringInfo(&reason_text);
+	foreach(lc, reasons)
+		appendStringInfo(&reason_text, "%s%s", reason_text.len ? ", " : "",
+						 (char *) lfirst(lc));
+
+	if (verdict.relation)
+		ereport(guard_mode == GUARD_MODE_BLOCK ? ERROR : WARNING,
+				(errcode(ERRCODE_GUARD_BLOCKED),
+				 guard_mode == GUARD_MODE_BLOCK ?
+				 errmsg("guard blocked a plan that sequentially scans %s (about %.0f rows)",
+						verdict.relation, verdict.relation_rows) :
+				 errmsg("plan sequentially scans %s (about %.0f rows); guard.mode = block would stop it",
+						verdict.relation, verdict.relation_rows),
+				 errdetail("Reasons: %s. query_hash %lld, plan_hash %lld, plan:\n%s",
+						   reason_text.data, (long long) fp->query_hash,
+						   (long long) fp->plan_hash, shape),
+				 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
+						 (long long) fp->query_hash, (long long) fp->plan_hash)));
+	else
+		ereport(guard_mode == GUARD_MODE_BLOCK ? ERROR : WARNING,
+				(errcode(ERRCODE_GUARD_BLOCKED),
+				 guard_mode == GUARD_MODE_BLOCK ?
+				 errmsg("guard blocked a plan that was rejected") :
+				 errmsg("plan was rejected; guard.mode = block would stop it"),
+				 errdetail("Reasons: %s. query_hash %lld, plan_hash %lld, plan:\n%s",
+						   reason_text.data, (long long) fp->query_hash,
+						   (long long) fp->plan_hash, shape),
+				 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
+						 (long long) fp->query_hash, (long long) fp->plan_hash)));
+}
+
+/*
  * ExecutorStart hook.  guard's work runs before the standard ExecutorStart,
  * so that nothing is initialized for a statement guard stops.
  */
 static void
 guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	GuardFingerprint fp;
+
 	if (guard_active() && !IsParallelWorker() &&
 		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 &&
-		guard_tracks_level(nesting_level) &&
-		!guard_suppress_recording)
+		!guard_suppress_recording &&
+		guard_fingerprint_get(queryDesc->plannedstmt, &fp))
 	{
-		GuardFingerprint fp;
-		TimestampTz now = GetCurrentStatementStartTimestamp();
-
-		/* fast path, cannot fail: read the fingerprint, count the call */
-		if (guard_fingerprint_get(queryDesc->plannedstmt, &fp) &&
-			!guard_store_count(MyDatabaseId, &fp, now))
+		/* fast path, cannot fail: count the call */
+		if (guard_tracks_level(nesting_level))
 		{
-			MemoryContext cxt = CurrentMemoryContext;
+			TimestampTz now = GetCurrentStatementStartTimestamp();
 
-			PG_TRY();
+			if (!guard_store_count(MyDatabaseId, &fp, now))
 			{
-				readd_plan(queryDesc, &fp, now);
+				MemoryContext cxt = CurrentMemoryContext;
+
+				PG_TRY();
+				{
+					readd_plan(queryDesc, &fp, now);
+				}
+				PG_CATCH();
+				{
+					guard_fail_open("record an execution", cxt);
+				}
+				PG_END_TRY();
 			}
-			PG_CATCH();
-			{
-				guard_fail_open("record an execution", cxt);
-			}
-			PG_END_TRY();
 		}
+
+		/* a flagged plan: the mode decides, at every nesting level */
+		if ((fp.flags & GUARD_FP_FLAGGED) && guard_mode >= GUARD_MODE_WARN)
+			act_on_flagged(queryDesc, &fp);
 	}
 
 	if (prev_ExecutorStart)
@@ -388,22 +492,10 @@ guard_ExecutorFinish(QueryDesc *queryDesc)
 	PG_END_TRY();
 }
 
-/* ProcessUtility hook: the bodies of DO blocks and procedures are nested. */
-static void
-guard_ProcessUtility(GUARD_UTILITY_ARGS)
+/* Run a DO block or CALL one level deeper (out of line: it has a PG_TRY). */
+static pg_noinline void
+process_utility_nested(GUARD_UTILITY_ARGS)
 {
-	Node	   *stmt = pstmt->utilityStmt;
-
-	if (!IsA(stmt, DoStmt) && !IsA(stmt, CallStmt))
-	{
-		/* no nesting to track (EXECUTE is the hot case): no PG_TRY */
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(GUARD_UTILITY_PASS);
-		else
-			standard_ProcessUtility(GUARD_UTILITY_PASS);
-		return;
-	}
-
 	nesting_level++;
 	PG_TRY();
 	{
@@ -417,6 +509,20 @@ guard_ProcessUtility(GUARD_UTILITY_ARGS)
 		nesting_level--;
 	}
 	PG_END_TRY();
+}
+
+/* ProcessUtility hook: the bodies of DO blocks and procedures are nested. */
+static void
+guard_ProcessUtility(GUARD_UTILITY_ARGS)
+{
+	Node	   *stmt = pstmt->utilityStmt;
+
+	if (IsA(stmt, DoStmt) || IsA(stmt, CallStmt))
+		process_utility_nested(GUARD_UTILITY_PASS);
+	else if (prev_ProcessUtility)
+		prev_ProcessUtility(GUARD_UTILITY_PASS);
+	else
+		standard_ProcessUtility(GUARD_UTILITY_PASS);
 }
 
 #ifdef GUARD_HAVE_SHMEM_REQUEST_HOOK

@@ -1,13 +1,19 @@
 /*-------------------------------------------------------------------------
  *
  * policy.c
- *		Plan + policy -> verdict.
+ *		Plan + baseline + policy -> verdict.
  *
- * Raises nothing itself and reads no catalog: it judges the facts the
- * fingerprint collected.  The rule implemented so far is new_seqscan in
- * the form that needs no baseline: the plan sequentially scans a relation
- * estimated at guard.seqscan_min_rows rows or more.  pg_catalog,
- * information_schema and temporary relations are never flagged.
+ * Raises nothing itself: it judges the facts the fingerprint collected
+ * against the baseline (baseline.c) and the settings.  Rules, in order:
+ *	- rejected_plan: the DBA rejected this plan;
+ *	- an approved plan is never flagged;
+ *	- for each relation the plan reads by (Parallel) Seq Scan that is not
+ *	  exempt (pg_catalog, information_schema, temporary schemas, estimated
+ *	  below guard.seqscan_min_rows rows, on guard.allow_seqscan):
+ *	  plan_regression if an approved plan of the statement reached it
+ *	  through an index, else new_seqscan if no approved plan of the
+ *	  statement seq-scans it.
+ * Evaluated once per plan, at plan time; the verdict travels with the plan.
  *
  * IDENTIFICATION
  *		src/policy.c
@@ -19,33 +25,73 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "utils/lsyscache.h"
+#include "utils/varlena.h"
 
 #include "guard.h"
 
+/* Is relname on guard.allow_seqscan?  Entries may omit the schema. */
+static bool
+allowed_by_setting(const char *relname)
+{
+	char	   *copy;
+	List	   *names;
+	ListCell   *lc;
+	bool		allowed = false;
+	const char *dot;
+
+	if (guard_allow_seqscan == NULL || guard_allow_seqscan[0] == '\0')
+		return false;
+	copy = pstrdup(guard_allow_seqscan);
+	if (!SplitGUCList(copy, ',', &names))
+		return false;			/* the check hook rejected this already */
+	dot = strrchr(relname, '.');
+	foreach(lc, names)
+	{
+		const char *entry = (const char *) lfirst(lc);
+
+		if (strcmp(entry, relname) == 0 ||
+			(strchr(entry, '.') == NULL && dot && strcmp(entry, dot + 1) == 0))
+		{
+			allowed = true;
+			break;
+		}
+	}
+	list_free(names);
+	pfree(copy);
+	return allowed;
+}
+
+/* Relations no seq-scan rule ever flags, by name (relid unknown) */
+static bool
+exempt_by_name(const char *name)
+{
+	return strncmp(name, "pg_catalog.", 11) == 0 ||
+		strncmp(name, "information_schema.", 19) == 0 ||
+		strncmp(name, "pg_temp.", 8) == 0 ||
+		allowed_by_setting(name);
+}
+
 /* Relations no seq-scan rule ever flags. */
 static bool
-relation_exempt(Oid relid)
+relation_exempt(const GuardSeqScan *s)
 {
 	Oid			nsp;
-	char	   *nspname;
-	bool		exempt;
 
-	if (!OidIsValid(relid))
+	if (s->rows < (double) guard_seqscan_min_rows)
 		return true;
-	nsp = get_rel_namespace(relid);
-	if (nsp == PG_CATALOG_NAMESPACE || isAnyTempNamespace(nsp))
-		return true;
-	nspname = get_namespace_name(nsp);
-	exempt = nspname == NULL || strcmp(nspname, "information_schema") == 0;
-	if (nspname)
-		pfree(nspname);
-	return exempt;
+	if (OidIsValid(s->relid))
+	{
+		nsp = get_rel_namespace(s->relid);
+		if (nsp == PG_CATALOG_NAMESPACE || isAnyTempNamespace(nsp))
+			return true;
+	}
+	return exempt_by_name(s->relname);
 }
 
 /*
- * guard_policy_flags_row: would new_seqscan flag this observed plan?  Works
- * from the recorded texts (relation names and sizes at plan time), for
- * plans planned in other sessions.
+ * guard_policy_flags_row: would the seq-scan rules flag this observed
+ * plan, ignoring the baseline?  From the recorded texts (relation names
+ * and sizes at plan time), for plans planned in other sessions.
  */
 bool
 guard_policy_flags_row(const GuardPlanRow *row)
@@ -54,40 +100,73 @@ guard_policy_flags_row(const GuardPlanRow *row)
 
 	for (i = 0; i < row->nseqscans; i++)
 	{
-		const char *name = row->seqscans[i].relname;
+		GuardSeqScan s = row->seqscans[i];
 
-		if (row->seqscans[i].rows < (double) guard_seqscan_min_rows ||
-			strncmp(name, "pg_catalog.", 11) == 0 ||
-			strncmp(name, "information_schema.", 19) == 0 ||
-			strncmp(name, "pg_temp.", 8) == 0)
-			continue;
-		return true;
+		s.relid = InvalidOid;
+		if (!relation_exempt(&s))
+			return true;
 	}
 	return false;
 }
 
 /*
- * guard_policy_evaluate: fill *verdict for a plan's texts (seqscans must
- * carry relids, i.e. come from this planning).
+ * guard_policy_evaluate: the verdict on one plan.  seqscans should carry
+ * relids (from this planning) where known.
  */
 void
-guard_policy_evaluate(const GuardPlanTexts *texts, GuardVerdict *verdict)
+guard_policy_evaluate(uint64 query_hash, uint64 plan_hash,
+					  const GuardSeqScan *seqscans, int nseqscans,
+					  GuardVerdict *verdict)
 {
+	GuardStatus status;
+	bool		has_approved;
 	int			i;
 
 	memset(verdict, 0, sizeof(*verdict));
-	for (i = 0; i < texts->nseqscans; i++)
+	status = guard_baseline_status(query_hash, plan_hash);
+	if (status == GUARD_STATUS_APPROVED)
+		return;
+	if (status == GUARD_STATUS_REJECTED)
 	{
-		const GuardSeqScan *s = &texts->seqscans[i];
+		verdict->flagged = true;
+		verdict->reasons |= GUARD_FP_REJECTED;
+	}
 
-		if (s->rows < (double) guard_seqscan_min_rows || relation_exempt(s->relid))
+	has_approved = guard_baseline_has_approved(query_hash);
+	for (i = 0; i < nseqscans; i++)
+	{
+		const GuardSeqScan *s = &seqscans[i];
+		uint32		reason;
+
+		if (relation_exempt(s))
 			continue;
-		if (!verdict->flagged)
+		if (has_approved && guard_baseline_approved_reads(query_hash, s->relname, true))
+			reason = GUARD_FP_PLAN_REGRESSION;
+		else if (!has_approved || !guard_baseline_approved_reads(query_hash, s->relname, false))
+			reason = GUARD_FP_NEW_SEQSCAN;
+		else
+			continue;			/* an approved plan scans it as well */
+		verdict->reasons |= reason;
+		if (verdict->relation == NULL)
 		{
-			verdict->flagged = true;
 			verdict->relation = s->relname;
 			verdict->relation_rows = s->rows;
-			verdict->reasons = lappend(verdict->reasons, pstrdup("new_seqscan"));
 		}
+		verdict->flagged = true;
 	}
+}
+
+/* guard_reason_names: reason codes as text, in a fixed order. */
+List *
+guard_reason_names(uint32 reasons)
+{
+	List	   *names = NIL;
+
+	if (reasons & GUARD_FP_NEW_SEQSCAN)
+		names = lappend(names, "new_seqscan");
+	if (reasons & GUARD_FP_PLAN_REGRESSION)
+		names = lappend(names, "plan_regression");
+	if (reasons & GUARD_FP_REJECTED)
+		names = lappend(names, "rejected_plan");
+	return names;
 }

@@ -199,6 +199,7 @@ guard_explain(PG_FUNCTION_ARGS)
 		Datum		values[GUARD_EXPLAIN_COLS];
 		bool		nulls[GUARD_EXPLAIN_COLS];
 		Datum	   *reasons;
+		List	   *reason_names;
 		int			nreasons = 0;
 		ListCell   *rc;
 
@@ -229,14 +230,15 @@ guard_explain(PG_FUNCTION_ARGS)
 		/* like EXPLAIN: no peeking at plans over tables one cannot read */
 		(void) ExecCheckRTPerms(pstmt->rtable, true);
 
-		fp.plan_hash = guard_plan_hash(pstmt);
+		fp.plan_hash = guard_plan_hash(pstmt, NULL);
 		memset(&texts, 0, sizeof(texts));
 		texts.plan = guard_plan_shape(pstmt);
 		texts.nseqscans = guard_plan_seqscans(pstmt, guard_last_sizes,
 											  guard_last_nsizes, &texts.seqscans);
 		guard_last_sizes = NULL;
 		guard_last_nsizes = 0;
-		guard_policy_evaluate(&texts, &verdict);
+		guard_policy_evaluate(fp.query_hash, fp.plan_hash, texts.seqscans,
+							  texts.nseqscans, &verdict);
 
 		memset(nulls, 0, sizeof(nulls));
 		values[0] = Int64GetDatum((int64) fp.query_hash);
@@ -245,8 +247,9 @@ guard_explain(PG_FUNCTION_ARGS)
 		values[3] = text_array(texts.seqscans, texts.nseqscans);
 		values[4] = rows_array(texts.seqscans, texts.nseqscans);
 		values[5] = CStringGetTextDatum(verdict.flagged ? "flagged" : "ok");
-		reasons = palloc(Max(list_length(verdict.reasons), 1) * sizeof(Datum));
-		foreach(rc, verdict.reasons)
+		reason_names = guard_reason_names(verdict.reasons);
+		reasons = palloc(Max(list_length(reason_names), 1) * sizeof(Datum));
+		foreach(rc, reason_names)
 			reasons[nreasons++] = CStringGetTextDatum((char *) lfirst(rc));
 		values[6] = PointerGetDatum(construct_array(reasons, nreasons, TEXTOID,
 													-1, false, TYPALIGN_INT));

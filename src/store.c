@@ -309,13 +309,18 @@ arena_free(GuardPlanEntry *entry)
  * hashes already, so folding them is enough (and much cheaper than
  * hashing the key's bytes again).
  */
-static uint32
-plan_key_hash(const void *key, Size keysize)
+static inline uint32
+fold_key(const GuardPlanKey *k)
 {
-	const GuardPlanKey *k = (const GuardPlanKey *) key;
 	uint64		h = k->query_hash ^ (k->plan_hash * UINT64CONST(0x9e3779b97f4a7c15)) ^ k->dbid;
 
 	return (uint32) (h ^ (h >> 32));
+}
+
+static uint32
+plan_key_hash(const void *key, Size keysize)
+{
+	return fold_key((const GuardPlanKey *) key);
 }
 
 static inline void
@@ -330,7 +335,7 @@ make_key(GuardPlanKey *key, Oid dbid, uint64 query_hash, uint64 plan_hash_v)
 static inline uint32
 known_slot(const GuardPlanKey *key)
 {
-	return plan_key_hash(key, sizeof(GuardPlanKey)) % KNOWN_SIZE;
+	return fold_key(key) % KNOWN_SIZE;
 }
 
 /*
