@@ -93,6 +93,27 @@ UNION ALL
 SELECT 'lost parentheses', * FROM guard.explain(\$q\$$bad\$q\$);
 SQL
 
+say "the DBA adopts the warm-up as the baseline (plans guard would not flag)"
+psql_demo -c "SELECT guard.approve_observed('warm-up before the release') AS approved"
+psql_demo -c "SELECT status, plan FROM guard.baseline WHERE query LIKE '%notifications%'"
+
+say "production runs with guard.mode = block (set per database by a superuser)"
+psql_demo -q -c "ALTER DATABASE postgres SET guard.mode = 'block'"
+echo "    the release ships the lost parentheses again:"
+as_postgres psql -h "$work" -p "$port" -d postgres -X <<SQL || true
+PREPARE inbox(int) AS $bad;
+EXECUTE inbox(42);
+SQL
+echo "    ...while the good query, and everything else, keeps running:"
+psql_demo -c "SELECT count(*) AS rows_served FROM (SELECT * FROM notifications WHERE user_id = 42 AND (is_read = false OR is_mention = true) ORDER BY created_at DESC LIMIT 50) n"
+
+say "review: the DBA rejects the plan with one call (guard.approve would let it run)"
+psql_demo <<'SQL'
+SELECT guard.reject(query_hash, plan_hash, 'lost parentheses: scans all notifications')
+  FROM guard.plans WHERE query LIKE '%is_read = $2 OR is_mention = $3%' AND seqscans <> '{}';
+SELECT status, note, created_by, query FROM guard.baseline WHERE status = 'rejected';
+SQL
+
 say "the fingerprints are portable: the same statement in a fresh database, created another way, hashes the same"
 psql_demo -q -c "CREATE DATABASE staging"
 as_postgres psql -h "$work" -p "$port" -d staging -X -q -v ON_ERROR_STOP=1 <<'SQL'
