@@ -98,6 +98,7 @@ baseline_relcache_cb(Datum arg, Oid relid)
 
 		baseline_valid = false;
 		guard_baseline_known_empty = false;
+		guard_baseline_known_no_rejected = false;
 		relid_known = false;	/* the extension may have been created or dropped */
 		inval_count++;
 
@@ -175,6 +176,7 @@ baseline_load(void)
 	HASHCTL		ctl;
 	Oid			relid;
 	uint64		start_count = inval_count;
+	int64		nrejected = 0;
 
 	if (!callback_registered)
 	{
@@ -227,6 +229,8 @@ baseline_load(void)
 			entry = hash_search(baseline_plans, &key, HASH_ENTER, &found);
 			entry->status = strcmp(status, "approved") == 0 ?
 				GUARD_STATUS_APPROVED : GUARD_STATUS_REJECTED;
+			if (entry->status == GUARD_STATUS_REJECTED)
+				nrejected++;
 			if (entry->status == GUARD_STATUS_APPROVED)
 			{
 				StatementEntry *st = hash_search(baseline_statements, &key.query_hash,
@@ -263,6 +267,7 @@ baseline_load(void)
 	baseline_valid = (inval_count == start_count);
 	guard_baseline_known_empty = baseline_valid &&
 		hash_get_num_entries(baseline_plans) == 0;
+	guard_baseline_known_no_rejected = baseline_valid && nrejected == 0;
 }
 
 static inline void
@@ -294,6 +299,17 @@ guard_baseline_status(uint64 query_hash, uint64 plan_hash)
  * every planning, so the answer is a variable read (guard.h).
  */
 bool		guard_baseline_known_empty = false;
+
+/* Likewise: the cached copy holds no rejected plan (the common case). */
+bool		guard_baseline_known_no_rejected = false;
+
+/* guard_baseline_no_rejected_slow: no rejected plan in this database? */
+bool
+guard_baseline_no_rejected_slow(void)
+{
+	baseline_ensure();
+	return guard_baseline_known_no_rejected;
+}
 
 /* guard_baseline_is_empty_slow: no decision at all in this database? */
 bool

@@ -100,6 +100,7 @@ typedef struct QueryJumble
 	int			depth;			/* number of entries in rtables */
 	List	   *rtables[QJ_MAX_DEPTH];	/* range tables, innermost last */
 	bool		has_params;
+	int			expr_depth;		/* recursion depth of jumble_node */
 	Oid			target_relid;	/* INSERT/UPDATE/MERGE target: resnos are
 								 * its attnums, hashed by name */
 	int		   *locs;			/* locations of Consts */
@@ -284,7 +285,9 @@ jumble_node(QueryJumble *qj, Node *node)
 {
 	ListCell   *lc;
 
-	check_stack_depth();
+	/* deep expressions (a + a + ...) recurse: check the stack every 8 levels */
+	if ((++qj->expr_depth & 7) == 0)
+		check_stack_depth();
 
 	J(nodeTag(node));
 	switch (nodeTag(node))
@@ -603,6 +606,7 @@ jumble_node(QueryJumble *qj, Node *node)
 			/* hash the tag only (done above) */
 			break;
 	}
+	qj->expr_depth--;
 }
 
 /*
@@ -620,6 +624,7 @@ guard_query_hash(Query *query, bool *has_params, int **const_locations,
 	/* not memset: rtables[] is only read below depth */
 	qj.h = GUARD_FINGERPRINT_VERSION;
 	qj.depth = 0;
+	qj.expr_depth = 0;
 	qj.has_params = false;
 	qj.target_relid = InvalidOid;
 	qj.locs = NULL;
@@ -1351,12 +1356,14 @@ guard_fingerprint_attach(PlannedStmt *pstmt, const GuardFingerprint *fp)
 	items[2].cacheId = CARRIER_ID(2, (uint32) (p & 0xFFFFFF));
 	items[2].hashValue = GUARD_FINGERPRINT_VERSION;
 
-	oldcxt = MemoryContextSwitchTo(cxt);
 	for (i = 0; i < CARRIER_ITEMS; i++)
-	{
 		items[i].type = T_PlanInvalItem;
-		pstmt->invalItems = lappend(pstmt->invalItems, &items[i]);
-	}
+	oldcxt = MemoryContextSwitchTo(cxt);
+	if (pstmt->invalItems == NIL)
+		pstmt->invalItems = list_make3(&items[0], &items[1], &items[2]);	/* one allocation */
+	else
+		for (i = 0; i < CARRIER_ITEMS; i++)
+			pstmt->invalItems = lappend(pstmt->invalItems, &items[i]);
 	MemoryContextSwitchTo(oldcxt);
 }
 

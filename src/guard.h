@@ -191,6 +191,16 @@ typedef enum GuardStatus
 extern GuardStatus guard_baseline_status(uint64 query_hash, uint64 plan_hash);
 extern bool guard_baseline_has_approved(uint64 query_hash);
 extern bool guard_baseline_known_empty;
+extern bool guard_baseline_known_no_rejected;
+extern bool guard_baseline_no_rejected_slow(void);
+
+/* No rejected plan in this database?  A variable read when cached. */
+static inline bool
+guard_baseline_no_rejected(void)
+{
+	return guard_baseline_known_no_rejected || guard_baseline_no_rejected_slow();
+}
+
 extern bool guard_baseline_is_empty_slow(void);
 
 /* No decision at all in this database?  A variable read when cached. */

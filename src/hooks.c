@@ -230,8 +230,9 @@ fingerprint_plan(PrePlan *pre, const char *query_string,
 	/*
 	 * The verdict, once per plan.  First a cheap test: if all the relations
 	 * read by sequential scan together stay under guard.seqscan_min_rows,
-	 * no seq-scan rule can fire, and with an empty baseline nothing else
-	 * can either.  Only then are relation names looked up.
+	 * no seq-scan rule can fire and only rejected_plan is left, one probe of
+	 * the cached baseline (none when it rejects nothing).  Only plans with a large
+	 * sequential scan pay for relation names and the full rules.
 	 */
 	foreach(lc, seqscanned)
 	{
@@ -247,8 +248,11 @@ fingerprint_plan(PrePlan *pre, const char *query_string,
 		if (i == ps->n)
 			seqscanned_rows += (double) guard_seqscan_min_rows;	/* unknown size */
 	}
-	if (seqscanned_rows >= (double) guard_seqscan_min_rows || !guard_baseline_is_empty())
+	if (seqscanned_rows >= (double) guard_seqscan_min_rows)
 		fp.flags |= plan_verdict(result, &fp, seqscanned != NIL, ps);
+	else if (!guard_baseline_no_rejected() &&
+			 guard_baseline_status(fp.query_hash, fp.plan_hash) == GUARD_STATUS_REJECTED)
+		fp.flags |= GUARD_FP_FLAGGED | GUARD_FP_REJECTED;	/* the only rule left */
 
 	guard_fingerprint_attach(result, &fp);
 

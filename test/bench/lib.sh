@@ -67,22 +67,22 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------- configs
 # Fills: ALL_CFGS (all names), ACTIVE_CFGS (usable names), CFG_PRELOAD[],
 # CFG_GUCS[], CFG_EXTS[], CFG_CHECK[], SKIPPED_NOTES (human-readable).
-declare -A CFG_PRELOAD CFG_GUCS CFG_EXTS CFG_CHECK
+declare -A CFG_PRELOAD CFG_GUCS CFG_EXTS CFG_CHECK CFG_SETUP
 ALL_CFGS=() ACTIVE_CFGS=() SKIPPED_NOTES=()
 
 trim() { local s=$1; s=${s#"${s%%[![:space:]]*}"}; s=${s%"${s##*[![:space:]]}"}; printf '%s' "$s"; }
 
 load_configs() {
-    local line name pre gucs exts check lib ok
+    local line name pre gucs exts check setup lib ok
     while IFS= read -r line || [ -n "$line" ]; do
         [[ $line =~ ^[[:space:]]*# ]] && continue
         line=$(trim "$line")
         [ -z "$line" ] && continue
-        IFS='|' read -r name pre gucs exts check <<<"$line"
+        IFS='|' read -r name pre gucs exts check setup <<<"$line"
         name=$(trim "$name"); pre=$(trim "${pre:-}"); gucs=$(trim "${gucs:-}"); exts=$(trim "${exts:-}")
         check=$(trim "${check:-}")
         ALL_CFGS+=("$name")
-        CFG_PRELOAD[$name]=$pre; CFG_GUCS[$name]=$gucs; CFG_EXTS[$name]=$exts; CFG_CHECK[$name]=$check
+        CFG_PRELOAD[$name]=$pre; CFG_GUCS[$name]=$gucs; CFG_EXTS[$name]=$exts; CFG_CHECK[$name]=$check; CFG_SETUP[$name]=$(trim "${setup:-}")
         if [ -n "$CONFIGS" ] && ! [[ " $CONFIGS " == *" $name "* ]]; then
             continue
         fi
@@ -166,6 +166,8 @@ clone_for_config() {
             log "config '$cfg': extension $e not installed ($SHAREDIR/extension/$e.control), not created"
         fi
     done
+    # column 6: setup SQL run once after the extensions (one line, single-user mode)
+    [ -n "${CFG_SETUP[$cfg]:-}" ] && sql+="${CFG_SETUP[$cfg]}"$'\n'
     if [ -n "$sql" ]; then
         cfg_args "$cfg"
         printf '%sCHECKPOINT;\n' "$sql" | as_pg "$PGBIN/postgres" --single -D "$d" "${CFG_ARGS[@]}" "$DBNAME" \
