@@ -39,12 +39,31 @@ $node->safe_psql('postgres', q{
 is($a->query_safe($status), 'rejected', 'a rolled-back decision changes nothing');
 $a->quit;
 
+# blocking: session C has a prepared, blocked statement; approving it in
+# another session unblocks it at C's next execution (its cached plan is
+# re-planned with the new verdict)
+$node->safe_psql('postgres', 'ALTER DATABASE postgres SET guard.mode = block');
+my $c = $node->background_psql('postgres', on_error_stop => 0);
+$c->query('PREPARE big AS SELECT count(*) FROM t WHERE v > 0');
+my ($out, $ret) = $c->query('EXECUTE big');
+isnt($ret, 0, 'session C: the flagged plan is blocked');
+like($c->{stderr}, qr/guard blocked a plan that sequentially scans public\.t/, 'with guard\'s error');
+$node->safe_psql('postgres', q{
+	SELECT guard.approve(query_hash, plan_hash, 'reviewed')
+	  FROM guard.plans WHERE query LIKE 'PREPARE big%'});
+$c->{stderr} = '';    # BackgroundPsql keeps the previous query's stderr
+($out, $ret) = $c->query('EXECUTE big');
+is($ret, 0, 'session C: approved in another session, the cached statement runs');
+is($out, '20000', 'and returns its rows');
+$c->quit;
+$node->safe_psql('postgres', 'ALTER DATABASE postgres RESET guard.mode');
+
 # pg_dump carries the decisions; a restore into another database keeps them
 my $dump = $PostgreSQL::Test::Utils::tmp_check . '/baseline.dump';
 $node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('postgres') ], 'pg_dump');
 $node->safe_psql('postgres', 'CREATE DATABASE restored');
 $node->command_ok([ 'pg_restore', '-d', $node->connstr('restored'), $dump ], 'pg_restore');
-is($node->safe_psql('restored', q{SELECT status, note, query FROM guard.baseline}),
+is($node->safe_psql('restored', q{SELECT status, note, query FROM guard.baseline WHERE status = 'rejected'}),
 	'rejected|full scan|SELECT v FROM t WHERE v = $1', 'the baseline was restored');
 $node->safe_psql('restored', 'SELECT v FROM t WHERE v = 1');
 is($node->safe_psql('restored', q{SELECT status FROM guard.plans
