@@ -23,3 +23,27 @@ SET ROLE guard_fo_app;
 SET guard.debug_fault = store;
 RESET ROLE;
 DROP ROLE guard_fo_app;
+
+-- after a failure under the store lock, interrupts still work: the
+-- interrupt holdoff count did not wrap (a statement_timeout cancels)
+SET guard.debug_fault = store;
+SELECT v FROM fo WHERE id = 5 AND v < 1000;
+RESET guard.debug_fault;
+SET statement_timeout = '200ms';
+SELECT pg_sleep(5);
+RESET statement_timeout;
+
+-- a schema "guard" with a view named baseline, in a database without the
+-- extension, is not guard's baseline: ignored, nothing breaks
+SELECT current_database() AS orig_db \gset
+CREATE DATABASE guard_fake;
+\c guard_fake
+CREATE SCHEMA guard;
+CREATE VIEW guard.baseline AS
+  SELECT 1::int8 AS query_hash, 2::int8 AS plan_hash, 'approved'::text AS status,
+         'q'::text AS query, 'Seq Scan on public.x'::text AS plan;
+CREATE TABLE x(a int);
+SELECT count(*) FROM x;
+SELECT 1 AS still_alive;
+\c :orig_db
+DROP DATABASE guard_fake;

@@ -20,7 +20,7 @@ CREATE FUNCTION guard.plans_internal(showtext boolean,
     OUT last_seen timestamptz)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'guard_plans'
-LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION guard.plans_internal(boolean) IS
 'observed plans; showtext => false skips the texts (cheap)';

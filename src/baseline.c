@@ -35,6 +35,10 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_am.h"
+#include "commands/extension.h"
+#include "storage/lmgr.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -93,7 +97,6 @@ baseline_relcache_cb(Datum arg, Oid relid)
 {
 	if (!OidIsValid(relid) || relid == baseline_relid || !OidIsValid(baseline_relid))
 	{
-		bool		was_valid = baseline_valid;
 		bool		ours = OidIsValid(relid) && relid == baseline_relid;
 
 		baseline_valid = false;
@@ -105,22 +108,37 @@ baseline_relcache_cb(Datum arg, Oid relid)
 		/*
 		 * Verdicts travel with cached plans: re-plan them all so that a
 		 * decision applies to prepared statements at their next execution.
-		 * Only when a loaded copy goes stale, not for every relcache reset.
+		 * Only for our table, not for every relcache reset (PostgreSQL resets
+		 * the plan cache itself on those).
 		 */
-		if (was_valid && ours)
+		if (ours)
 			ResetPlanCache();
 	}
 }
 
-/* OID of guard.baseline in this database, or InvalidOid. */
+/*
+ * OID of guard.baseline in this database, or InvalidOid.  Only the table
+ * the guard extension created counts: a schema "guard" is not enough (any
+ * database owner could create one, with a view named baseline), so the
+ * relation must be an ordinary heap table that belongs to the extension
+ * and has the expected columns.
+ */
 static Oid
 baseline_table(void)
 {
 	if (!relid_known)
 	{
 		Oid			nsp = get_namespace_oid("guard", true);
+		Oid			relid = OidIsValid(nsp) ? get_relname_relid("baseline", nsp) : InvalidOid;
+		Oid			ext = get_extension_oid("guard", true);
 
-		baseline_relid = OidIsValid(nsp) ? get_relname_relid("baseline", nsp) : InvalidOid;
+		baseline_relid = InvalidOid;
+		if (OidIsValid(relid) && OidIsValid(ext) &&
+			get_rel_relkind(relid) == RELKIND_RELATION &&
+			getExtensionOfObject(RelationRelationId, relid) == ext &&
+			get_atttype(relid, 1) == INT8OID && get_atttype(relid, 2) == INT8OID &&
+			get_atttype(relid, 3) == TEXTOID && get_atttype(relid, 5) == TEXTOID)
+			baseline_relid = relid;
 		relid_known = true;
 	}
 	return baseline_relid;
@@ -186,6 +204,21 @@ baseline_load(void)
 	if (baseline_cxt == NULL)
 		baseline_cxt = AllocSetContextCreate(TopMemoryContext, "guard baseline",
 											 ALLOCSET_SMALL_SIZES);
+
+	/*
+	 * Fail open rather than wait or fail: no snapshot can be taken in
+	 * parallel mode, and a pending AccessExclusiveLock on the table (VACUUM
+	 * FULL, ALTER EXTENSION) must not stall every planning.  The stale copy
+	 * stays in use and is marked stale, so the next planning tries again.
+	 */
+	relid = IsTransactionState() ? baseline_table() : InvalidOid;
+	if (OidIsValid(relid) &&
+		(IsInParallelMode() || !ConditionalLockRelationOid(relid, AccessShareLock)))
+	{
+		if (baseline_plans != NULL)
+			return;
+		relid = InvalidOid;		/* no copy yet: start empty */
+	}
 	MemoryContextReset(baseline_cxt);
 
 	memset(&ctl, 0, sizeof(ctl));
@@ -199,10 +232,9 @@ baseline_load(void)
 	baseline_statements = hash_create("guard baseline statements", 256, &ctl,
 									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
-	relid = IsTransactionState() ? baseline_table() : InvalidOid;
 	if (OidIsValid(relid))
 	{
-		Relation	rel = table_open(relid, AccessShareLock);
+		Relation	rel = table_open(relid, NoLock);	/* locked above */
 		Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 		TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
 		TupleDesc	desc = RelationGetDescr(rel);
@@ -211,8 +243,6 @@ baseline_load(void)
 		Datum	   *values = palloc(desc->natts * sizeof(Datum));
 		bool	   *isnull = palloc(desc->natts * sizeof(bool));
 
-		if (desc->natts < 3)
-			elog(ERROR, "guard.baseline has %d columns, expected at least 3", desc->natts);
 		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 		{
 			BaselineKey key;
@@ -257,10 +287,10 @@ baseline_load(void)
 			pfree(status);
 		}
 		table_endscan(scan);
-		pfree(values);
-		pfree(isnull);
 		UnregisterSnapshot(snapshot);
 		table_close(rel, AccessShareLock);
+		pfree(values);
+		pfree(isnull);
 	}
 
 	/* an invalidation that arrived while loading means: load again */
@@ -478,7 +508,7 @@ decide(FunctionCallInfo fcinfo, GuardStatus status)
 		nulls[5] = 'n';
 	else
 		values[5] = PG_GETARG_DATUM(2);
-	values[6] = CStringGetDatum(who);
+	values[6] = DirectFunctionCall1(namein, CStringGetDatum(who));
 
 	(void) baseline_write(decide_sql, 7, argtypes, values, nulls);
 }
@@ -540,7 +570,7 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 			nulls[5] = 'n';
 		else
 			values[5] = PG_GETARG_DATUM(0);
-		values[6] = CStringGetDatum(who);
+		values[6] = DirectFunctionCall1(namein, CStringGetDatum(who));
 		adopted += baseline_write(decide_sql, 7, argtypes, values, nulls);
 	}
 	PG_RETURN_INT64((int64) adopted);

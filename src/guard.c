@@ -127,7 +127,7 @@ _PG_init(void)
 							"When full, the least recently used plans are evicted.",
 							&guard_max_plans,
 							10000,
-							100, INT_MAX / 2,
+							100, 10000000,
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);

@@ -126,6 +126,7 @@ extern char *guard_normalize_query(const char *query, int query_loc,
 								   int nlocations);
 extern char *guard_statement_text(const char *query, int query_loc,
 								  int query_len);
+extern char *guard_clip_text(char *s, int len);
 
 /* namecache.c: portable names of objects by OID, cached per backend */
 extern void guard_namecache_init(void);

@@ -80,6 +80,9 @@ typedef struct PlanningSizes
 
 static PlanningSizes *current_sizes = NULL;
 
+/* Depth of guard_planner calls (plannings nested in planning) */
+static int	planner_depth = 0;
+
 #define guard_active() \
 	(guard_mode != GUARD_MODE_OFF && guard_store_ready())
 #define guard_tracks_level(level) \
@@ -100,6 +103,9 @@ guard_fail_open(const char *what, MemoryContext cxt)
 	edata = CopyErrorData();
 	/* a spinlock cannot be held here: nothing that can fail runs under one */
 	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+		edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+		edata->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+		edata->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
 		edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
 		edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
 		edata->sqlerrcode == ERRCODE_GUARD_BLOCKED ||
@@ -168,6 +174,7 @@ guard_build_texts(PlannedStmt *pstmt, const char *query_string,
 		texts->query = guard_statement_text(query_string, pstmt->stmt_location,
 											pstmt->stmt_len);
 	texts->plan = guard_plan_shape(pstmt);
+	texts->plan = guard_clip_text(texts->plan, strlen(texts->plan));
 	texts->nseqscans = guard_plan_seqscans(pstmt, sizes, nsizes, &texts->seqscans);
 	return texts;
 }
@@ -258,7 +265,12 @@ fingerprint_plan(PrePlan *pre, const char *query_string,
 
 	if (guard_suppress_recording)
 	{
-		/* guard.explain: hand the sizes over instead of recording */
+		/*
+		 * guard.explain: hand the sizes over instead of recording; only the
+		 * outermost planning's (nested ones run in short-lived contexts).
+		 */
+		if (planner_depth > 0)
+			return;
 		guard_last_sizes = palloc(Max(ps->n, 1) * sizeof(GuardRelSize));
 		memcpy(guard_last_sizes, ps->sizes, ps->n * sizeof(GuardRelSize));
 		guard_last_nsizes = ps->n;
@@ -292,9 +304,21 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 
 	if (!guard_active() || IsParallelWorker())
 	{
-		if (prev_planner_hook)
-			return prev_planner_hook(parse, query_string, cursorOptions, boundParams);
-		return standard_planner(parse, query_string, cursorOptions, boundParams);
+		/* a nested planning guard does not follow must not feed the outer one */
+		current_sizes = NULL;
+		PG_TRY();
+		{
+			if (prev_planner_hook)
+				result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+			else
+				result = standard_planner(parse, query_string, cursorOptions, boundParams);
+		}
+		PG_FINALLY();
+		{
+			current_sizes = saved_sizes;
+		}
+		PG_END_TRY();
+		return result;
 	}
 
 	memset(&pre, 0, sizeof(pre));
@@ -315,6 +339,7 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 	ps.n = 0;
 	ps.max = INLINE_SIZES;
 	current_sizes = &ps;
+	planner_depth++;
 	PG_TRY();
 	{
 		if (prev_planner_hook)
@@ -325,6 +350,7 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 	PG_FINALLY();
 	{
 		current_sizes = saved_sizes;
+		planner_depth--;
 	}
 	PG_END_TRY();
 
@@ -447,9 +473,25 @@ guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 			}
 		}
 
-		/* a flagged plan: the mode decides, at every nesting level */
+		/*
+		 * A flagged plan: the mode decides, at every nesting level.  guard's
+		 * own failures while building the message fail open; the block
+		 * itself (GD001) is re-thrown by guard_fail_open.
+		 */
 		if ((fp.flags & GUARD_FP_FLAGGED) && guard_mode >= GUARD_MODE_WARN)
-			act_on_flagged(queryDesc, &fp);
+		{
+			MemoryContext cxt = CurrentMemoryContext;
+
+			PG_TRY();
+			{
+				act_on_flagged(queryDesc, &fp);
+			}
+			PG_CATCH();
+			{
+				guard_fail_open("judge a flagged plan", cxt);
+			}
+			PG_END_TRY();
+		}
 	}
 
 	if (prev_ExecutorStart)

@@ -71,8 +71,8 @@ statement_bounds(const char *query, int *loc, int *len)
 	return query;
 }
 
-static char *
-clip(char *s, int len)
+char *
+guard_clip_text(char *s, int len)
 {
 	if (len > GUARD_MAX_TEXT)
 	{
@@ -91,7 +91,7 @@ guard_statement_text(const char *query, int query_loc, int query_len)
 	if (query == NULL)
 		return pstrdup("");
 	start = statement_bounds(query, &query_loc, &query_len);
-	return clip(pnstrdup(start, query_len), query_len);
+	return guard_clip_text(pnstrdup(start, query_len), query_len);
 }
 
 /*
@@ -121,7 +121,7 @@ guard_normalize_query(const char *query, int query_loc, int query_len,
 		return pstrdup("");
 	stmt = statement_bounds(query, &query_loc, &query_len);
 	if (nlocations == 0)
-		return clip(pnstrdup(stmt, query_len), query_len);
+		return guard_clip_text(pnstrdup(stmt, query_len), query_len);
 
 	/* constants of this statement, as offsets into its text, sorted, unique */
 	locs = palloc(nlocations * sizeof(int));
@@ -187,5 +187,5 @@ guard_normalize_query(const char *query, int query_loc, int query_len,
 	pfree(text);
 	pfree(locs);
 	pfree(lens);
-	return clip(buf.data, buf.len);
+	return guard_clip_text(buf.data, buf.len);
 }

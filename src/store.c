@@ -230,7 +230,15 @@ void
 guard_store_release_locks(void)
 {
 	if (shared != NULL && LWLockHeldByMe(shared->lock))
+	{
+		/*
+		 * errfinish() zeroed InterruptHoldoffCount; LWLockRelease resumes
+		 * the interrupts LWLockAcquire held, so hold them again first (as
+		 * LWLockReleaseAll does) or the counter would wrap.
+		 */
+		HOLD_INTERRUPTS();
 		LWLockRelease(shared->lock);
+	}
 }
 
 bool
@@ -431,27 +439,42 @@ build_blob(const GuardPlanTexts *texts, GuardTextBlob **result)
 	return len;
 }
 
-/* Unpack a blob (in local memory) into a row. */
+/*
+ * Unpack a blob into a row.  Every string is bounded by the blob's end, so
+ * a damaged blob (only a damaged saved file could hold one) yields empty or
+ * cut texts, never a read past the end.
+ */
+static const char *
+next_string(const char **p, const char *end)
+{
+	const char *s = *p;
+	size_t		n;
+
+	if (s >= end)
+		return pstrdup("");
+	n = strnlen(s, end - s);
+	*p = s + Min(n + 1, (size_t) (end - s));
+	return pnstrdup(s, n);
+}
+
 static void
 unpack_blob(const char *blobp, Size len, GuardPlanRow *row)
 {
 	const GuardTextBlob *blob = (const GuardTextBlob *) blobp;
-	const char *p = blob->data;
 	const char *end = blobp + len;
+	const char *p = blob->data;
+	int			n = Max(blob->nseqscans, 0);
 	int			i;
 
-	row->query = pstrdup(p);
-	p += strlen(p) + 1;
-	row->plan = pstrdup(p);
-	p += strlen(p) + 1;
+	row->query = (char *) next_string(&p, end);
+	row->plan = (char *) next_string(&p, end);
 	row->nseqscans = 0;
-	row->seqscans = palloc0(Max(blob->nseqscans, 1) * sizeof(GuardSeqScan));
-	for (i = 0; i < blob->nseqscans && p + sizeof(float8) < end; i++)
+	row->seqscans = palloc0(Max(Min(n, 1024), 1) * sizeof(GuardSeqScan));
+	for (i = 0; i < n && i < 1024 && p + sizeof(float8) < end; i++)
 	{
 		memcpy(&row->seqscans[i].rows, p, sizeof(float8));
 		p += sizeof(float8);
-		row->seqscans[i].relname = pstrdup(p);
-		p += strlen(p) + 1;
+		row->seqscans[i].relname = (char *) next_string(&p, end);
 		row->nseqscans++;
 	}
 }

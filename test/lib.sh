@@ -27,8 +27,9 @@ guard_deps() {
 # guard_build: build with warnings as errors, install into the server.
 guard_build() {
 	say "building and installing guard"
-	make -C "$GUARD_ROOT" -s PG_CONFIG=/usr/bin/pg_config PG_CFLAGS=-Werror >/dev/null
-	make -C "$GUARD_ROOT" -s PG_CONFIG=/usr/bin/pg_config install >/dev/null
+	# a failed build must fail here, not install the previous library
+	make -C "$GUARD_ROOT" -s PG_CONFIG=/usr/bin/pg_config PG_CFLAGS=-Werror >/dev/null &&
+		make -C "$GUARD_ROOT" -s PG_CONFIG=/usr/bin/pg_config install >/dev/null
 }
 
 # guard_workdir NAME: a fresh directory the postgres user can write to.
