@@ -44,6 +44,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -532,7 +533,9 @@ guard_reject(PG_FUNCTION_ARGS)
 /*
  * guard.approve_observed([note]): adopt every plan observed in this
  * database that has no decision yet and that guard would not flag (the
- * initial capture after a warm-up).  Returns how many were adopted.
+ * initial capture after a warm-up).  One INSERT for all of them (one
+ * invalidation, one reload), ON CONFLICT DO NOTHING so that no decision is
+ * ever overridden.  Returns how many were adopted.
  */
 Datum
 guard_approve_observed(PG_FUNCTION_ARGS)
@@ -540,38 +543,67 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 	GuardPlanRow *rows;
 	int			nrows;
 	int			i;
-	uint64		adopted = 0;
-	char	   *who = GetUserNameFromId(GetUserId(), false);
-	Oid			argtypes[7] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID};
+	int			n = 0;
+	Datum	   *qh,
+			   *ph,
+			   *qt,
+			   *pt;
+	bool	   *qt_null,
+			   *pt_null;
+	int			dims[1];
+	int			lbs[1] = {1};
+	Oid			argtypes[6] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTOID, NAMEOID};
+	Datum		values[6];
+	char		nulls[6] = "      ";
+	static const char *sql =
+	"INSERT INTO guard.baseline "
+	"  (query_hash, plan_hash, status, query, plan, note, created_at, created_by) "
+	"SELECT u.q, u.p, 'approved', u.qt, u.pt, $5, pg_catalog.now(), $6 "
+	"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+	"                 pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(q, p, qt, pt) "
+	"ON CONFLICT (query_hash, plan_hash) DO NOTHING";
 
 	guard_store_require();
 	rows = guard_store_snapshot(&nrows, true);
+	qh = palloc(Max(nrows, 1) * sizeof(Datum));
+	ph = palloc(Max(nrows, 1) * sizeof(Datum));
+	qt = palloc(Max(nrows, 1) * sizeof(Datum));
+	pt = palloc(Max(nrows, 1) * sizeof(Datum));
+	qt_null = palloc0(Max(nrows, 1) * sizeof(bool));
+	pt_null = palloc0(Max(nrows, 1) * sizeof(bool));
 	for (i = 0; i < nrows; i++)
 	{
 		GuardPlanRow *r = &rows[i];
-		Datum		values[7];
-		char		nulls[7] = "       ";
 
 		if (r->dbid != MyDatabaseId ||
 			guard_baseline_status(r->query_hash, r->plan_hash) != GUARD_STATUS_NEW ||
 			guard_policy_flags_row(r))
 			continue;
-		values[0] = Int64GetDatum((int64) r->query_hash);
-		values[1] = Int64GetDatum((int64) r->plan_hash);
-		values[2] = CStringGetTextDatum("approved");
+		qh[n] = Int64GetDatum((int64) r->query_hash);
+		ph[n] = Int64GetDatum((int64) r->plan_hash);
 		if (r->query)
 		{
-			values[3] = CStringGetTextDatum(r->query);
-			values[4] = CStringGetTextDatum(r->plan);
+			qt[n] = CStringGetTextDatum(r->query);
+			pt[n] = CStringGetTextDatum(r->plan);
 		}
 		else
-			nulls[3] = nulls[4] = 'n';
-		if (PG_ARGISNULL(0))
-			nulls[5] = 'n';
-		else
-			values[5] = PG_GETARG_DATUM(0);
-		values[6] = DirectFunctionCall1(namein, CStringGetDatum(who));
-		adopted += baseline_write(decide_sql, 7, argtypes, values, nulls);
+			qt_null[n] = pt_null[n] = true;
+		n++;
 	}
-	PG_RETURN_INT64((int64) adopted);
+	if (n == 0)
+		PG_RETURN_INT64(0);
+
+	dims[0] = n;
+	values[0] = PointerGetDatum(construct_array(qh, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(ph, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[2] = PointerGetDatum(construct_md_array(qt, qt_null, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+	values[3] = PointerGetDatum(construct_md_array(pt, pt_null, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+	if (PG_ARGISNULL(0))
+		nulls[4] = 'n';
+	else
+		values[4] = PG_GETARG_DATUM(0);
+	values[5] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+
+	PG_RETURN_INT64((int64) baseline_write(sql, 6, argtypes, values, nulls));
 }
