@@ -292,6 +292,36 @@ fingerprint_plan(PrePlan *pre, const char *query_string,
  * (the planner scribbles on its input: a custom plan would otherwise hash
  * its parameter values as constants); the plan is hashed after it.
  */
+/*
+ * Call the previous planner hook or the standard planner, with ps (NULL:
+ * this planning is not followed) receiving the relation sizes, one level
+ * deeper.  Both are restored whatever happens.
+ */
+static PlannedStmt *
+run_planner(Query *parse, const char *query_string, int cursorOptions,
+			ParamListInfo boundParams, PlanningSizes *ps)
+{
+	PlannedStmt *result;
+	PlanningSizes *saved_sizes = current_sizes;
+
+	current_sizes = ps;
+	planner_depth++;
+	PG_TRY();
+	{
+		if (prev_planner_hook)
+			result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
+		else
+			result = standard_planner(parse, query_string, cursorOptions, boundParams);
+	}
+	PG_FINALLY();
+	{
+		current_sizes = saved_sizes;
+		planner_depth--;
+	}
+	PG_END_TRY();
+	return result;
+}
+
 static PlannedStmt *
 guard_planner(Query *parse, const char *query_string, int cursorOptions,
 			  ParamListInfo boundParams)
@@ -299,27 +329,11 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 	PlannedStmt *result;
 	PlanningSizes ps;
 	PrePlan		pre;
-	PlanningSizes *saved_sizes = current_sizes;
 	MemoryContext cxt = CurrentMemoryContext;
 
+	/* a nested planning guard does not follow must not feed the outer one */
 	if (!guard_active() || IsParallelWorker())
-	{
-		/* a nested planning guard does not follow must not feed the outer one */
-		current_sizes = NULL;
-		PG_TRY();
-		{
-			if (prev_planner_hook)
-				result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
-			else
-				result = standard_planner(parse, query_string, cursorOptions, boundParams);
-		}
-		PG_FINALLY();
-		{
-			current_sizes = saved_sizes;
-		}
-		PG_END_TRY();
-		return result;
-	}
+		return run_planner(parse, query_string, cursorOptions, boundParams, NULL);
 
 	memset(&pre, 0, sizeof(pre));
 	PG_TRY();
@@ -338,21 +352,7 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 	ps.sizes = ps.inline_sizes;
 	ps.n = 0;
 	ps.max = INLINE_SIZES;
-	current_sizes = &ps;
-	planner_depth++;
-	PG_TRY();
-	{
-		if (prev_planner_hook)
-			result = prev_planner_hook(parse, query_string, cursorOptions, boundParams);
-		else
-			result = standard_planner(parse, query_string, cursorOptions, boundParams);
-	}
-	PG_FINALLY();
-	{
-		current_sizes = saved_sizes;
-		planner_depth--;
-	}
-	PG_END_TRY();
+	result = run_planner(parse, query_string, cursorOptions, boundParams, &ps);
 
 	if (pre.ok)
 	{
