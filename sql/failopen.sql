@@ -47,3 +47,24 @@ SELECT count(*) FROM x;
 SELECT 1 AS still_alive;
 \c :orig_db
 DROP DATABASE guard_fake;
+
+-- an error in the middle of reading guard.baseline (inside the planner):
+-- rolled back in a subtransaction, a WARNING, the statement runs, the
+-- previous copy of the baseline stays in use; then it reads again
+CREATE TABLE fo_big(id int PRIMARY KEY, v int);
+INSERT INTO fo_big SELECT g, g FROM generate_series(1, 20000) g;
+ANALYZE fo_big;
+SELECT guard.approve(1, 2, 'one decision, so the table has a row to read');
+SET guard.debug_fault = baseline;
+SELECT count(*) FROM fo_big WHERE v > 0;
+SELECT count(*) FROM fo_big WHERE v > 1;
+RESET guard.debug_fault;
+SET guard.mode = block;
+\set VERBOSITY terse
+SELECT count(*) FROM fo_big WHERE v > 2;
+\set VERBOSITY default
+SELECT guard.approve(query_hash, plan_hash)
+  FROM guard.plans WHERE query = 'SELECT count(*) FROM fo_big WHERE v > $1';
+SELECT count(*) FROM fo_big WHERE v > 3;
+RESET guard.mode;
+DELETE FROM guard.baseline;

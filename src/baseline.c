@@ -53,6 +53,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/plancache.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 
 #include "guard.h"
@@ -86,6 +87,7 @@ typedef struct StatementEntry
 static HTAB *baseline_plans = NULL;
 static HTAB *baseline_statements = NULL;
 static MemoryContext baseline_cxt = NULL;
+static MemoryContext loading_cxt = NULL;	/* a copy being built */
 static bool baseline_valid = false;
 static Oid	baseline_relid = InvalidOid;	/* valid only with relid_known */
 static bool relid_known = false;
@@ -196,15 +198,14 @@ baseline_load(void)
 	Oid			relid;
 	uint64		start_count = inval_count;
 	int64		nrejected = 0;
+	HTAB	   *new_plans;
+	HTAB	   *new_statements;
 
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(baseline_relcache_cb, (Datum) 0);
 		callback_registered = true;
 	}
-	if (baseline_cxt == NULL)
-		baseline_cxt = AllocSetContextCreate(TopMemoryContext, "guard baseline",
-											 ALLOCSET_SMALL_SIZES);
 
 	/*
 	 * Fail open rather than wait or fail: no snapshot can be taken in
@@ -220,18 +221,25 @@ baseline_load(void)
 			return;
 		relid = InvalidOid;		/* no copy yet: start empty */
 	}
-	MemoryContextReset(baseline_cxt);
+	/*
+	 * Build the new copy beside the old one and swap only when complete: a
+	 * failure halfway keeps the old copy (see baseline_load_protected).
+	 */
+	if (loading_cxt != NULL)
+		MemoryContextDelete(loading_cxt);
+	loading_cxt = AllocSetContextCreate(TopMemoryContext, "guard baseline",
+										ALLOCSET_SMALL_SIZES);
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(BaselineKey);
 	ctl.entrysize = sizeof(BaselineEntry);
-	ctl.hcxt = baseline_cxt;
-	baseline_plans = hash_create("guard baseline plans", 256, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.hcxt = loading_cxt;
+	new_plans = hash_create("guard baseline plans", 256, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	ctl.keysize = sizeof(uint64);
 	ctl.entrysize = sizeof(StatementEntry);
-	baseline_statements = hash_create("guard baseline statements", 256, &ctl,
-									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	new_statements = hash_create("guard baseline statements", 256, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	if (OidIsValid(relid))
 	{
@@ -251,20 +259,22 @@ baseline_load(void)
 			char	   *status;
 			bool		found;
 
+			if (guard_debug_fault == GUARD_FAULT_BASELINE)
+				elog(ERROR, "injected fault while reading guard.baseline (guard.debug_fault)");
 			heap_deform_tuple(tuple, desc, values, isnull);
 			if (isnull[0] || isnull[1] || isnull[2])
 				continue;
 			key.query_hash = (uint64) DatumGetInt64(values[0]);
 			key.plan_hash = (uint64) DatumGetInt64(values[1]);
 			status = TextDatumGetCString(values[2]);
-			entry = hash_search(baseline_plans, &key, HASH_ENTER, &found);
+			entry = hash_search(new_plans, &key, HASH_ENTER, &found);
 			entry->status = strcmp(status, "approved") == 0 ?
 				GUARD_STATUS_APPROVED : GUARD_STATUS_REJECTED;
 			if (entry->status == GUARD_STATUS_REJECTED)
 				nrejected++;
 			if (entry->status == GUARD_STATUS_APPROVED)
 			{
-				StatementEntry *st = hash_search(baseline_statements, &key.query_hash,
+				StatementEntry *st = hash_search(new_statements, &key.query_hash,
 												 HASH_ENTER, &found);
 
 				if (!found)
@@ -278,7 +288,7 @@ baseline_load(void)
 				if (desc->natts >= 5 && !isnull[4])
 				{
 					char	   *shape = TextDatumGetCString(values[4]);
-					MemoryContext old = MemoryContextSwitchTo(baseline_cxt);
+					MemoryContext old = MemoryContextSwitchTo(loading_cxt);
 
 					parse_shape(shape, &st->seqscanned, &st->indexed);
 					MemoryContextSwitchTo(old);
@@ -294,6 +304,14 @@ baseline_load(void)
 		pfree(isnull);
 	}
 
+	/* complete: swap the new copy in */
+	if (baseline_cxt != NULL)
+		MemoryContextDelete(baseline_cxt);
+	baseline_cxt = loading_cxt;
+	loading_cxt = NULL;
+	baseline_plans = new_plans;
+	baseline_statements = new_statements;
+
 	/* an invalidation that arrived while loading means: load again */
 	baseline_valid = (inval_count == start_count);
 	guard_baseline_known_empty = baseline_valid &&
@@ -301,11 +319,97 @@ baseline_load(void)
 	guard_baseline_known_no_rejected = baseline_valid && nrejected == 0;
 }
 
+/* An empty copy, for when the table cannot be read at all. */
+static void
+baseline_create_empty(void)
+{
+	HASHCTL		ctl;
+
+	baseline_cxt = AllocSetContextCreate(TopMemoryContext, "guard baseline",
+										 ALLOCSET_SMALL_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(BaselineKey);
+	ctl.entrysize = sizeof(BaselineEntry);
+	ctl.hcxt = baseline_cxt;
+	baseline_plans = hash_create("guard baseline plans", 16, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(StatementEntry);
+	baseline_statements = hash_create("guard baseline statements", 16, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
+/*
+ * Load inside an internal subtransaction: the load runs in the planner
+ * hook, where guard fails open, and an error in the middle of a heap scan
+ * must release what the scan held (buffer pins and locks, the snapshot,
+ * the relation) before the statement goes on.  On failure the copy stays
+ * stale and empty, a WARNING says why, and the next planning tries again.
+ * Cancels and the like are re-thrown.
+ */
+static void
+baseline_load_protected(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	if (!IsTransactionState() || IsInParallelMode() || IsAbortedTransactionBlockState())
+	{
+		baseline_load();		/* loads nothing in these states */
+		return;
+	}
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		baseline_load();
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+			edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
+			edata->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
+			edata->elevel > ERROR)
+			ReThrowError(edata);
+
+		/* keep the previous copy, stale; without one, judge with an empty one */
+		if (loading_cxt != NULL)
+		{
+			MemoryContextDelete(loading_cxt);
+			loading_cxt = NULL;
+		}
+		baseline_valid = false;
+		guard_baseline_known_empty = false;
+		guard_baseline_known_no_rejected = false;
+		if (baseline_plans == NULL)
+			baseline_create_empty();
+		ereport(WARNING,
+				(errmsg("guard could not read guard.baseline: %s", edata->message),
+				 errdetail("Plans are judged without the baseline until it can be read.")));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
 static inline void
 baseline_ensure(void)
 {
 	if (!baseline_valid || baseline_plans == NULL)
-		baseline_load();
+		baseline_load_protected();
 }
 
 /*

@@ -59,6 +59,7 @@ static const struct config_enum_entry fault_options[] = {
 	{"none", GUARD_FAULT_NONE, false},
 	{"fingerprint", GUARD_FAULT_FINGERPRINT, false},
 	{"store", GUARD_FAULT_STORE, false},
+	{"baseline", GUARD_FAULT_BASELINE, false},
 	{NULL, 0, false}
 };
 
