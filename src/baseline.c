@@ -147,6 +147,24 @@ baseline_table(void)
 	return baseline_relid;
 }
 
+/* The two hash tables of a copy of the baseline, in cxt. */
+static void
+create_tables(MemoryContext cxt, HTAB **plans, HTAB **statements)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(BaselineKey);
+	ctl.entrysize = sizeof(BaselineEntry);
+	ctl.hcxt = cxt;
+	*plans = hash_create("guard baseline plans", 256, &ctl,
+						 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = sizeof(uint64);
+	ctl.entrysize = sizeof(StatementEntry);
+	*statements = hash_create("guard baseline statements", 256, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 /*
  * parse_shape: the relations a plan shape (fingerprint.c's format) reads by
  * Seq Scan and through an index.  Partition scans are named by parent.
@@ -194,7 +212,6 @@ parse_shape(const char *shape, List **seqscanned, List **indexed)
 static void
 baseline_load(void)
 {
-	HASHCTL		ctl;
 	Oid			relid;
 	uint64		start_count = inval_count;
 	int64		nrejected = 0;
@@ -230,16 +247,7 @@ baseline_load(void)
 	loading_cxt = AllocSetContextCreate(TopMemoryContext, "guard baseline",
 										ALLOCSET_SMALL_SIZES);
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(BaselineKey);
-	ctl.entrysize = sizeof(BaselineEntry);
-	ctl.hcxt = loading_cxt;
-	new_plans = hash_create("guard baseline plans", 256, &ctl,
-							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	ctl.keysize = sizeof(uint64);
-	ctl.entrysize = sizeof(StatementEntry);
-	new_statements = hash_create("guard baseline statements", 256, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	create_tables(loading_cxt, &new_plans, &new_statements);
 
 	if (OidIsValid(relid))
 	{
@@ -323,20 +331,9 @@ baseline_load(void)
 static void
 baseline_create_empty(void)
 {
-	HASHCTL		ctl;
-
 	baseline_cxt = AllocSetContextCreate(TopMemoryContext, "guard baseline",
 										 ALLOCSET_SMALL_SIZES);
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(BaselineKey);
-	ctl.entrysize = sizeof(BaselineEntry);
-	ctl.hcxt = baseline_cxt;
-	baseline_plans = hash_create("guard baseline plans", 16, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	ctl.keysize = sizeof(uint64);
-	ctl.entrysize = sizeof(StatementEntry);
-	baseline_statements = hash_create("guard baseline statements", 16, &ctl,
-									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	create_tables(baseline_cxt, &baseline_plans, &baseline_statements);
 }
 
 /*
