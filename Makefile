@@ -4,10 +4,11 @@
 
 MODULE_big = guard
 OBJS = src/guard.o src/hooks.o src/fingerprint.o src/normalize.o src/policy.o \
-       src/namecache.o src/store.o src/sqlfuncs.o src/baseline.o
+       src/namecache.o src/store.o src/sqlfuncs.o src/baseline.o src/lint.o \
+       src/incidents.o src/throttle.o
 
 EXTENSION = guard
-DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql
+DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql sql/guard--0.2--0.3.sql
 PGFILEDESC = "guard - plan fingerprints and sequential-scan regression guard"
 
 REGRESS = setup fingerprint plans explain security failopen baseline block

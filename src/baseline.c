@@ -82,6 +82,8 @@ typedef struct StatementEntry
 	int			approved;		/* number of approved plans */
 	List	   *seqscanned;		/* relation names read by Seq Scan */
 	List	   *indexed;		/* relation names reached through an index */
+	List	   *indexed_by;		/* for each of indexed: the plan (uint64 *) */
+	uint64		first_plan;		/* an approved plan of the statement */
 } StatementEntry;
 
 static HTAB *baseline_plans = NULL;
@@ -290,6 +292,8 @@ baseline_load(void)
 					st->approved = 0;
 					st->seqscanned = NIL;
 					st->indexed = NIL;
+					st->indexed_by = NIL;
+					st->first_plan = key.plan_hash;
 				}
 				st->approved++;
 				/* column 5: plan shape */
@@ -299,6 +303,13 @@ baseline_load(void)
 					MemoryContext old = MemoryContextSwitchTo(loading_cxt);
 
 					parse_shape(shape, &st->seqscanned, &st->indexed);
+					while (list_length(st->indexed_by) < list_length(st->indexed))
+					{
+						uint64	   *ph = palloc(sizeof(uint64));
+
+						*ph = key.plan_hash;
+						st->indexed_by = lappend(st->indexed_by, ph);
+					}
 					MemoryContextSwitchTo(old);
 					pfree(shape);
 				}
@@ -471,6 +482,29 @@ guard_baseline_approved_reads(uint64 query_hash, const char *relname, bool by_in
 	return false;
 }
 
+/*
+ * guard_baseline_approved_plan: the approved plan of the statement that
+ * reaches relname through an index, else any approved plan of it, else 0
+ * (for an incident's baseline_plan_hash).
+ */
+uint64
+guard_baseline_approved_plan(uint64 query_hash, const char *relname)
+{
+	StatementEntry *st;
+	ListCell   *lc;
+	ListCell   *pc;
+
+	baseline_ensure();
+	st = hash_search(baseline_statements, &query_hash, HASH_FIND, NULL);
+	if (st == NULL)
+		return 0;
+	if (relname != NULL)
+		forboth(lc, st->indexed, pc, st->indexed_by)
+			if (strcmp((char *) lfirst(lc), relname) == 0)
+				return *(uint64 *) lfirst(pc);
+	return st->first_plan;
+}
+
 /* guard_baseline_has_approved: does the statement have an approved plan? */
 bool
 guard_baseline_has_approved(uint64 query_hash)
@@ -613,6 +647,9 @@ decide(FunctionCallInfo fcinfo, GuardStatus status)
 	values[6] = DirectFunctionCall1(namein, CStringGetDatum(who));
 
 	(void) baseline_write(decide_sql, 7, argtypes, values, nulls);
+	/* the plan's incidents are resolved when this transaction commits */
+	if (guard_store_ready())
+		guard_incidents_resolve_at_commit(query_hash, plan_hash);
 }
 
 /* guard.approve(query_hash, plan_hash [, note]) */
@@ -633,8 +670,8 @@ guard_reject(PG_FUNCTION_ARGS)
 
 /*
  * guard.approve_observed([note]): adopt every plan observed in this
- * database that has no decision yet and that guard would not flag (the
- * initial capture after a warm-up).  One INSERT for all of them (one
+ * database that has no decision yet, no open incident, and that guard
+ * would not flag (the initial capture after a warm-up).  One INSERT for all of them (one
  * invalidation, one reload), ON CONFLICT DO NOTHING so that no decision is
  * ever overridden.  Returns how many were adopted.
  */
@@ -657,6 +694,8 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 	TEXTOID, NAMEOID};
 	Datum		values[6];
 	char		nulls[6] = "      ";
+	uint64	   *open;
+	int			nopen;
 	static const char *sql =
 	"INSERT INTO guard.baseline "
 	"  (query_hash, plan_hash, status, query, plan, note, created_at, created_by) "
@@ -666,6 +705,7 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 	"ON CONFLICT (query_hash, plan_hash) DO NOTHING";
 
 	guard_store_require();
+	open = guard_incidents_open_plans(MyDatabaseId, &nopen);
 	rows = guard_store_snapshot(&nrows, true);
 	qh = palloc(Max(nrows, 1) * sizeof(Datum));
 	ph = palloc(Max(nrows, 1) * sizeof(Datum));
@@ -679,7 +719,8 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 
 		if (r->dbid != MyDatabaseId ||
 			guard_baseline_status(r->query_hash, r->plan_hash) != GUARD_STATUS_NEW ||
-			guard_policy_flags_row(r))
+			guard_policy_flags_row(r) ||
+			guard_incidents_pairs_contain(open, nopen, r->query_hash, r->plan_hash))
 			continue;
 		qh[n] = Int64GetDatum((int64) r->query_hash);
 		ph[n] = Int64GetDatum((int64) r->plan_hash);

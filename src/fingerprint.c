@@ -106,6 +106,7 @@ typedef struct QueryJumble
 	int		   *locs;			/* locations of Consts */
 	int			nlocs;
 	int			maxlocs;
+	bool		saw_andor;		/* an OR with an AND operand (lint.c) */
 } QueryJumble;
 
 #define J(v)		(qj->h = mix(qj->h, (uint64) (v)))
@@ -371,6 +372,13 @@ jumble_node(QueryJumble *qj, Node *node)
 			break;
 		case T_BoolExpr:
 			J(((BoolExpr *) node)->boolop);
+			if (((BoolExpr *) node)->boolop == OR_EXPR && !qj->saw_andor)
+			{
+				foreach(lc, ((BoolExpr *) node)->args)
+					if (IsA(lfirst(lc), BoolExpr) &&
+						((BoolExpr *) lfirst(lc))->boolop == AND_EXPR)
+						qj->saw_andor = true;
+			}
 			jumble_expr(qj, (Node *) ((BoolExpr *) node)->args);
 			break;
 		case T_SubLink:
@@ -614,10 +622,12 @@ jumble_node(QueryJumble *qj, Node *node)
  *
  * Sets *has_params when the statement has $n parameters, and returns the
  * source locations of its constants (palloc'd, unsorted) for normalization.
+ * Sets *maybe_andor when an OR has an AND operand: only then can the
+ * lost-parentheses lint (lint.c) find anything.
  */
 uint64
 guard_query_hash(Query *query, bool *has_params, int **const_locations,
-				 int *nconsts)
+				 int *nconsts, bool *maybe_andor)
 {
 	QueryJumble qj;
 
@@ -630,8 +640,10 @@ guard_query_hash(Query *query, bool *has_params, int **const_locations,
 	qj.locs = NULL;
 	qj.nlocs = 0;
 	qj.maxlocs = 0;
+	qj.saw_andor = false;
 	jumble_query(&qj, query);
 	*has_params = qj.has_params;
+	*maybe_andor = qj.saw_andor;
 	*const_locations = qj.locs;
 	*nconsts = qj.nlocs;
 	return finish(qj.h);

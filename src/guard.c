@@ -39,6 +39,11 @@ int			guard_text_memory_kb = 8192;
 bool		guard_save = true;
 int			guard_debug_fault = GUARD_FAULT_NONE;
 char	   *guard_allow_seqscan = NULL;
+int			guard_max_incidents = 1000;
+int			guard_flagged_max_concurrency = 0;
+int			guard_flagged_wait_timeout = 5000;
+bool		guard_correct = false;
+bool		guard_explain_verdict = true;
 
 /* guard.allow_seqscan must be a comma-separated list of relation names */
 static bool
@@ -162,6 +167,57 @@ _PG_init(void)
 							   GUC_LIST_INPUT,
 							   check_allow_seqscan, NULL, NULL);
 
+	DefineCustomIntVariable("guard.max_incidents",
+							"Maximum number of incidents kept in shared memory.",
+							"When full, the oldest resolved incident is evicted, else the oldest.",
+							&guard_max_incidents,
+							1000,
+							10, 100000,
+							PGC_POSTMASTER,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("guard.flagged_max_concurrency",
+							"Limp mode: in block mode, at most this many backends run flagged "
+							"plans at a time instead of failing (0: off).",
+							"Others wait up to guard.flagged_wait_timeout, then fail. Rejected "
+							"plans are always refused.",
+							&guard_flagged_max_concurrency,
+							0,
+							0, 10000,
+							PGC_SUSET,
+							GUC_SUPERUSER_ONLY,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("guard.flagged_wait_timeout",
+							"Limp mode: how long a flagged plan waits for a slot before failing.",
+							NULL,
+							&guard_flagged_wait_timeout,
+							5000,
+							0, INT_MAX,
+							PGC_SUSET,
+							GUC_SUPERUSER_ONLY | GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("guard.correct",
+							 "Re-plan a plan_regression without the regressed sequential scans, "
+							 "and run the result if it is an approved plan.",
+							 NULL,
+							 &guard_correct,
+							 false,
+							 PGC_SUSET,
+							 GUC_SUPERUSER_ONLY,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("guard.explain_verdict",
+							 "EXPLAIN (text format) adds a \"Guard\" line to plans guard flags.",
+							 "Turn off for tools that compare EXPLAIN output verbatim.",
+							 &guard_explain_verdict,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomEnumVariable("guard.debug_fault",
 							 "Makes guard fail on purpose (for testing fail-open).",
 							 NULL,
@@ -176,6 +232,8 @@ _PG_init(void)
 
 #ifndef GUARD_HAVE_SHMEM_REQUEST_HOOK
 	guard_store_request();
+	guard_incidents_request();
+	guard_throttle_request();
 #endif
 
 	guard_install_hooks();

@@ -17,6 +17,7 @@
 
 #include "postgres.h"
 
+#include "executor/execdesc.h"
 #include "nodes/params.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
@@ -27,6 +28,10 @@
 
 /* SQLSTATE of every statement guard refuses to run (doc/errors.md). */
 #define ERRCODE_GUARD_BLOCKED		MAKE_SQLSTATE('G','D','0','0','1')
+/* A flagged plan waited too long for a limp-mode slot */
+#define ERRCODE_GUARD_THROTTLED		MAKE_SQLSTATE('G','D','0','0','2')
+/* The lost-parentheses lint (a warning, never an error) */
+#define ERRCODE_GUARD_ANDOR			MAKE_SQLSTATE('G','D','0','0','3')
 
 /* guard.mode */
 typedef enum GuardMode
@@ -53,6 +58,11 @@ extern int	guard_text_memory_kb;
 extern bool guard_save;
 extern int	guard_debug_fault;
 extern char *guard_allow_seqscan;
+extern int	guard_max_incidents;
+extern int	guard_flagged_max_concurrency;
+extern int	guard_flagged_wait_timeout;
+extern bool guard_correct;
+extern bool guard_explain_verdict;
 
 /* guard.debug_fault: make guard fail on purpose, to test fail-open */
 typedef enum GuardFault
@@ -71,6 +81,8 @@ typedef enum GuardFault
 #define GUARD_FP_PLAN_REGRESSION 0x0400	/* reason plan_regression */
 #define GUARD_FP_REJECTED		0x0800	/* reason rejected_plan */
 #define GUARD_FP_REASONS		0x0E00
+#define GUARD_FP_ANDOR			0x1000	/* lint: AND/OR without parentheses */
+#define GUARD_FP_CORRECTED		0x2000	/* re-planned by guard.correct */
 #define GUARD_FP_VALID			0x8000	/* the fingerprint was computed */
 
 /* A relation read by a sequential scan, with its planner size estimate. */
@@ -112,7 +124,8 @@ typedef struct GuardRelSize
 
 /* fingerprint.c */
 extern uint64 guard_query_hash(Query *query, bool *has_params,
-							   int **const_locations, int *nconsts);
+							   int **const_locations, int *nconsts,
+							   bool *maybe_andor);
 extern uint64 guard_plan_hash(PlannedStmt *pstmt, List **seqscanned);
 extern char *guard_plan_shape(PlannedStmt *pstmt);
 extern int	guard_plan_seqscans(PlannedStmt *pstmt, const GuardRelSize *sizes,
@@ -191,6 +204,7 @@ typedef enum GuardStatus
 } GuardStatus;
 
 extern GuardStatus guard_baseline_status(uint64 query_hash, uint64 plan_hash);
+extern uint64 guard_baseline_approved_plan(uint64 query_hash, const char *relname);
 extern bool guard_baseline_has_approved(uint64 query_hash);
 extern bool guard_baseline_known_empty;
 extern bool guard_baseline_known_no_rejected;
@@ -225,6 +239,98 @@ extern GuardPlanTexts *guard_build_texts(PlannedStmt *pstmt, const char *query_s
 										 int *const_locs, int nconsts,
 										 const GuardRelSize *sizes, int nsizes);
 
+/* lint.c */
+extern char *guard_lint_andor(Query *query, const char *query_string);
+extern void guard_lint_remember(uint64 query_hash, const char *clause);
+extern const char *guard_lint_recall(uint64 query_hash);
+
+/* incidents.c */
+typedef enum GuardAction
+{
+	GUARD_ACTION_LOGGED,
+	GUARD_ACTION_WARNED,
+	GUARD_ACTION_THROTTLED,
+	GUARD_ACTION_CORRECTED,
+	GUARD_ACTION_BLOCKED
+} GuardAction;
+
+typedef enum GuardReason
+{
+	GUARD_REASON_NEW_SEQSCAN,
+	GUARD_REASON_PLAN_REGRESSION,
+	GUARD_REASON_REJECTED_PLAN,
+	GUARD_REASON_ANDOR_PRECEDENCE
+} GuardReason;
+
+/* One occurrence of a flagged plan, as the executor saw it */
+typedef struct GuardOccurrence
+{
+	uint64		query_hash;
+	uint64		plan_hash;
+	GuardReason reason;
+	GuardAction action;
+	GuardAction would_action;	/* what guard.mode = block would do */
+	const char *relation;		/* NULL for rejected_plan, andor_precedence */
+	double		relation_rows;
+	uint64		baseline_plan_hash;	/* 0: none */
+	const char *clause;			/* andor_precedence finding, or NULL */
+	const char *query;			/* texts, used when the incident is new */
+	const char *plan;
+} GuardOccurrence;
+
+/* Row of guard.incidents as copied out of shared memory */
+typedef struct GuardIncidentRow
+{
+	int64		incident_id;
+	Oid			dbid;
+	Oid			userid;
+	uint64		query_hash;
+	uint64		plan_hash;
+	GuardReason reason;
+	GuardAction action;
+	GuardAction would_action;
+	bool		resolved;
+	int64		count;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+	double		relation_rows;
+	uint64		baseline_plan_hash;
+	char	   *relation;
+	char	   *clause;
+	char	   *query;
+	char	   *plan;
+} GuardIncidentRow;
+
+extern Size guard_incidents_size(void);
+extern void guard_incidents_request(void);
+extern void guard_incidents_startup(void);
+extern bool guard_incident_seen(Oid dbid, const GuardOccurrence *occ,
+								TimestampTz now);
+extern void guard_incident_record(Oid dbid, Oid userid, const GuardOccurrence *occ,
+								  TimestampTz now);
+extern GuardIncidentRow *guard_incidents_snapshot(int *nrows);
+extern uint64 *guard_incidents_open_plans(Oid dbid, int *n);
+extern bool guard_incidents_pairs_contain(const uint64 *pairs, int n,
+										  uint64 query_hash, uint64 plan_hash);
+extern void guard_incidents_resolve_at_commit(uint64 query_hash, uint64 plan_hash);
+extern void guard_incidents_reset(void);
+extern void guard_incidents_release_locks(void);
+extern const char *guard_action_name(GuardAction action);
+extern const char *guard_reason_name(GuardReason reason);
+extern void guard_incidents_info(int64 *count, int64 *max, int64 *evictions);
+/* bgworker entry point */
+extern PGDLLEXPORT void guard_notifier_main(Datum arg);
+
+/* throttle.c: limp mode */
+extern void guard_throttle_request(void);
+extern void guard_throttle_startup(void);
+extern Size guard_throttle_size(void);
+extern bool guard_throttle_enter(QueryDesc *queryDesc);
+extern void guard_throttle_leave(QueryDesc *queryDesc);
+extern bool guard_throttle_active;
+extern int	guard_throttle_running(void);
+extern void guard_throttle_counters(int64 *waits, int64 *timeouts);
+
 /* policy.c */
 typedef struct GuardVerdict
 {
@@ -232,6 +338,10 @@ typedef struct GuardVerdict
 	uint32		reasons;		/* GUARD_FP_NEW_SEQSCAN | ... */
 	char	   *relation;		/* first flagged relation, or NULL */
 	double		relation_rows;
+	char	   *regressed;		/* first plan_regression relation, or NULL */
+	double		regressed_rows;
+	int			nregressed;		/* relids of plan_regression relations */
+	Oid			regressed_relids[16];
 } GuardVerdict;
 
 extern void guard_policy_evaluate(uint64 query_hash, uint64 plan_hash,

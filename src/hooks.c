@@ -32,14 +32,17 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "commands/explain.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/paths.h"
 #include "optimizer/plancat.h"
 #include "optimizer/planner.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
 #include "lib/stringinfo.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "compat.h"
@@ -51,6 +54,9 @@ static get_relation_info_hook_type prev_get_relation_info = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static set_rel_pathlist_hook_type prev_set_rel_pathlist = NULL;
+static ExplainOneQuery_hook_type prev_ExplainOneQuery = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 #ifdef GUARD_HAVE_SHMEM_REQUEST_HOOK
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -109,6 +115,7 @@ guard_fail_open(const char *what, MemoryContext cxt)
 		edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
 		edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
 		edata->sqlerrcode == ERRCODE_GUARD_BLOCKED ||
+		edata->sqlerrcode == ERRCODE_GUARD_THROTTLED ||
 		edata->elevel > ERROR ||
 		proc_exit_inprogress)
 	{
@@ -118,6 +125,7 @@ guard_fail_open(const char *what, MemoryContext cxt)
 	FlushErrorState();
 	/* the store avoids failing under its lock; make sure all the same */
 	guard_store_release_locks();
+	guard_incidents_release_locks();
 	ereport(WARNING,
 			(errmsg("guard could not %s: %s", what, edata->message),
 			 errdetail("The statement runs unguarded.")));
@@ -188,6 +196,9 @@ typedef struct PrePlan
 	int		   *const_locs;
 	int			nconsts;
 	uint64		queryid;
+	bool		maybe_andor;	/* the lint may find something */
+	bool		andor;			/* the lint found something */
+	uint32		extra_flags;	/* GUARD_FP_CORRECTED */
 } PrePlan;
 
 /*
@@ -196,16 +207,15 @@ typedef struct PrePlan
  */
 static pg_noinline uint32
 plan_verdict(PlannedStmt *result, const GuardFingerprint *fp, bool has_seqscans,
-			 PlanningSizes *ps)
+			 PlanningSizes *ps, GuardVerdict *verdict)
 {
 	GuardSeqScan *seqscans = NULL;
 	int			n = 0;
-	GuardVerdict verdict;
 
 	if (has_seqscans)
 		n = guard_plan_seqscans(result, ps->sizes, ps->n, &seqscans);
-	guard_policy_evaluate(fp->query_hash, fp->plan_hash, seqscans, n, &verdict);
-	return verdict.flagged ? (GUARD_FP_FLAGGED | verdict.reasons) : 0;
+	guard_policy_evaluate(fp->query_hash, fp->plan_hash, seqscans, n, verdict);
+	return verdict->flagged ? (GUARD_FP_FLAGGED | verdict->reasons) : 0;
 }
 
 /*
@@ -215,7 +225,7 @@ plan_verdict(PlannedStmt *result, const GuardFingerprint *fp, bool has_seqscans,
 static void
 fingerprint_plan(PrePlan *pre, const char *query_string,
 				 ParamListInfo boundParams, PlannedStmt *result,
-				 PlanningSizes *ps)
+				 PlanningSizes *ps, GuardFingerprint *fp_out, GuardVerdict *verdict)
 {
 	GuardFingerprint fp;
 	List	   *seqscanned;
@@ -229,6 +239,10 @@ fingerprint_plan(PrePlan *pre, const char *query_string,
 	fp.query_hash = pre->query_hash;
 	fp.plan_hash = guard_plan_hash(result, &seqscanned);
 	fp.queryid = pre->queryid;
+	fp.flags = pre->extra_flags;
+	if (pre->andor)
+		fp.flags |= GUARD_FP_ANDOR;
+	memset(verdict, 0, sizeof(*verdict));
 	if (boundParams != NULL && boundParams->numParams > 0)
 		fp.flags |= GUARD_FP_CUSTOM;
 	else if (pre->has_params)
@@ -256,12 +270,13 @@ fingerprint_plan(PrePlan *pre, const char *query_string,
 			seqscanned_rows += (double) guard_seqscan_min_rows;	/* unknown size */
 	}
 	if (seqscanned_rows >= (double) guard_seqscan_min_rows)
-		fp.flags |= plan_verdict(result, &fp, seqscanned != NIL, ps);
+		fp.flags |= plan_verdict(result, &fp, seqscanned != NIL, ps, verdict);
 	else if (!guard_baseline_no_rejected() &&
 			 guard_baseline_status(fp.query_hash, fp.plan_hash) == GUARD_STATUS_REJECTED)
 		fp.flags |= GUARD_FP_FLAGGED | GUARD_FP_REJECTED;	/* the only rule left */
 
 	guard_fingerprint_attach(result, &fp);
+	*fp_out = fp;
 
 	if (guard_suppress_recording)
 	{
@@ -322,14 +337,193 @@ run_planner(Query *parse, const char *query_string, int cursorOptions,
 	return result;
 }
 
+/*
+ * Plan correction (guard.correct): while re-planning a statement whose new
+ * plan regressed, the relations listed here get no sequential-scan paths
+ * (set_rel_pathlist hook), at that planning level only.
+ */
+static Oid *correcting_relids = NULL;
+static int	correcting_n = 0;
+static int	correcting_depth = 0;
+
+static bool
+correcting_rel(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
+{
+	int			i;
+	Oid			relid = rte->relid;
+
+	/* a partition's scan counts as its parent's */
+	if (rel->reloptkind == RELOPT_OTHER_MEMBER_REL && root->append_rel_array &&
+		root->append_rel_array[rel->relid])
+	{
+		Oid			parent = root->append_rel_array[rel->relid]->parent_reloid;
+
+		for (i = 0; i < correcting_n; i++)
+			if (correcting_relids[i] == parent)
+				return true;
+	}
+	for (i = 0; i < correcting_n; i++)
+		if (correcting_relids[i] == relid)
+			return true;
+	return false;
+}
+
+/* Drop the sequential-scan paths of rel, if it has any other path. */
+static List *
+without_seqscans(List *paths)
+{
+	List	   *kept = NIL;
+	ListCell   *lc;
+
+	foreach(lc, paths)
+	{
+		Path	   *path = (Path *) lfirst(lc);
+
+		if (path->pathtype != T_SeqScan)
+			kept = lappend(kept, path);
+	}
+	return kept;
+}
+
+static void
+guard_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
+					   RangeTblEntry *rte)
+{
+	if (prev_set_rel_pathlist)
+		prev_set_rel_pathlist(root, rel, rti, rte);
+
+	if (correcting_n > 0 && planner_depth == correcting_depth &&
+		rte->rtekind == RTE_RELATION && correcting_rel(root, rel, rte))
+	{
+		List	   *kept = without_seqscans(rel->pathlist);
+
+		if (kept != NIL)
+		{
+			rel->pathlist = kept;
+			rel->partial_pathlist = without_seqscans(rel->partial_pathlist);
+		}
+	}
+}
+
+/* Plan once and fingerprint the result (fail-open). */
+static PlannedStmt *
+plan_and_fingerprint(PrePlan *pre, Query *parse, const char *query_string,
+					 int cursorOptions, ParamListInfo boundParams,
+					 GuardFingerprint *fp, GuardVerdict *verdict)
+{
+	PlannedStmt *result;
+	PlanningSizes ps;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	ps.sizes = ps.inline_sizes;
+	ps.n = 0;
+	ps.max = INLINE_SIZES;
+	memset(fp, 0, sizeof(*fp));
+	memset(verdict, 0, sizeof(*verdict));
+	result = run_planner(parse, query_string, cursorOptions, boundParams, &ps);
+
+	if (pre->ok)
+	{
+		PG_TRY();
+		{
+			fingerprint_plan(pre, query_string, boundParams, result, &ps, fp, verdict);
+		}
+		PG_CATCH();
+		{
+			guard_fail_open("fingerprint a plan", cxt);
+			memset(fp, 0, sizeof(*fp));
+		}
+		PG_END_TRY();
+	}
+
+	if (ps.sizes != ps.inline_sizes && ps.sizes != NULL)
+		pfree(ps.sizes);
+	return result;
+}
+
+/*
+ * try_correct: re-plan a plan_regression with sequential scans of the
+ * regressed relations removed.  Returns the new plan if guard's baseline
+ * approves it, else NULL.  The correcting state is restored whatever
+ * happens.  Records the incident (action corrected) on success.
+ */
+static pg_noinline PlannedStmt *
+try_correct(PrePlan *pre, Query *copy, const char *query_string, int cursorOptions,
+			ParamListInfo boundParams, const GuardFingerprint *bad,
+			const GuardVerdict *bad_verdict)
+{
+	PlannedStmt *result;
+	GuardFingerprint fp;
+	GuardVerdict verdict;
+	Oid		   *saved_relids = correcting_relids;
+	int			saved_n = correcting_n;
+	int			saved_depth = correcting_depth;
+	PrePlan		pre2 = *pre;
+
+	pre2.extra_flags = GUARD_FP_CORRECTED;
+	correcting_relids = (Oid *) bad_verdict->regressed_relids;
+	correcting_n = bad_verdict->nregressed;
+	correcting_depth = planner_depth + 1;	/* run_planner's level */
+	PG_TRY();
+	{
+		result = plan_and_fingerprint(&pre2, copy, query_string, cursorOptions,
+									  boundParams, &fp, &verdict);
+	}
+	PG_FINALLY();
+	{
+		correcting_relids = saved_relids;
+		correcting_n = saved_n;
+		correcting_depth = saved_depth;
+	}
+	PG_END_TRY();
+
+	if ((fp.flags & GUARD_FP_VALID) == 0 ||
+		guard_baseline_status(fp.query_hash, fp.plan_hash) != GUARD_STATUS_APPROVED)
+		return NULL;
+
+	if (!guard_suppress_recording)
+	{
+		GuardOccurrence occ;
+		MemoryContext cxt = CurrentMemoryContext;
+
+		PG_TRY();
+		{
+			memset(&occ, 0, sizeof(occ));
+			occ.query_hash = bad->query_hash;
+			occ.plan_hash = bad->plan_hash;
+			occ.reason = GUARD_REASON_PLAN_REGRESSION;
+			occ.action = GUARD_ACTION_CORRECTED;
+			occ.would_action = GUARD_ACTION_CORRECTED;
+			occ.relation = bad_verdict->regressed;
+			occ.relation_rows = bad_verdict->regressed_rows;
+			occ.baseline_plan_hash = fp.plan_hash;
+			occ.clause = pre->andor ? guard_lint_recall(pre->query_hash) : NULL;
+			occ.query = guard_statement_text(query_string, copy->stmt_location,
+											 copy->stmt_len);
+			occ.plan = "(replaced by its approved plan; see guard.plans)";
+			if (!guard_incident_seen(MyDatabaseId, &occ, GetCurrentStatementStartTimestamp()))
+				guard_incident_record(MyDatabaseId, GetUserId(), &occ,
+									  GetCurrentStatementStartTimestamp());
+		}
+		PG_CATCH();
+		{
+			guard_fail_open("record a corrected plan", cxt);
+		}
+		PG_END_TRY();
+	}
+	return result;
+}
+
 static PlannedStmt *
 guard_planner(Query *parse, const char *query_string, int cursorOptions,
 			  ParamListInfo boundParams)
 {
 	PlannedStmt *result;
-	PlanningSizes ps;
 	PrePlan		pre;
 	MemoryContext cxt = CurrentMemoryContext;
+	GuardFingerprint fp;
+	GuardVerdict verdict;
+	Query	   *copy = NULL;
 
 	/* a nested planning guard does not follow must not feed the outer one */
 	if (!guard_active() || IsParallelWorker())
@@ -339,9 +533,29 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 	PG_TRY();
 	{
 		pre.query_hash = guard_query_hash(parse, &pre.has_params,
-										  &pre.const_locs, &pre.nconsts);
+										  &pre.const_locs, &pre.nconsts,
+										  &pre.maybe_andor);
 		pre.queryid = parse->queryId;
+		if (pre.maybe_andor)
+		{
+			char	   *clause = guard_lint_andor(parse, query_string);
+
+			if (clause != NULL)
+			{
+				pre.andor = true;
+				guard_lint_remember(pre.query_hash, clause);
+			}
+		}
 		pre.ok = true;
+
+		/*
+		 * guard.correct may need to plan the statement again, and the
+		 * planner scribbles on its input: keep a copy, but only for
+		 * statements with an approved plan (the only ones that can regress).
+		 */
+		if (guard_correct && !guard_baseline_is_empty() &&
+			guard_baseline_has_approved(pre.query_hash))
+			copy = copyObject(parse);
 	}
 	PG_CATCH();
 	{
@@ -349,26 +563,19 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 	}
 	PG_END_TRY();
 
-	ps.sizes = ps.inline_sizes;
-	ps.n = 0;
-	ps.max = INLINE_SIZES;
-	result = run_planner(parse, query_string, cursorOptions, boundParams, &ps);
+	result = plan_and_fingerprint(&pre, parse, query_string, cursorOptions,
+								  boundParams, &fp, &verdict);
 
-	if (pre.ok)
+	if (copy != NULL && (fp.flags & GUARD_FP_FLAGGED) &&
+		(fp.flags & GUARD_FP_REASONS) == GUARD_FP_PLAN_REGRESSION &&
+		verdict.nregressed > 0)
 	{
-		PG_TRY();
-		{
-			fingerprint_plan(&pre, query_string, boundParams, result, &ps);
-		}
-		PG_CATCH();
-		{
-			guard_fail_open("fingerprint a plan", cxt);
-		}
-		PG_END_TRY();
-	}
+		PlannedStmt *corrected = try_correct(&pre, copy, query_string, cursorOptions,
+											 boundParams, &fp, &verdict);
 
-	if (ps.sizes != ps.inline_sizes && ps.sizes != NULL)
-		pfree(ps.sizes);
+		if (corrected != NULL)
+			result = corrected;
+	}
 	return result;
 }
 
@@ -386,56 +593,230 @@ readd_plan(QueryDesc *queryDesc, GuardFingerprint *fp, TimestampTz now)
 	(void) guard_store_count(MyDatabaseId, fp, now);
 }
 
-/*
- * act_on_flagged: warn about or block a flagged plan (guard.mode warn or
- * block).  Runs before the executor has initialized anything, so a
- * blocked statement has no side effects.  The facts for the message are
- * recomputed from the plan: this path is the exception, not the rule.
- */
-static pg_noinline void
-act_on_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
+/* What guard.mode = block does with a plan of these flags */
+static GuardAction
+block_action(uint32 flags)
+{
+	if ((flags & GUARD_FP_FLAGGED) == 0)
+		return GUARD_ACTION_WARNED;		/* the lint alone only warns */
+	if (guard_flagged_max_concurrency > 0 && (flags & GUARD_FP_REJECTED) == 0)
+		return GUARD_ACTION_THROTTLED;
+	return GUARD_ACTION_BLOCKED;
+}
+
+/* What the current guard.mode does with a plan of these flags */
+static GuardAction
+mode_action(uint32 flags)
+{
+	if (guard_mode == GUARD_MODE_BLOCK)
+		return block_action(flags);
+	if (guard_mode == GUARD_MODE_WARN)
+		return GUARD_ACTION_WARNED;
+	return GUARD_ACTION_LOGGED;
+}
+
+/* The facts about a flagged plan, recomputed at execution (rare path) */
+typedef struct FlaggedFacts
+{
+	GuardVerdict verdict;
+	const char *clause;			/* lint finding, or NULL */
+	char	   *reasons;		/* "new_seqscan, andor_precedence" */
+	char	   *shape;
+	GuardAction action;
+	GuardAction would;
+} FlaggedFacts;
+
+static void
+flagged_facts(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts *ff)
 {
 	PlannedStmt *pstmt = queryDesc->plannedstmt;
 	GuardSeqScan *seqscans;
 	int			n;
-	GuardVerdict verdict;
-	char	   *shape;
-	List	   *reasons = guard_reason_names(fp->flags & GUARD_FP_REASONS);
-	StringInfoData reason_text;
+	List	   *names = guard_reason_names(fp->flags & (GUARD_FP_REASONS | GUARD_FP_ANDOR));
+	StringInfoData buf;
 	ListCell   *lc;
 
-	n = guard_plan_seqscans(pstmt, NULL, 0, &seqscans);
-	guard_policy_evaluate(fp->query_hash, fp->plan_hash, seqscans, n, &verdict);
-	shape = guard_plan_shape(pstmt);
-	initStringInfo(&reason_text);
-	foreach(lc, reasons)
-		appendStringInfo(&reason_text, "%s%s", reason_text.len ? ", " : "",
-						 (char *) lfirst(lc));
+	memset(ff, 0, sizeof(*ff));
+	if (fp->flags & GUARD_FP_FLAGGED)
+	{
+		n = guard_plan_seqscans(pstmt, NULL, 0, &seqscans);
+		guard_policy_evaluate(fp->query_hash, fp->plan_hash, seqscans, n, &ff->verdict);
+	}
+	if (fp->flags & GUARD_FP_ANDOR)
+		ff->clause = guard_lint_recall(fp->query_hash);
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", (char *) lfirst(lc));
+	ff->reasons = buf.data;
+	ff->shape = guard_plan_shape(pstmt);
+	ff->action = mode_action(fp->flags);
+	ff->would = block_action(fp->flags);
+}
 
-	if (verdict.relation)
-		ereport(guard_mode == GUARD_MODE_BLOCK ? ERROR : WARNING,
-				(errcode(ERRCODE_GUARD_BLOCKED),
-				 guard_mode == GUARD_MODE_BLOCK ?
-				 errmsg("guard blocked a plan that sequentially scans %s (about %.0f rows)",
-						verdict.relation, verdict.relation_rows) :
-				 errmsg("plan sequentially scans %s (about %.0f rows); guard.mode = block would stop it",
-						verdict.relation, verdict.relation_rows),
-				 errdetail("Reasons: %s. query_hash %lld, plan_hash %lld, plan:\n%s",
-						   reason_text.data, (long long) fp->query_hash,
-						   (long long) fp->plan_hash, shape),
-				 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
-						 (long long) fp->query_hash, (long long) fp->plan_hash)));
-	else
-		ereport(guard_mode == GUARD_MODE_BLOCK ? ERROR : WARNING,
-				(errcode(ERRCODE_GUARD_BLOCKED),
-				 guard_mode == GUARD_MODE_BLOCK ?
-				 errmsg("guard blocked a plan that was rejected") :
-				 errmsg("plan was rejected; guard.mode = block would stop it"),
-				 errdetail("Reasons: %s. query_hash %lld, plan_hash %lld, plan:\n%s",
-						   reason_text.data, (long long) fp->query_hash,
-						   (long long) fp->plan_hash, shape),
-				 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
-						 (long long) fp->query_hash, (long long) fp->plan_hash)));
+/* Record one occurrence of each of the plan's reasons as incidents. */
+static void
+record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts *ff)
+{
+	static const struct
+	{
+		uint32		flag;
+		GuardReason reason;
+	}			reasons[] = {
+		{GUARD_FP_NEW_SEQSCAN, GUARD_REASON_NEW_SEQSCAN},
+		{GUARD_FP_PLAN_REGRESSION, GUARD_REASON_PLAN_REGRESSION},
+		{GUARD_FP_REJECTED, GUARD_REASON_REJECTED_PLAN},
+		{GUARD_FP_ANDOR, GUARD_REASON_ANDOR_PRECEDENCE},
+	};
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+	char	   *query = NULL;
+	int			i;
+
+	for (i = 0; i < lengthof(reasons); i++)
+	{
+		GuardOccurrence occ;
+
+		if ((fp->flags & reasons[i].flag) == 0)
+			continue;
+		memset(&occ, 0, sizeof(occ));
+		occ.query_hash = fp->query_hash;
+		occ.plan_hash = fp->plan_hash;
+		occ.reason = reasons[i].reason;
+		occ.action = ff->action;
+		occ.would_action = ff->would;
+		occ.clause = ff->clause;
+		if (reasons[i].flag == GUARD_FP_PLAN_REGRESSION)
+		{
+			occ.relation = ff->verdict.regressed;
+			occ.relation_rows = ff->verdict.regressed_rows;
+			occ.baseline_plan_hash = guard_baseline_approved_plan(fp->query_hash, occ.relation);
+		}
+		else if (reasons[i].flag == GUARD_FP_NEW_SEQSCAN)
+		{
+			occ.relation = ff->verdict.relation;
+			occ.relation_rows = ff->verdict.relation_rows;
+			occ.baseline_plan_hash = guard_baseline_approved_plan(fp->query_hash, NULL);
+		}
+		else
+			occ.baseline_plan_hash = guard_baseline_approved_plan(fp->query_hash, NULL);
+		if (guard_incident_seen(MyDatabaseId, &occ, now))
+			continue;
+
+		/* new: its texts, the query as stored (normalized) if possible */
+		if (query == NULL)
+		{
+			GuardPlanRow row;
+
+			if (guard_store_get(MyDatabaseId, fp->query_hash, fp->plan_hash, &row) &&
+				row.query != NULL)
+				query = row.query;
+			else
+				query = guard_statement_text(queryDesc->sourceText,
+											 queryDesc->plannedstmt->stmt_location,
+											 queryDesc->plannedstmt->stmt_len);
+		}
+		occ.query = query;
+		occ.plan = ff->shape;
+		guard_incident_record(MyDatabaseId, GetUserId(), &occ, now);
+	}
+}
+
+/* The DETAIL of guard's messages about a plan */
+static char *
+flagged_detail(const GuardFingerprint *fp, const FlaggedFacts *ff)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "Reasons: %s. query_hash %lld, plan_hash %lld",
+					 ff->reasons, (long long) fp->query_hash, (long long) fp->plan_hash);
+	if (fp->flags & GUARD_FP_ANDOR)
+		appendStringInfo(&buf, ". The WHERE clause mixes AND and OR without parentheses; PostgreSQL reads it as: %s",
+						 ff->clause ? ff->clause : "(clause not available)");
+	appendStringInfo(&buf, ". Plan:\n%s", ff->shape);
+	return buf.data;
+}
+
+/*
+ * handle_flagged: a flagged plan (or one the lint caught) is about to run.
+ * Records the incidents, then does what guard.mode says: nothing more
+ * (observe), a WARNING (warn), or in block mode an ERROR, or a wait for a
+ * limp-mode slot.  Runs before the executor has initialized anything, so a
+ * refused statement has no side effects.  The facts are recomputed from the
+ * plan: this path is the exception, not the rule.
+ */
+static pg_noinline void
+handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
+{
+	FlaggedFacts ff;
+	const char *relation;
+	double		rows;
+
+	flagged_facts(queryDesc, fp, &ff);
+	record_incidents(queryDesc, fp, &ff);
+
+	relation = ff.verdict.relation;
+	rows = ff.verdict.relation_rows;
+	switch (ff.action)
+	{
+		case GUARD_ACTION_LOGGED:
+		case GUARD_ACTION_CORRECTED:
+			break;
+		case GUARD_ACTION_WARNED:
+			if ((fp->flags & GUARD_FP_FLAGGED) == 0)
+				ereport(WARNING,
+						(errcode(ERRCODE_GUARD_ANDOR),
+						 errmsg("WHERE clause mixes AND and OR without parentheses"),
+						 errdetail("PostgreSQL reads it as: %s. query_hash %lld.",
+								   ff.clause ? ff.clause : "(clause not available)",
+								   (long long) fp->query_hash),
+						 errhint("AND binds tighter than OR: add parentheses to say which grouping you mean.")));
+			else if (relation)
+				ereport(WARNING,
+						(errcode(ERRCODE_GUARD_BLOCKED),
+						 errmsg("plan sequentially scans %s (about %.0f rows); guard.mode = block would %s it",
+								relation, rows,
+								ff.would == GUARD_ACTION_THROTTLED ? "throttle" : "stop"),
+						 errdetail_internal("%s", flagged_detail(fp, &ff)),
+						 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
+								 (long long) fp->query_hash, (long long) fp->plan_hash)));
+			else
+				ereport(WARNING,
+						(errcode(ERRCODE_GUARD_BLOCKED),
+						 errmsg("plan was rejected; guard.mode = block would stop it"),
+						 errdetail_internal("%s", flagged_detail(fp, &ff)),
+						 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
+								 (long long) fp->query_hash, (long long) fp->plan_hash)));
+			break;
+		case GUARD_ACTION_THROTTLED:
+			if (!guard_throttle_enter(queryDesc))
+				ereport(ERROR,
+						(errcode(ERRCODE_GUARD_THROTTLED),
+						 errmsg("guard throttled a plan that sequentially scans %s (about %.0f rows): "
+								"%d flagged statements already running, waited %d ms",
+								relation ? relation : "?", rows,
+								guard_flagged_max_concurrency, guard_flagged_wait_timeout),
+						 errdetail_internal("%s", flagged_detail(fp, &ff)),
+						 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
+								 (long long) fp->query_hash, (long long) fp->plan_hash)));
+			break;
+		case GUARD_ACTION_BLOCKED:
+			if (relation)
+				ereport(ERROR,
+						(errcode(ERRCODE_GUARD_BLOCKED),
+						 errmsg("guard blocked a plan that sequentially scans %s (about %.0f rows)",
+								relation, rows),
+						 errdetail_internal("%s", flagged_detail(fp, &ff)),
+						 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
+								 (long long) fp->query_hash, (long long) fp->plan_hash)));
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_GUARD_BLOCKED),
+						 errmsg("guard blocked a plan that was rejected"),
+						 errdetail_internal("%s", flagged_detail(fp, &ff)),
+						 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
+								 (long long) fp->query_hash, (long long) fp->plan_hash)));
+			break;
+	}
 }
 
 /*
@@ -474,17 +855,17 @@ guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		}
 
 		/*
-		 * A flagged plan: the mode decides, at every nesting level.  guard's
-		 * own failures while building the message fail open; the block
-		 * itself (GD001) is re-thrown by guard_fail_open.
+		 * A flagged plan: incidents, then the mode decides, at every nesting
+		 * level.  guard's own failures fail open; its refusals (GD001,
+		 * GD002) are re-thrown by guard_fail_open.
 		 */
-		if ((fp.flags & GUARD_FP_FLAGGED) && guard_mode >= GUARD_MODE_WARN)
+		if (fp.flags & (GUARD_FP_FLAGGED | GUARD_FP_ANDOR))
 		{
 			MemoryContext cxt = CurrentMemoryContext;
 
 			PG_TRY();
 			{
-				act_on_flagged(queryDesc, &fp);
+				handle_flagged(queryDesc, &fp);
 			}
 			PG_CATCH();
 			{
@@ -498,6 +879,137 @@ guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/* ExecutorEnd hook: a throttled statement gives its slot back. */
+static void
+guard_ExecutorEnd(QueryDesc *queryDesc)
+{
+	if (guard_throttle_active)
+		guard_throttle_leave(queryDesc);
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+/*
+ * The verdict line of EXPLAIN (text format): what guard thinks of a plan it
+ * flags (or corrected), and what the current mode would do with it.  NULL
+ * for plans guard has nothing to say about.
+ */
+static char *
+explain_verdict(PlannedStmt *plan)
+{
+	GuardFingerprint fp;
+	StringInfoData buf;
+	List	   *names;
+	ListCell   *lc;
+	bool		first = true;
+
+	if (!guard_fingerprint_get(plan, &fp))
+		return NULL;
+	initStringInfo(&buf);
+	if (fp.flags & GUARD_FP_CORRECTED)
+		appendStringInfoString(&buf, "corrected (guard.correct replaced a plan_regression by this approved plan)");
+	else if ((fp.flags & (GUARD_FP_FLAGGED | GUARD_FP_ANDOR)) == 0)
+		return NULL;			/* nothing to say: EXPLAIN output stays as is */
+	else
+	{
+		GuardVerdict verdict;
+		GuardSeqScan *seqscans;
+		int			n;
+
+		memset(&verdict, 0, sizeof(verdict));
+		if (fp.flags & GUARD_FP_FLAGGED)
+		{
+			n = guard_plan_seqscans(plan, NULL, 0, &seqscans);
+			guard_policy_evaluate(fp.query_hash, fp.plan_hash, seqscans, n, &verdict);
+		}
+		appendStringInfoString(&buf, (fp.flags & GUARD_FP_FLAGGED) ? "flagged (" : "warning (");
+		names = guard_reason_names(fp.flags & (GUARD_FP_REASONS | GUARD_FP_ANDOR));
+		foreach(lc, names)
+		{
+			appendStringInfo(&buf, "%s%s", first ? "" : ", ", (char *) lfirst(lc));
+			first = false;
+		}
+		appendStringInfoChar(&buf, ')');
+		if (verdict.relation)
+			appendStringInfo(&buf, ": sequential scan of %s (about %.0f rows)",
+							 verdict.relation, verdict.relation_rows);
+		if (fp.flags & GUARD_FP_ANDOR)
+		{
+			const char *clause = guard_lint_recall(fp.query_hash);
+
+			appendStringInfo(&buf, "; WHERE reads as %s", clause ? clause : "(clause not available)");
+		}
+		appendStringInfo(&buf, "; guard.mode %s: %s",
+						 guard_mode == GUARD_MODE_BLOCK ? "block" :
+						 guard_mode == GUARD_MODE_WARN ? "warn" : "observe",
+						 guard_action_name(mode_action(fp.flags)));
+	}
+	appendStringInfo(&buf, "; query_hash %lld, plan_hash %lld",
+					 (long long) fp.query_hash, (long long) fp.plan_hash);
+	return buf.data;
+}
+
+/*
+ * ExplainOneQuery hook: EXPLAIN as core does it, plus a "Guard" line with
+ * the verdict of a flagged plan (text format; the other formats have no
+ * place for it before PostgreSQL 18's explain hooks).  EXPLAIN without ANALYZE never runs the
+ * statement, so it is never blocked; it says what would happen.
+ */
+static void
+guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
+					  ExplainState *es, const char *queryString,
+					  ParamListInfo params, QueryEnvironment *queryEnv)
+{
+	PlannedStmt *plan;
+	instr_time	planstart,
+				planduration;
+	BufferUsage bufusage_start,
+				bufusage;
+	char	   *verdict = NULL;
+
+	if (prev_ExplainOneQuery)
+	{
+		prev_ExplainOneQuery(query, cursorOptions, into, es, queryString,
+							 params, queryEnv);
+		return;
+	}
+
+	if (es->buffers)
+		bufusage_start = pgBufferUsage;
+	INSTR_TIME_SET_CURRENT(planstart);
+	plan = pg_plan_query(query, queryString, cursorOptions, params);
+	INSTR_TIME_SET_CURRENT(planduration);
+	INSTR_TIME_SUBTRACT(planduration, planstart);
+	if (es->buffers)
+	{
+		memset(&bufusage, 0, sizeof(BufferUsage));
+		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
+	}
+
+	if (es->format == EXPLAIN_FORMAT_TEXT && guard_explain_verdict && guard_active())
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+
+		PG_TRY();
+		{
+			verdict = explain_verdict(plan);
+		}
+		PG_CATCH();
+		{
+			guard_fail_open("judge a plan for EXPLAIN", cxt);
+		}
+		PG_END_TRY();
+	}
+
+	ExplainOnePlan(plan, into, es, queryString, params, queryEnv,
+				   &planduration, (es->buffers ? &bufusage : NULL));
+
+	if (verdict != NULL)
+		ExplainPropertyText("Guard", verdict, es);
 }
 
 /* ExecutorRun hook: statements started inside this one are nested. */
@@ -578,6 +1090,8 @@ guard_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	guard_store_request();
+	guard_incidents_request();
+	guard_throttle_request();
 }
 #endif
 
@@ -587,6 +1101,8 @@ guard_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	guard_store_startup();
+	guard_incidents_startup();
+	guard_throttle_startup();
 }
 
 /* guard_install_hooks: chain guard into every hook it uses (_PG_init). */
@@ -610,6 +1126,12 @@ guard_install_hooks(void)
 	ExecutorRun_hook = guard_ExecutorRun;
 	prev_ExecutorFinish = ExecutorFinish_hook;
 	ExecutorFinish_hook = guard_ExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = guard_ExecutorEnd;
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = guard_set_rel_pathlist;
+	prev_ExplainOneQuery = ExplainOneQuery_hook;
+	ExplainOneQuery_hook = guard_ExplainOneQuery;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = guard_ProcessUtility;
 

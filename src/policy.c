@@ -147,6 +147,17 @@ guard_policy_evaluate(uint64 query_hash, uint64 plan_hash,
 		else
 			continue;			/* an approved plan scans it as well */
 		verdict->reasons |= reason;
+		if (reason == GUARD_FP_PLAN_REGRESSION)
+		{
+			if (verdict->regressed == NULL)
+			{
+				verdict->regressed = s->relname;
+				verdict->regressed_rows = s->rows;
+			}
+			if (OidIsValid(s->relid) &&
+				verdict->nregressed < lengthof(verdict->regressed_relids))
+				verdict->regressed_relids[verdict->nregressed++] = s->relid;
+		}
 		if (verdict->relation == NULL)
 		{
 			verdict->relation = s->relname;
@@ -168,5 +179,7 @@ guard_reason_names(uint32 reasons)
 		names = lappend(names, "plan_regression");
 	if (reasons & GUARD_FP_REJECTED)
 		names = lappend(names, "rejected_plan");
+	if (reasons & GUARD_FP_ANDOR)
+		names = lappend(names, "andor_precedence");
 	return names;
 }

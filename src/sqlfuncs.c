@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * sqlfuncs.c
- *		Thin SQL-callable wrappers: guard.plans, guard.info, guard.explain,
- *		guard.reset.
+ *		Thin SQL-callable wrappers: guard.plans, guard.incidents, guard.info,
+ *		guard.explain, guard.reset.
  *
  * IDENTIFICATION
  *		src/sqlfuncs.c
@@ -35,9 +35,12 @@ PG_FUNCTION_INFO_V1(guard_plans);
 PG_FUNCTION_INFO_V1(guard_info);
 PG_FUNCTION_INFO_V1(guard_explain);
 PG_FUNCTION_INFO_V1(guard_reset);
+PG_FUNCTION_INFO_V1(guard_incidents);
 
 #define GUARD_PLANS_COLS 15
-#define GUARD_EXPLAIN_COLS 7
+#define GUARD_EXPLAIN_COLS 8
+#define GUARD_INCIDENTS_COLS 19
+#define GUARD_INFO_COLS 13
 
 static Datum
 text_array(GuardSeqScan *s, int n)
@@ -137,8 +140,8 @@ guard_info(PG_FUNCTION_ARGS)
 {
 	GuardStoreInfo info;
 	TupleDesc	tupdesc;
-	Datum		values[7];
-	bool		nulls[7];
+	Datum		values[GUARD_INFO_COLS];
+	bool		nulls[GUARD_INFO_COLS];
 
 	guard_store_require();
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -153,6 +156,24 @@ guard_info(PG_FUNCTION_ARGS)
 	values[4] = Int64GetDatum(info.text_limit);
 	values[5] = Int64GetDatum(info.dropped_texts);
 	values[6] = TimestampTzGetDatum(info.stats_reset);
+	/* extension 0.3 and later: incidents and limp mode */
+	if (tupdesc->natts >= GUARD_INFO_COLS)
+	{
+		int64		count,
+					max,
+					evictions,
+					waits,
+					timeouts;
+
+		guard_incidents_info(&count, &max, &evictions);
+		guard_throttle_counters(&waits, &timeouts);
+		values[7] = Int64GetDatum(count);
+		values[8] = Int64GetDatum(max);
+		values[9] = Int64GetDatum(evictions);
+		values[10] = Int32GetDatum(guard_throttle_running());
+		values[11] = Int64GetDatum(waits);
+		values[12] = Int64GetDatum(timeouts);
+	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
@@ -194,6 +215,8 @@ guard_explain(PG_FUNCTION_ARGS)
 		GuardPlanTexts texts;
 		GuardVerdict verdict;
 		bool		has_params;
+		bool		maybe_andor;
+		char	   *clause;
 		int		   *locs;
 		int			nlocs;
 		Datum		values[GUARD_EXPLAIN_COLS];
@@ -212,7 +235,9 @@ guard_explain(PG_FUNCTION_ARGS)
 
 		memset(&fp, 0, sizeof(fp));
 		/* the planner scribbles on its input: hash the query first */
-		fp.query_hash = guard_query_hash(query, &has_params, &locs, &nlocs);
+		fp.query_hash = guard_query_hash(query, &has_params, &locs, &nlocs,
+										 &maybe_andor);
+		clause = maybe_andor ? guard_lint_andor(query, sql) : NULL;
 
 		guard_last_sizes = NULL;
 		guard_last_nsizes = 0;
@@ -246,23 +271,103 @@ guard_explain(PG_FUNCTION_ARGS)
 		values[2] = CStringGetTextDatum(texts.plan);
 		values[3] = text_array(texts.seqscans, texts.nseqscans);
 		values[4] = rows_array(texts.seqscans, texts.nseqscans);
-		values[5] = CStringGetTextDatum(verdict.flagged ? "flagged" : "ok");
-		reason_names = guard_reason_names(verdict.reasons);
+		values[5] = CStringGetTextDatum(verdict.flagged ? "flagged" :
+										clause ? "warning" : "ok");
+		reason_names = guard_reason_names(verdict.reasons |
+										  (clause ? GUARD_FP_ANDOR : 0));
 		reasons = palloc(Max(list_length(reason_names), 1) * sizeof(Datum));
 		foreach(rc, reason_names)
 			reasons[nreasons++] = CStringGetTextDatum((char *) lfirst(rc));
 		values[6] = PointerGetDatum(construct_array(reasons, nreasons, TEXTOID,
 													-1, false, TYPALIGN_INT));
+		if (clause)
+			values[7] = CStringGetTextDatum(clause);
+		else
+			nulls[7] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
 }
 
-/* guard.reset(): forget every observed plan (revoked from PUBLIC). */
+/* guard.reset(): forget every observed plan and incident (revoked from PUBLIC). */
 Datum
 guard_reset(PG_FUNCTION_ARGS)
 {
 	guard_store_require();
 	guard_store_reset();
+	guard_incidents_reset();
 	PG_RETURN_VOID();
+}
+
+/*
+ * guard.incidents_internal(): the incidents.  As for guard.plans, the query
+ * texts of other roles are shown only to members of pg_read_all_stats.
+ * status is the DBA's decision on the plan, for this database's incidents.
+ */
+Datum
+guard_incidents(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			userid = GetUserId();
+	bool		see_all = has_privs_of_role(userid, ROLE_PG_READ_ALL_STATS);
+	GuardIncidentRow *rows;
+	int			nrows;
+	int			i;
+
+	guard_store_require();
+	InitMaterializedSRF(fcinfo, 0);
+
+	rows = guard_incidents_snapshot(&nrows);
+	for (i = 0; i < nrows; i++)
+	{
+		GuardIncidentRow *r = &rows[i];
+		Datum		values[GUARD_INCIDENTS_COLS];
+		bool		nulls[GUARD_INCIDENTS_COLS];
+		bool		mine = see_all || r->userid == userid;
+		int			c = 0;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[c++] = Int64GetDatum(r->incident_id);
+		values[c++] = ObjectIdGetDatum(r->dbid);
+		values[c++] = ObjectIdGetDatum(r->userid);
+		values[c++] = Int64GetDatum((int64) r->query_hash);
+		values[c++] = Int64GetDatum((int64) r->plan_hash);
+		values[c++] = CStringGetTextDatum(guard_reason_name(r->reason));
+		if (r->relation)
+		{
+			values[c++] = CStringGetTextDatum(r->relation);
+			values[c++] = Int64GetDatum((int64) r->relation_rows);
+		}
+		else
+		{
+			nulls[c++] = true;
+			nulls[c++] = true;
+		}
+		values[c++] = CStringGetTextDatum(guard_action_name(r->action));
+		values[c++] = CStringGetTextDatum(guard_action_name(r->would_action));
+		if (r->baseline_plan_hash != 0)
+			values[c++] = Int64GetDatum((int64) r->baseline_plan_hash);
+		else
+			nulls[c++] = true;
+		if (r->clause && mine)
+			values[c++] = CStringGetTextDatum(r->clause);
+		else if (r->clause)
+			values[c++] = CStringGetTextDatum("<insufficient privilege>");
+		else
+			nulls[c++] = true;
+		values[c++] = CStringGetTextDatum(mine ? r->query : "<insufficient privilege>");
+		values[c++] = CStringGetTextDatum(r->plan);
+		values[c++] = Int64GetDatum(r->count);
+		values[c++] = TimestampTzGetDatum(r->first_seen);
+		values[c++] = TimestampTzGetDatum(r->last_seen);
+		values[c++] = BoolGetDatum(r->resolved);
+		if (r->dbid == MyDatabaseId)
+			values[c++] = CStringGetTextDatum(guard_status_name(guard_baseline_status(r->query_hash,
+																					   r->plan_hash)));
+		else
+			nulls[c++] = true;
+		Assert(c == GUARD_INCIDENTS_COLS);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
