@@ -19,7 +19,7 @@ SELECT count(*) FROM (SELECT * FROM notifications WHERE user_id = 42
 SELECT body FROM notifications WHERE id = 7;
 SELECT guard.approve_observed() > 0 AS adopted;
 
--- observe: the lost-parentheses query runs, silently
+-- observe: the lost-parentheses query runs; guard only records the incident
 SET guard.mode = observe;
 SELECT count(*) FROM (SELECT * FROM notifications WHERE user_id = 42
    AND is_read = false OR is_mention = true ORDER BY created_at DESC LIMIT 50) s;

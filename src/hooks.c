@@ -32,6 +32,7 @@
 
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -277,6 +278,7 @@ fingerprint_plan(PrePlan *pre, const char *query_string,
 
 	guard_fingerprint_attach(result, &fp);
 	*fp_out = fp;
+	fp_out->flags |= GUARD_FP_VALID;
 
 	if (guard_suppress_recording)
 	{
@@ -368,23 +370,13 @@ correcting_rel(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
 	return false;
 }
 
-/* Drop the sequential-scan paths of rel, if it has any other path. */
-static List *
-without_seqscans(List *paths)
-{
-	List	   *kept = NIL;
-	ListCell   *lc;
-
-	foreach(lc, paths)
-	{
-		Path	   *path = (Path *) lfirst(lc);
-
-		if (path->pathtype != T_SeqScan)
-			kept = lappend(kept, path);
-	}
-	return kept;
-}
-
+/*
+ * set_rel_pathlist hook.  For a relation being corrected, build its paths
+ * again without the sequential scan: add_path has already pruned the index
+ * paths a cheaper Seq Scan dominated, so they are made anew (index, bitmap
+ * and TID paths, as set_plain_rel_pathlist makes them).  A relation with
+ * no other way in keeps its Seq Scan, and the correction then fails.
+ */
 static void
 guard_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 					   RangeTblEntry *rte)
@@ -393,14 +385,21 @@ guard_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		prev_set_rel_pathlist(root, rel, rti, rte);
 
 	if (correcting_n > 0 && planner_depth == correcting_depth &&
-		rte->rtekind == RTE_RELATION && correcting_rel(root, rel, rte))
+		rte->rtekind == RTE_RELATION && rte->tablesample == NULL &&
+		(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW) &&
+		correcting_rel(root, rel, rte))
 	{
-		List	   *kept = without_seqscans(rel->pathlist);
+		List	   *old_paths = rel->pathlist;
+		List	   *old_partial = rel->partial_pathlist;
 
-		if (kept != NIL)
+		rel->pathlist = NIL;
+		rel->partial_pathlist = NIL;
+		create_index_paths(root, rel);
+		create_tidscan_paths(root, rel);
+		if (rel->pathlist == NIL)
 		{
-			rel->pathlist = kept;
-			rel->partial_pathlist = without_seqscans(rel->partial_pathlist);
+			rel->pathlist = old_paths;
+			rel->partial_pathlist = old_partial;
 		}
 	}
 }
@@ -676,6 +675,10 @@ record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts 
 		GuardOccurrence occ;
 
 		if ((fp->flags & reasons[i].flag) == 0)
+			continue;
+		/* once the DBA rejected the plan, that is the only news */
+		if ((fp->flags & GUARD_FP_REJECTED) &&
+			(reasons[i].flag & (GUARD_FP_NEW_SEQSCAN | GUARD_FP_PLAN_REGRESSION)))
 			continue;
 		memset(&occ, 0, sizeof(occ));
 		occ.query_hash = fp->query_hash;
