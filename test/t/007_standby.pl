@@ -35,6 +35,12 @@ is($standby->safe_psql('postgres', q{SELECT calls FROM guard.plans WHERE query =
 my ($ret, $out, $err) = $standby->psql('postgres', 'SELECT count(*) FROM t WHERE v > 0');
 isnt($ret, 0, 'a flagged plan is blocked on the standby');
 like($err, qr/guard blocked a plan that sequentially scans public\.t/, 'with guard\'s error');
+is($standby->safe_psql('postgres',
+	q{SELECT reason || ' ' || relation || ' ' || action || ' ' || count FROM guard.incidents}),
+	'new_seqscan public.t blocked 1', 'the incident is recorded on the standby, read-only');
+my $logstart = 0;
+ok($standby->wait_for_log(qr/guard incident \{"incident_id": \d+, "database": "postgres".*"action": "blocked"/, $logstart),
+	'the standby writes the incident\'s LOG line');
 
 # a standby session stays open; the DBA approves the plan on the primary
 my $s = $standby->background_psql('postgres', on_error_stop => 0);
@@ -51,6 +57,8 @@ is($out, '20000', 'and gets its rows');
 $s->quit;
 is($standby->safe_psql('postgres', q{SELECT status FROM guard.plans WHERE query LIKE '%v > $1%'}),
 	'approved', 'the standby sees the decision');
+is($standby->safe_psql('postgres', q{SELECT status FROM guard.incidents}),
+	'approved', 'and shows the incident\'s plan as approved');
 
 $standby->stop;
 $primary->stop;
