@@ -13,6 +13,7 @@ CREATE FUNCTION guard.incidents_internal(
     OUT relation_rows bigint,
     OUT action text,
     OUT would_action text,
+    OUT baseline_query_hash bigint,
     OUT baseline_plan_hash bigint,
     OUT clause text,
     OUT query text,
@@ -29,21 +30,24 @@ LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION guard.incidents_internal() IS
 'incidents in shared memory; read them through guard.incidents';
 
--- baseline_plan: the approved plan the incident's plan departs from, from
--- this database's guard.baseline (NULL for incidents of other databases)
+-- baseline_plan: the approved plan the incident's plan departs from (of the
+-- same statement, or of the statement whose text differs only in
+-- parentheses), from this database's guard.baseline (NULL for incidents of
+-- other databases)
 CREATE VIEW guard.incidents AS
   SELECT i.incident_id, i.first_seen, i.last_seen, i.count,
          d.datname AS database, r.rolname AS role,
          i.query_hash, i.plan_hash, i.reason, i.relation, i.relation_rows,
          i.action, i.baseline_plan_hash, i.query, i.plan,
          b.plan AS baseline_plan,
-         i.would_action, i.clause, i.status, i.resolved, i.dbid, i.userid
+         i.would_action, i.clause, i.status, i.resolved,
+         i.baseline_query_hash, i.dbid, i.userid
     FROM guard.incidents_internal() AS i
     LEFT JOIN pg_catalog.pg_database AS d ON d.oid = i.dbid
     LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = i.userid
     LEFT JOIN guard.baseline AS b
            ON d.datname = pg_catalog.current_database()
-          AND b.query_hash = i.query_hash
+          AND b.query_hash = i.baseline_query_hash
           AND b.plan_hash = i.baseline_plan_hash;
 
 COMMENT ON VIEW guard.incidents IS

@@ -91,6 +91,17 @@ SELECT count_kind(3);
 \set VERBOSITY default
 SELECT reason, action FROM guard.incidents WHERE query LIKE '%kind +%';
 
+-- a statement that lost its parentheses departs from the approved plan of
+-- the statement it came from
+SELECT count(*) FROM inc_events WHERE id = 5 AND (kind = 1 OR payload = 'x');
+SELECT guard.approve(query_hash, plan_hash) FROM guard.plans
+ WHERE query LIKE '%AND (kind = $2 OR payload = $3)';
+\set VERBOSITY terse
+SELECT count(*) FROM inc_events WHERE id = 5 AND kind = 1 OR payload = 'x';
+\set VERBOSITY default
+SELECT reason, clause, plan, baseline_plan FROM guard.incidents
+ WHERE query LIKE '%AND kind = $2 OR%' ORDER BY reason;
+
 -- other roles' query texts stay hidden
 CREATE ROLE guard_app4;
 SET ROLE guard_app4;

@@ -194,6 +194,8 @@ extern GuardPlanRow *guard_store_snapshot(int *nrows, bool with_texts);
 extern bool guard_store_get(Oid dbid, uint64 query_hash, uint64 plan_hash,
 							GuardPlanRow *row);
 extern void guard_store_info(GuardStoreInfo *info);
+extern int	guard_store_siblings(Oid dbid, uint64 query_hash, const char *query,
+								 uint64 *pairs, int max);
 
 /* baseline.c */
 typedef enum GuardStatus
@@ -272,6 +274,7 @@ typedef struct GuardOccurrence
 	GuardAction would_action;	/* what guard.mode = block would do */
 	const char *relation;		/* NULL for rejected_plan, andor_precedence */
 	double		relation_rows;
+	uint64		baseline_query_hash;	/* the approved plan's statement */
 	uint64		baseline_plan_hash;	/* 0: none */
 	const char *clause;			/* andor_precedence finding, or NULL */
 	const char *query;			/* texts, used when the incident is new */
@@ -294,6 +297,7 @@ typedef struct GuardIncidentRow
 	TimestampTz first_seen;
 	TimestampTz last_seen;
 	double		relation_rows;
+	uint64		baseline_query_hash;
 	uint64		baseline_plan_hash;
 	char	   *relation;
 	char	   *clause;

@@ -495,6 +495,7 @@ try_correct(PrePlan *pre, Query *copy, const char *query_string, int cursorOptio
 			occ.would_action = GUARD_ACTION_CORRECTED;
 			occ.relation = bad_verdict->regressed;
 			occ.relation_rows = bad_verdict->regressed_rows;
+			occ.baseline_query_hash = fp.query_hash;
 			occ.baseline_plan_hash = fp.plan_hash;
 			occ.clause = pre->andor ? guard_lint_recall(pre->query_hash) : NULL;
 			occ.query = guard_statement_text(query_string, copy->stmt_location,
@@ -652,6 +653,26 @@ flagged_facts(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts *ff
 	ff->would = block_action(fp->flags);
 }
 
+/*
+ * The approved plan of a statement whose text differs from query only in
+ * parentheses, if there is one.
+ */
+static void
+sibling_baseline(uint64 query_hash, const char *query, GuardOccurrence *occ)
+{
+	uint64		pairs[2 * 16];
+	int			n = guard_store_siblings(MyDatabaseId, query_hash, query, pairs, 16);
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (guard_baseline_status(pairs[2 * i], pairs[2 * i + 1]) == GUARD_STATUS_APPROVED)
+		{
+			occ->baseline_query_hash = pairs[2 * i];
+			occ->baseline_plan_hash = pairs[2 * i + 1];
+			return;
+		}
+}
+
 /* Record one occurrence of each of the plan's reasons as incidents. */
 static void
 record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts *ff)
@@ -668,6 +689,7 @@ record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts 
 	};
 	TimestampTz now = GetCurrentStatementStartTimestamp();
 	char	   *query = NULL;
+	bool		normalized = false;
 	int			i;
 
 	for (i = 0; i < lengthof(reasons); i++)
@@ -701,6 +723,8 @@ record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts 
 		}
 		else
 			occ.baseline_plan_hash = guard_baseline_approved_plan(fp->query_hash, NULL);
+		if (occ.baseline_plan_hash != 0)
+			occ.baseline_query_hash = fp->query_hash;
 		if (guard_incident_seen(MyDatabaseId, &occ, now))
 			continue;
 
@@ -711,13 +735,24 @@ record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts 
 
 			if (guard_store_get(MyDatabaseId, fp->query_hash, fp->plan_hash, &row) &&
 				row.query != NULL)
+			{
 				query = row.query;
+				normalized = true;
+			}
 			else
 				query = guard_statement_text(queryDesc->sourceText,
 											 queryDesc->plannedstmt->stmt_location,
 											 queryDesc->plannedstmt->stmt_len);
 		}
 		occ.query = query;
+
+		/*
+		 * A statement without an approved plan of its own: is it an approved
+		 * statement with its parentheses lost?  Then that is the plan it
+		 * replaced.
+		 */
+		if (occ.baseline_plan_hash == 0 && normalized)
+			sibling_baseline(fp->query_hash, query, &occ);
 		occ.plan = ff->shape;
 		guard_incident_record(MyDatabaseId, GetUserId(), &occ, now);
 	}

@@ -95,6 +95,7 @@ typedef struct IncidentData
 	TimestampTz first_seen;
 	TimestampTz last_seen;
 	double		relation_rows;
+	uint64		baseline_query_hash;
 	uint64		baseline_plan_hash;
 	char		relation[INCIDENT_RELATION];
 	char		clause[INCIDENT_CLAUSE];
@@ -381,7 +382,8 @@ incident_json(const IncidentKey *key, const IncidentData *d, const char *dbname,
 					 guard_action_name((GuardAction) d->action),
 					 guard_action_name((GuardAction) d->would_action));
 	if (d->baseline_plan_hash != 0)
-		appendStringInfo(&buf, ", \"baseline_plan_hash\": %lld",
+		appendStringInfo(&buf, ", \"baseline_query_hash\": %lld, \"baseline_plan_hash\": %lld",
+						 (long long) d->baseline_query_hash,
 						 (long long) d->baseline_plan_hash);
 	if (d->clause[0])
 	{
@@ -498,6 +500,7 @@ guard_incident_record(Oid dbid, Oid userid, const GuardOccurrence *occ,
 		d->count = 1;
 		d->first_seen = d->last_seen = now;
 		d->relation_rows = occ->relation ? occ->relation_rows : 0;
+		d->baseline_query_hash = occ->baseline_query_hash;
 		d->baseline_plan_hash = occ->baseline_plan_hash;
 		copy_clipped(d->relation, occ->relation, INCIDENT_RELATION);
 		copy_clipped(d->clause, occ->clause, INCIDENT_CLAUSE);
@@ -560,6 +563,7 @@ guard_incidents_snapshot(int *nrows)
 		r->reason = (GuardReason) e->key.reason;
 		r->first_seen = d.first_seen;
 		r->relation_rows = d.relation_rows;
+		r->baseline_query_hash = d.baseline_query_hash;
 		r->baseline_plan_hash = d.baseline_plan_hash;
 		r->relation = d.relation[0] ? pstrdup(d.relation) : NULL;
 		r->clause = d.clause[0] ? pstrdup(d.clause) : NULL;

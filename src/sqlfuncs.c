@@ -39,7 +39,7 @@ PG_FUNCTION_INFO_V1(guard_incidents);
 
 #define GUARD_PLANS_COLS 15
 #define GUARD_EXPLAIN_COLS 8
-#define GUARD_INCIDENTS_COLS 19
+#define GUARD_INCIDENTS_COLS 20
 #define GUARD_INFO_COLS 13
 
 static Datum
@@ -346,9 +346,15 @@ guard_incidents(PG_FUNCTION_ARGS)
 		values[c++] = CStringGetTextDatum(guard_action_name(r->action));
 		values[c++] = CStringGetTextDatum(guard_action_name(r->would_action));
 		if (r->baseline_plan_hash != 0)
+		{
+			values[c++] = Int64GetDatum((int64) r->baseline_query_hash);
 			values[c++] = Int64GetDatum((int64) r->baseline_plan_hash);
+		}
 		else
+		{
 			nulls[c++] = true;
+			nulls[c++] = true;
+		}
 		if (r->clause && mine)
 			values[c++] = CStringGetTextDatum(r->clause);
 		else if (r->clause)

@@ -46,6 +46,7 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -767,6 +768,63 @@ guard_store_get(Oid dbid, uint64 query_hash, uint64 plan_hash_v, GuardPlanRow *r
 	}
 	LWLockRelease(shared->lock);
 	return entry != NULL;
+}
+
+/* Equal but for parentheses and white space?  Allocates nothing. */
+static bool
+same_but_parentheses(const char *a, const char *b)
+{
+	for (;;)
+	{
+		while (*a == '(' || *a == ')' || isspace((unsigned char) *a))
+			a++;
+		while (*b == '(' || *b == ')' || isspace((unsigned char) *b))
+			b++;
+		if (*a != *b)
+			return false;
+		if (*a == '\0')
+			return true;
+		a++;
+		b++;
+	}
+}
+
+/*
+ * guard_store_siblings: other statements of dbid whose text differs from
+ * query only in parentheses (and white space): the statement a lost pair
+ * of parentheses came from.  Fills up to max (query_hash, plan_hash) pairs
+ * and returns how many.  Compares under the shared lock, copying nothing.
+ */
+int
+guard_store_siblings(Oid dbid, uint64 query_hash, const char *query,
+					 uint64 *pairs, int max)
+{
+	HASH_SEQ_STATUS hs;
+	GuardPlanEntry *entry;
+	int			n = 0;
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	hash_seq_init(&hs, plan_hash);
+	while ((entry = hash_seq_search(&hs)) != NULL)
+	{
+		const GuardTextBlob *blob;
+
+		if (entry->key.dbid != dbid || entry->key.query_hash == query_hash ||
+			entry->texts_len == 0)
+			continue;
+		blob = (const GuardTextBlob *) (arena + entry->texts_off);
+		if (!same_but_parentheses(blob->data, query))
+			continue;
+		pairs[2 * n] = entry->key.query_hash;
+		pairs[2 * n + 1] = entry->key.plan_hash;
+		if (++n >= max)
+		{
+			hash_seq_term(&hs);
+			break;
+		}
+	}
+	LWLockRelease(shared->lock);
+	return n;
 }
 
 /* guard_store_info: store-wide statistics. */
