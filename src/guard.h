@@ -353,5 +353,8 @@ extern void guard_policy_evaluate(uint64 query_hash, uint64 plan_hash,
 								  GuardVerdict *verdict);
 extern List *guard_reason_names(uint32 reasons);
 extern bool guard_policy_flags_row(const GuardPlanRow *row);
+extern bool guard_sibling_baseline(uint64 query_hash, const char *query,
+								   uint64 *baseline_query_hash,
+								   uint64 *baseline_plan_hash);
 
 #endif							/* GUARD_H */

@@ -653,26 +653,6 @@ flagged_facts(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts *ff
 	ff->would = block_action(fp->flags);
 }
 
-/*
- * The approved plan of a statement whose text differs from query only in
- * parentheses, if there is one.
- */
-static void
-sibling_baseline(uint64 query_hash, const char *query, GuardOccurrence *occ)
-{
-	uint64		pairs[2 * 16];
-	int			n = guard_store_siblings(MyDatabaseId, query_hash, query, pairs, 16);
-	int			i;
-
-	for (i = 0; i < n; i++)
-		if (guard_baseline_status(pairs[2 * i], pairs[2 * i + 1]) == GUARD_STATUS_APPROVED)
-		{
-			occ->baseline_query_hash = pairs[2 * i];
-			occ->baseline_plan_hash = pairs[2 * i + 1];
-			return;
-		}
-}
-
 /* Record one occurrence of each of the plan's reasons as incidents. */
 static void
 record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts *ff)
@@ -752,7 +732,9 @@ record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts 
 		 * replaced.
 		 */
 		if (occ.baseline_plan_hash == 0 && normalized)
-			sibling_baseline(fp->query_hash, query, &occ);
+			(void) guard_sibling_baseline(fp->query_hash, query,
+										  &occ.baseline_query_hash,
+										  &occ.baseline_plan_hash);
 		occ.plan = ff->shape;
 		guard_incident_record(MyDatabaseId, GetUserId(), &occ, now);
 	}

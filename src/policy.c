@@ -24,6 +24,7 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
+#include "miscadmin.h"
 #include "utils/lsyscache.h"
 #include "utils/varlena.h"
 
@@ -182,4 +183,27 @@ guard_reason_names(uint32 reasons)
 	if (reasons & GUARD_FP_ANDOR)
 		names = lappend(names, "andor_precedence");
 	return names;
+}
+
+/*
+ * guard_sibling_baseline: the approved plan of another statement of this
+ * database whose text differs from query only in parentheses: the
+ * statement a lost pair of parentheses came from.  Returns false if none.
+ */
+bool
+guard_sibling_baseline(uint64 query_hash, const char *query,
+					   uint64 *baseline_query_hash, uint64 *baseline_plan_hash)
+{
+	uint64		pairs[2 * 16];
+	int			n = guard_store_siblings(MyDatabaseId, query_hash, query, pairs, 16);
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (guard_baseline_status(pairs[2 * i], pairs[2 * i + 1]) == GUARD_STATUS_APPROVED)
+		{
+			*baseline_query_hash = pairs[2 * i];
+			*baseline_plan_hash = pairs[2 * i + 1];
+			return true;
+		}
+	return false;
 }

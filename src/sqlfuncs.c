@@ -326,6 +326,15 @@ guard_incidents(PG_FUNCTION_ARGS)
 		bool		mine = see_all || r->userid == userid;
 		int			c = 0;
 
+		/*
+		 * The plan it replaced, if the incident was recorded before the
+		 * statement it came from had an approved plan: look again now.
+		 */
+		if (r->baseline_plan_hash == 0 && r->dbid == MyDatabaseId && r->query[0])
+			(void) guard_sibling_baseline(r->query_hash, r->query,
+										  &r->baseline_query_hash,
+										  &r->baseline_plan_hash);
+
 		memset(nulls, 0, sizeof(nulls));
 		values[c++] = Int64GetDatum(r->incident_id);
 		values[c++] = ObjectIdGetDatum(r->dbid);

@@ -93,25 +93,62 @@ UNION ALL
 SELECT 'lost parentheses', * FROM guard.explain(\$q\$$bad\$q\$);
 SQL
 
-say "the DBA adopts the warm-up as the baseline (plans guard would not flag)"
+say "in observe mode the lost parentheses already raised an incident (and one LOG line)"
+psql_demo <<'SQL'
+\x on
+SELECT incident_id, database, role, reason, relation, relation_rows, action,
+       would_action, count, clause
+  FROM guard.incidents ORDER BY incident_id;
+SQL
+grep -a 'LOG:  guard incident' "$work/server.log" | head -2 | cut -c1-400 | sed 's/^/    /'
+
+say "the DBA adopts the warm-up as the baseline (plans without an incident, that guard would not flag)"
 psql_demo -c "SELECT guard.approve_observed('warm-up before the release') AS approved"
 psql_demo -c "SELECT status, plan FROM guard.baseline WHERE query LIKE '%notifications%'"
 
 say "production runs with guard.mode = block (set per database by a superuser)"
 psql_demo -q -c "ALTER DATABASE postgres SET guard.mode = 'block'"
+echo "    an on-call tool listens on channel guard_incident..."
+as_postgres psql -h "$work" -p "$port" -d postgres -X -q -c "LISTEN guard_incident" \
+	-c "SELECT pg_sleep(3)" -c "SELECT 1" >"$work/listener.out" 2>&1 &
+listener=$!
+sleep 1
+echo "    EXPLAIN shows the verdict without running anything:"
+psql_demo -c "EXPLAIN (COSTS OFF) ${bad/\$1/42}"
 echo "    the release ships the lost parentheses again:"
 as_postgres psql -h "$work" -p "$port" -d postgres -X <<SQL || true
 PREPARE inbox(int) AS $bad;
 EXECUTE inbox(42);
 SQL
+wait "$listener" || true
+echo "    ...and the listener got the alert, although the blocked transaction rolled back:"
+grep -a 'Asynchronous notification' "$work/listener.out" | head -1 | cut -c1-400 | sed 's/^/    /' || true
 echo "    ...while the good query, and everything else, keeps running:"
 psql_demo -c "SELECT count(*) AS rows_served FROM (SELECT * FROM notifications WHERE user_id = 42 AND (is_read = false OR is_mention = true) ORDER BY created_at DESC LIMIT 50) n"
+
+say "the review queue: the incident waits in guard.incidents, with the new plan and the plan it replaced"
+psql_demo <<'SQL'
+\x on
+SELECT incident_id, reason, relation, relation_rows, action, count, clause,
+       query, plan, baseline_plan
+  FROM guard.incidents WHERE reason = 'new_seqscan';
+SQL
+
+say "limp mode instead of errors: at most 2 sessions at a time run the flagged plan"
+psql_demo -q -c "ALTER DATABASE postgres SET guard.flagged_max_concurrency = 2"
+psql_demo -q -o /dev/null <<SQL
+PREPARE inbox(int) AS $bad;
+EXECUTE inbox(42);
+SQL
+psql_demo -c "SELECT reason, action, count FROM guard.incidents WHERE reason = 'new_seqscan'"
+psql_demo -q -c "ALTER DATABASE postgres RESET guard.flagged_max_concurrency"
 
 say "review: the DBA rejects the plan with one call (guard.approve would let it run)"
 psql_demo <<'SQL'
 SELECT guard.reject(query_hash, plan_hash, 'lost parentheses: scans all notifications')
-  FROM guard.plans WHERE query LIKE '%is_read = $2 OR is_mention = $3%' AND seqscans <> '{}';
+  FROM guard.incidents WHERE reason = 'new_seqscan';
 SELECT status, note, created_by, query FROM guard.baseline WHERE status = 'rejected';
+SELECT reason, status, resolved FROM guard.incidents ORDER BY incident_id;
 SQL
 
 say "the fingerprints are portable: the same statement in a fresh database, created another way, hashes the same"
