@@ -20,7 +20,8 @@
  * which a block rolls back; a "guard notifier" background worker, started
  * on demand for the incident's database (NOTIFY is per database), sends
  * the pending notifications in a transaction of its own, writes the
- * incidents file, and exits after a second without work.  On a standby
+ * incidents file, and exits after half a second without work (it holds a
+ * connection to the database meanwhile: a DROP DATABASE waits for it).  On a standby
  * (no NOTIFY during recovery) it only writes the file.
  *
  * Persistence.  pg_stat/guard_incidents.stat is written by the notifier
@@ -936,6 +937,24 @@ bad:
  * =====================================================================
  */
 static Oid	notifier_dbid = InvalidOid;
+static volatile sig_atomic_t got_sigterm = false;
+static volatile sig_atomic_t in_xact = false;
+
+/*
+ * SIGTERM (shutdown, DROP DATABASE ... FORCE): leave quietly at the next
+ * turn of the loop, or at once through die() inside a transaction.
+ */
+static void
+notifier_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	got_sigterm = true;
+	if (in_xact)
+		die(postgres_signal_arg);
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
 
 static void
 notifier_exit(int code, Datum arg)
@@ -1001,7 +1020,7 @@ guard_notifier_main(Datum arg)
 	int			idle = 0;
 
 	notifier_dbid = DatumGetObjectId(arg);
-	pqsignal(SIGTERM, die);
+	pqsignal(SIGTERM, notifier_sigterm);
 	BackgroundWorkerUnblockSignals();
 	before_shmem_exit(notifier_exit, (Datum) 0);
 	if (ishared == NULL)
@@ -1016,13 +1035,18 @@ guard_notifier_main(Datum arg)
 		int			i;
 
 		CHECK_FOR_INTERRUPTS();
-		n = take_pending(&recs, idle >= 10);
+		if (got_sigterm)
+			break;				/* what is pending waits for the next notifier */
+		n = take_pending(&recs, idle >= 5);
 		if (n == 0 && !OidIsValid(notifier_dbid))
 			break;
 		if (n > 0)
 		{
 			qsort(recs, n, sizeof(IncidentsFileRecord), cmp_incident_id);
 			SetCurrentStatementStartTimestamp();
+			in_xact = true;
+			if (got_sigterm)
+				die(SIGTERM);
 			StartTransactionCommand();
 			if (!RecoveryInProgress())
 			{
@@ -1035,6 +1059,7 @@ guard_notifier_main(Datum arg)
 											   NOTIFY_QUERY_MAX));
 			}
 			CommitTransactionCommand();
+			in_xact = false;
 			incidents_write_file();
 			idle = 0;
 		}
