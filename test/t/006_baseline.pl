@@ -77,7 +77,17 @@ is($node->safe_psql('old', q{SELECT to_regclass('guard.baseline') IS NULL}), 't'
 $node->safe_psql('old', q{ALTER EXTENSION guard UPDATE});
 is($node->safe_psql('old', q{SELECT extversion, to_regclass('guard.baseline') IS NOT NULL
 	FROM pg_extension WHERE extname = 'guard'}), '0.3|t', 'ALTER EXTENSION UPDATE adds it');
+is($node->safe_psql('old', q{SELECT count(*) FROM guard.incidents WHERE database = 'old'}), '0',
+	'and guard.incidents (0.3)');
 $node->safe_psql('old', q{SELECT guard.approve(1, 2)});
+
+# a database still at 0.2 keeps working with the new library
+$node->safe_psql('postgres', q{CREATE DATABASE v02});
+$node->safe_psql('v02', q{CREATE EXTENSION guard VERSION '0.2'});
+is($node->safe_psql('v02', q{SELECT max_plans FROM guard.info}), '10000',
+	'guard.info of 0.2 works with the 0.3 library');
+is($node->safe_psql('v02', q{SELECT verdict FROM guard.explain('SELECT 1')}), 'ok',
+	'guard.explain of 0.2 too');
 is($node->safe_psql('old', q{SELECT count(*) FROM guard.baseline}), '1', 'and it works');
 
 $node->stop;
