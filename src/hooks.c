@@ -243,7 +243,7 @@ fingerprint_plan(PrePlan *pre, const char *query_string,
 	fp.flags = pre->extra_flags;
 	if (pre->andor)
 		fp.flags |= GUARD_FP_ANDOR;
-	memset(verdict, 0, sizeof(*verdict));
+	verdict->nregressed = 0;	/* plan_verdict fills it in when it runs */
 	if (boundParams != NULL && boundParams->numParams > 0)
 		fp.flags |= GUARD_FP_CUSTOM;
 	else if (pre->has_params)
@@ -417,8 +417,8 @@ plan_and_fingerprint(PrePlan *pre, Query *parse, const char *query_string,
 	ps.sizes = ps.inline_sizes;
 	ps.n = 0;
 	ps.max = INLINE_SIZES;
-	memset(fp, 0, sizeof(*fp));
-	memset(verdict, 0, sizeof(*verdict));
+	fp->flags = 0;
+	verdict->nregressed = 0;
 	result = run_planner(parse, query_string, cursorOptions, boundParams, &ps);
 
 	if (pre->ok)
@@ -430,7 +430,8 @@ plan_and_fingerprint(PrePlan *pre, Query *parse, const char *query_string,
 		PG_CATCH();
 		{
 			guard_fail_open("fingerprint a plan", cxt);
-			memset(fp, 0, sizeof(*fp));
+			fp->flags = 0;
+			verdict->nregressed = 0;
 		}
 		PG_END_TRY();
 	}
@@ -457,12 +458,21 @@ try_correct(PrePlan *pre, Query *copy, const char *query_string, int cursorOptio
 	Oid		   *saved_relids = correcting_relids;
 	int			saved_n = correcting_n;
 	int			saved_depth = correcting_depth;
+	set_rel_pathlist_hook_type saved_pathlist_hook;
 	PrePlan		pre2 = *pre;
 
 	pre2.extra_flags = GUARD_FP_CORRECTED;
 	correcting_relids = (Oid *) bad_verdict->regressed_relids;
 	correcting_n = bad_verdict->nregressed;
 	correcting_depth = planner_depth + 1;	/* run_planner's level */
+
+	/*
+	 * The set_rel_pathlist hook is guard's only while it corrects: every
+	 * other planning pays nothing for it.
+	 */
+	saved_pathlist_hook = set_rel_pathlist_hook;
+	prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = guard_set_rel_pathlist;
 	PG_TRY();
 	{
 		result = plan_and_fingerprint(&pre2, copy, query_string, cursorOptions,
@@ -470,6 +480,7 @@ try_correct(PrePlan *pre, Query *copy, const char *query_string, int cursorOptio
 	}
 	PG_FINALLY();
 	{
+		set_rel_pathlist_hook = saved_pathlist_hook;
 		correcting_relids = saved_relids;
 		correcting_n = saved_n;
 		correcting_depth = saved_depth;
@@ -1148,8 +1159,6 @@ guard_install_hooks(void)
 	ExecutorFinish_hook = guard_ExecutorFinish;
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = guard_ExecutorEnd;
-	prev_set_rel_pathlist = set_rel_pathlist_hook;
-	set_rel_pathlist_hook = guard_set_rel_pathlist;
 	prev_ExplainOneQuery = ExplainOneQuery_hook;
 	ExplainOneQuery_hook = guard_ExplainOneQuery;
 	prev_ProcessUtility = ProcessUtility_hook;

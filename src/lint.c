@@ -45,6 +45,7 @@ typedef struct LintState
 	const char *src;			/* whole query string */
 	int			start;			/* the statement's first byte */
 	int			end;			/* one past its last byte */
+	int		   *depths;			/* parenthesis depth by offset, built once */
 	char	   *finding;		/* first finding, palloc'd */
 } LintState;
 
@@ -131,22 +132,37 @@ skip_token(const char *s, int pos, int end)
 	return pos + 1;
 }
 
-/* Parenthesis depth at loc, counted from the statement's start. */
+/*
+ * Parenthesis depth at loc, counted from the statement's start.  The depths
+ * of the whole statement are computed in one pass the first time: a
+ * generated clause with thousands of OR operands asks thousands of times.
+ */
 static int
 depth_at(LintState *ls, int loc)
 {
-	int			depth = 0;
-	int			pos = ls->start;
-
-	while (pos < loc && pos < ls->end)
+	if (loc < ls->start || loc >= ls->end)
+		return -1;
+	if (ls->depths == NULL)
 	{
-		if (ls->src[pos] == '(')
-			depth++;
-		else if (ls->src[pos] == ')')
-			depth--;
-		pos = skip_token(ls->src, pos, ls->end);
+		int			depth = 0;
+		int			pos = ls->start;
+
+		ls->depths = palloc((ls->end - ls->start) * sizeof(int));
+		while (pos < ls->end)
+		{
+			int			next = skip_token(ls->src, pos, ls->end);
+			int			i;
+
+			for (i = pos; i < next; i++)
+				ls->depths[i - ls->start] = depth;
+			if (ls->src[pos] == '(')
+				depth++;
+			else if (ls->src[pos] == ')')
+				depth--;
+			pos = next;
+		}
 	}
-	return depth;
+	return ls->depths[loc - ls->start];
 }
 
 /* Does the keyword kw (upper case) start at loc? */
@@ -405,9 +421,12 @@ guard_lint_andor(Query *query, const char *query_string)
 	ls.start = Max(query->stmt_location, 0);
 	ls.end = query->stmt_len > 0 ? Min(ls.start + query->stmt_len, len) : len;
 	ls.finding = NULL;
+	ls.depths = NULL;
 	if (ls.start >= ls.end)
 		return NULL;
 	lint_query(query, &ls);
+	if (ls.depths)
+		pfree(ls.depths);
 	return ls.finding;
 }
 
