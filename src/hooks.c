@@ -751,6 +751,14 @@ record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts 
 	}
 }
 
+/* The HINT of guard's messages about a plan (inside ereport) */
+static int
+approve_hint(const GuardFingerprint *fp)
+{
+	return errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
+				   (long long) fp->query_hash, (long long) fp->plan_hash);
+}
+
 /* The DETAIL of guard's messages about a plan */
 static char *
 flagged_detail(const GuardFingerprint *fp, const FlaggedFacts *ff)
@@ -808,15 +816,13 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 								relation, rows,
 								ff.would == GUARD_ACTION_THROTTLED ? "throttle" : "stop"),
 						 errdetail_internal("%s", flagged_detail(fp, &ff)),
-						 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
-								 (long long) fp->query_hash, (long long) fp->plan_hash)));
+						 approve_hint(fp)));
 			else
 				ereport(WARNING,
 						(errcode(ERRCODE_GUARD_BLOCKED),
 						 errmsg("plan was rejected; guard.mode = block would stop it"),
 						 errdetail_internal("%s", flagged_detail(fp, &ff)),
-						 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
-								 (long long) fp->query_hash, (long long) fp->plan_hash)));
+						 approve_hint(fp)));
 			break;
 		case GUARD_ACTION_THROTTLED:
 			if (!guard_throttle_enter(queryDesc))
@@ -827,8 +833,7 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 								relation ? relation : "?", rows,
 								guard_flagged_max_concurrency, guard_flagged_wait_timeout),
 						 errdetail_internal("%s", flagged_detail(fp, &ff)),
-						 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
-								 (long long) fp->query_hash, (long long) fp->plan_hash)));
+						 approve_hint(fp)));
 			break;
 		case GUARD_ACTION_BLOCKED:
 			if (relation)
@@ -837,15 +842,13 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 						 errmsg("guard blocked a plan that sequentially scans %s (about %.0f rows)",
 								relation, rows),
 						 errdetail_internal("%s", flagged_detail(fp, &ff)),
-						 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
-								 (long long) fp->query_hash, (long long) fp->plan_hash)));
+						 approve_hint(fp)));
 			else
 				ereport(ERROR,
 						(errcode(ERRCODE_GUARD_BLOCKED),
 						 errmsg("guard blocked a plan that was rejected"),
 						 errdetail_internal("%s", flagged_detail(fp, &ff)),
-						 errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
-								 (long long) fp->query_hash, (long long) fp->plan_hash)));
+						 approve_hint(fp)));
 			break;
 	}
 }
