@@ -34,6 +34,17 @@ SELECT flagged_running FROM guard.info;
 COMMIT;
 SELECT flagged_running FROM guard.info;
 
+-- and a cursor whose FETCH failed inside a rolled-back savepoint (its
+-- portal never reaches ExecutorEnd) gives it back when the transaction ends
+BEGIN;
+DECLARE c2 CURSOR FOR SELECT id / (id - 5000) FROM feed WHERE topic = 0;
+SAVEPOINT s;
+FETCH ALL FROM c2;
+ROLLBACK TO s;
+SELECT flagged_running FROM guard.info;
+COMMIT;
+SELECT flagged_running FROM guard.info;
+
 -- rejected plans are refused, never throttled
 SELECT guard.reject(query_hash, plan_hash) FROM guard.incidents
  WHERE query LIKE '%topic = $1%' AND reason = 'new_seqscan';

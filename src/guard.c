@@ -172,7 +172,7 @@ _PG_init(void)
 							"When full, the oldest resolved incident is evicted, else the oldest.",
 							&guard_max_incidents,
 							1000,
-							10, 100000,
+							10, 20000,
 							PGC_POSTMASTER,
 							0,
 							NULL, NULL, NULL);
@@ -194,7 +194,7 @@ _PG_init(void)
 							NULL,
 							&guard_flagged_wait_timeout,
 							5000,
-							0, INT_MAX,
+							0, 3600 * 1000,
 							PGC_SUSET,
 							GUC_SUPERUSER_ONLY | GUC_UNIT_MS,
 							NULL, NULL, NULL);

@@ -385,18 +385,30 @@ guard_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti,
 		prev_set_rel_pathlist(root, rel, rti, rte);
 
 	if (correcting_n > 0 && planner_depth == correcting_depth &&
-		rte->rtekind == RTE_RELATION && rte->tablesample == NULL &&
+		rte->rtekind == RTE_RELATION && !rte->inh && rte->tablesample == NULL &&
 		(rte->relkind == RELKIND_RELATION || rte->relkind == RELKIND_MATVIEW) &&
 		correcting_rel(root, rel, rte))
 	{
 		List	   *old_paths = rel->pathlist;
 		List	   *old_partial = rel->partial_pathlist;
 
+		ListCell   *lc;
+		bool		usable = false;
+
 		rel->pathlist = NIL;
 		rel->partial_pathlist = NIL;
 		create_index_paths(root, rel);
 		create_tidscan_paths(root, rel);
-		if (rel->pathlist == NIL)
+
+		/*
+		 * Only parameterized paths left (the join order may not be able to
+		 * feed them: "could not devise a query plan"), or none: keep the
+		 * Seq Scan, and the correction fails as it should.
+		 */
+		foreach(lc, rel->pathlist)
+			if (PATH_REQ_OUTER((Path *) lfirst(lc)) == NULL)
+				usable = true;
+		if (!usable)
 		{
 			rel->pathlist = old_paths;
 			rel->partial_pathlist = old_partial;
@@ -459,6 +471,7 @@ try_correct(PrePlan *pre, Query *copy, const char *query_string, int cursorOptio
 	int			saved_n = correcting_n;
 	int			saved_depth = correcting_depth;
 	set_rel_pathlist_hook_type saved_pathlist_hook;
+	set_rel_pathlist_hook_type saved_prev;
 	PrePlan		pre2 = *pre;
 
 	pre2.extra_flags = GUARD_FP_CORRECTED;
@@ -471,8 +484,12 @@ try_correct(PrePlan *pre, Query *copy, const char *query_string, int cursorOptio
 	 * other planning pays nothing for it.
 	 */
 	saved_pathlist_hook = set_rel_pathlist_hook;
-	prev_set_rel_pathlist = set_rel_pathlist_hook;
-	set_rel_pathlist_hook = guard_set_rel_pathlist;
+	saved_prev = prev_set_rel_pathlist;
+	if (set_rel_pathlist_hook != guard_set_rel_pathlist)	/* not nested */
+	{
+		prev_set_rel_pathlist = set_rel_pathlist_hook;
+		set_rel_pathlist_hook = guard_set_rel_pathlist;
+	}
 	PG_TRY();
 	{
 		result = plan_and_fingerprint(&pre2, copy, query_string, cursorOptions,
@@ -481,6 +498,7 @@ try_correct(PrePlan *pre, Query *copy, const char *query_string, int cursorOptio
 	PG_FINALLY();
 	{
 		set_rel_pathlist_hook = saved_pathlist_hook;
+		prev_set_rel_pathlist = saved_prev;
 		correcting_relids = saved_relids;
 		correcting_n = saved_n;
 		correcting_depth = saved_depth;

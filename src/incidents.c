@@ -40,6 +40,7 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include "access/xact.h"
@@ -74,6 +75,7 @@
 #define NOTIFIERS				4		/* databases notified at once */
 #define NOTIFY_CHANNEL			"guard_incident"
 #define NOTIFY_QUERY_MAX		1000	/* query text in a payload */
+#define NOTIFY_BATCH			64		/* notifications per transaction */
 
 typedef struct IncidentKey
 {
@@ -118,6 +120,8 @@ typedef struct IncidentsShared
 	int64		evictions;
 	int64		notify_failures;	/* could not start a notifier */
 	Oid			notifier_db[NOTIFIERS];	/* databases with a notifier */
+	pid_t		notifier_pid[NOTIFIERS];	/* 0 until the worker runs */
+	TimestampTz notifier_claimed[NOTIFIERS];	/* when the slot was claimed */
 } IncidentsShared;
 
 static IncidentsShared *ishared = NULL;
@@ -407,14 +411,31 @@ incident_json(const IncidentKey *key, const IncidentData *d, const char *dbname,
  * Make sure a notifier runs for dbid.  Caller holds the lock exclusively;
  * returns true if the caller must start one (a slot was claimed for it).
  */
+/*
+ * Is the notifier of slot i gone without giving its slot back?  Its start
+ * failed (fork, no worker slot: the postmaster forgets a never-restart
+ * worker) or it died without running its exit callback.  Caller holds the
+ * lock exclusively.
+ */
+static bool
+notifier_lost(int i, TimestampTz now)
+{
+	if (ishared->notifier_pid[i] == 0)
+		return now - ishared->notifier_claimed[i] > 10 * USECS_PER_SEC;
+	return kill(ishared->notifier_pid[i], 0) != 0 && errno == ESRCH;
+}
+
 static bool
 claim_notifier(Oid dbid)
 {
 	int			i;
 	int			free_slot = -1;
+	TimestampTz now = GetCurrentTimestamp();
 
 	for (i = 0; i < NOTIFIERS; i++)
 	{
+		if (ishared->notifier_db[i] != InvalidOid && notifier_lost(i, now))
+			ishared->notifier_db[i] = InvalidOid;
 		if (ishared->notifier_db[i] == dbid)
 			return false;
 		if (ishared->notifier_db[i] == InvalidOid && free_slot < 0)
@@ -423,6 +444,8 @@ claim_notifier(Oid dbid)
 	if (free_slot < 0)
 		return false;			/* all busy: the notification waits */
 	ishared->notifier_db[free_slot] = dbid;
+	ishared->notifier_pid[free_slot] = 0;
+	ishared->notifier_claimed[free_slot] = now;
 	return true;
 }
 
@@ -433,7 +456,10 @@ unclaim_notifier(Oid dbid)
 
 	for (i = 0; i < NOTIFIERS; i++)
 		if (ishared->notifier_db[i] == dbid)
+		{
 			ishared->notifier_db[i] = InvalidOid;
+			ishared->notifier_pid[i] = 0;
+		}
 }
 
 /* Start a notifier for dbid (slot already claimed). */
@@ -516,6 +542,9 @@ guard_incident_record(Oid dbid, Oid userid, const GuardOccurrence *occ,
 	copy = e->d;
 	LWLockRelease(ishared->lock);
 
+	/* first, before anything that can fail: a claimed slot needs its worker */
+	if (start)
+		start_notifier(dbid);
 	if (!fresh && !reopened)
 		return;					/* raced with another backend: counted */
 
@@ -525,8 +554,6 @@ guard_incident_record(Oid dbid, Oid userid, const GuardOccurrence *occ,
 			(errmsg("guard incident %s", json),
 			 errhidestmt(true),
 			 errhidecontext(true)));
-	if (start)
-		start_notifier(dbid);
 }
 
 /* guard_incidents_snapshot: every incident, copied out (palloc'd). */
@@ -543,7 +570,7 @@ guard_incidents_snapshot(int *nrows)
 	max = hash_get_num_entries(incident_hash);
 	rows = palloc0(Max(max, 1) * sizeof(GuardIncidentRow));
 	hash_seq_init(&hs, incident_hash);
-	while ((e = hash_seq_search(&hs)) != NULL && n < max)
+	while (n < max && (e = hash_seq_search(&hs)) != NULL)
 	{
 		GuardIncidentRow *r = &rows[n++];
 		IncidentData d;
@@ -571,8 +598,8 @@ guard_incidents_snapshot(int *nrows)
 		r->query = pstrdup(d.query);
 		r->plan = pstrdup(d.plan);
 	}
-	if (n < max)
-		hash_seq_term(&hs);
+	if (n == max)
+		hash_seq_term(&hs);		/* hash_seq_search never returned NULL */
 	LWLockRelease(ishared->lock);
 	*nrows = n;
 	return rows;
@@ -686,8 +713,9 @@ resolve_xact_cb(XactEvent event, void *arg)
 			resolve(MyDatabaseId, pending[i].query_hash, pending[i].plan_hash);
 		npending = 0;
 	}
-	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		npending = 0;
+	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+			 event == XACT_EVENT_PREPARE)
+		npending = 0;			/* a prepared decision resolves nothing here */
 }
 
 static void
@@ -809,7 +837,7 @@ incidents_write_file(void)
 	hdr.pg_version = PG_VERSION_NUM / 100;
 	hdr.next_id = ishared->next_id;
 	hash_seq_init(&hs, incident_hash);
-	while ((e = hash_seq_search(&hs)) != NULL && n < max)
+	while (n < max && (e = hash_seq_search(&hs)) != NULL)
 	{
 		memset(&recs[n], 0, sizeof(IncidentsFileRecord));
 		recs[n].key = e->key;
@@ -818,8 +846,8 @@ incidents_write_file(void)
 		SpinLockRelease(&e->mutex);
 		n++;
 	}
-	if (n < max)
-		hash_seq_term(&hs);
+	if (n == max)
+		hash_seq_term(&hs);		/* hash_seq_search never returned NULL */
 	LWLockRelease(ishared->lock);
 	hdr.count = n;
 
@@ -961,28 +989,42 @@ notifier_exit(int code, Datum arg)
 {
 	if (ishared == NULL)
 		return;
+	/* an error outside a transaction leaves LWLocks held in a worker */
+	LWLockReleaseAll();
 	LWLockAcquire(ishared->lock, LW_EXCLUSIVE);
 	unclaim_notifier(notifier_dbid);
 	LWLockRelease(ishared->lock);
 }
 
+/* Say in shared memory that this notifier runs (claim_notifier checks). */
+static void
+notifier_register_pid(void)
+{
+	int			i;
+
+	LWLockAcquire(ishared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < NOTIFIERS; i++)
+		if (ishared->notifier_db[i] == notifier_dbid)
+			ishared->notifier_pid[i] = MyProcPid;
+	LWLockRelease(ishared->lock);
+}
+
 /*
- * Take the pending notifications of this database; if there are none and
- * we are done, give the slot up in the same critical section, so that a
- * backend adding an incident either sees us running or starts another.
+ * Copy up to max pending notifications of this database into recs (which
+ * the caller allocated: nothing is allocated under the lock).  Their flags
+ * stay set until the NOTIFY transaction commits (done_pending): a failure
+ * leaves them for the next notifier.  If there are none and give_up, the
+ * slot is given up in the same critical section, so that a backend adding
+ * an incident either sees this notifier running or starts another.
  */
 static int
-take_pending(IncidentsFileRecord **out, bool give_up)
+take_pending(IncidentsFileRecord *recs, int max, bool give_up)
 {
 	HASH_SEQ_STATUS hs;
 	IncidentEntry *e;
 	int			n = 0;
-	long		max;
-	IncidentsFileRecord *recs;
 
 	LWLockAcquire(ishared->lock, LW_EXCLUSIVE);
-	max = hash_get_num_entries(incident_hash);
-	recs = palloc(Max(max, 1) * sizeof(IncidentsFileRecord));
 	hash_seq_init(&hs, incident_hash);
 	while ((e = hash_seq_search(&hs)) != NULL)
 	{
@@ -990,7 +1032,6 @@ take_pending(IncidentsFileRecord **out, bool give_up)
 			continue;
 		recs[n].key = e->key;
 		SpinLockAcquire(&e->mutex);
-		e->d.notify_pending = false;
 		recs[n].d = e->d;
 		SpinLockRelease(&e->mutex);
 		n++;
@@ -1001,8 +1042,40 @@ take_pending(IncidentsFileRecord **out, bool give_up)
 		notifier_dbid = InvalidOid;		/* notifier_exit: nothing left */
 	}
 	LWLockRelease(ishared->lock);
-	*out = recs;
 	return n;
+}
+
+/* The batch was sent: clear the flags of exactly those incidents. */
+static void
+done_pending(const IncidentsFileRecord *recs, int n)
+{
+	int			i;
+
+	LWLockAcquire(ishared->lock, LW_SHARED);
+	for (i = 0; i < n; i++)
+	{
+		IncidentEntry *e = hash_search(incident_hash, &recs[i].key, HASH_FIND, NULL);
+
+		if (e == NULL)
+			continue;
+		SpinLockAcquire(&e->mutex);
+		if (e->d.incident_id == recs[i].d.incident_id)
+			e->d.notify_pending = false;
+		SpinLockRelease(&e->mutex);
+	}
+	LWLockRelease(ishared->lock);
+}
+
+/* A NOTIFY payload must stay under 8000 bytes, escaped. */
+static char *
+notify_payload(const IncidentsFileRecord *rec, const char *dbname)
+{
+	const char *role = GetUserNameFromId(rec->d.userid, true);
+	char	   *json = incident_json(&rec->key, &rec->d, dbname, role, NOTIFY_QUERY_MAX);
+
+	if (strlen(json) >= NAMEDATALEN * 100)	/* 6400: room to spare */
+		json = incident_json(&rec->key, &rec->d, dbname, role, 0);
+	return json;
 }
 
 static int
@@ -1018,6 +1091,7 @@ void
 guard_notifier_main(Datum arg)
 {
 	int			idle = 0;
+	IncidentsFileRecord *recs;
 
 	notifier_dbid = DatumGetObjectId(arg);
 	pqsignal(SIGTERM, notifier_sigterm);
@@ -1027,17 +1101,18 @@ guard_notifier_main(Datum arg)
 		proc_exit(0);
 	BackgroundWorkerInitializeConnectionByOid(notifier_dbid, InvalidOid, 0);
 	pgstat_report_appname("guard notifier");
+	notifier_register_pid();
+	recs = palloc(NOTIFY_BATCH * sizeof(IncidentsFileRecord));
 
 	for (;;)
 	{
-		IncidentsFileRecord *recs;
 		int			n;
 		int			i;
 
 		CHECK_FOR_INTERRUPTS();
 		if (got_sigterm)
 			break;				/* what is pending waits for the next notifier */
-		n = take_pending(&recs, idle >= 5);
+		n = take_pending(recs, NOTIFY_BATCH, idle >= 5);
 		if (n == 0 && !OidIsValid(notifier_dbid))
 			break;
 		if (n > 0)
@@ -1053,19 +1128,16 @@ guard_notifier_main(Datum arg)
 				char	   *dbname = get_database_name(notifier_dbid);
 
 				for (i = 0; i < n; i++)
-					Async_Notify(NOTIFY_CHANNEL,
-								 incident_json(&recs[i].key, &recs[i].d, dbname,
-											   GetUserNameFromId(recs[i].d.userid, true),
-											   NOTIFY_QUERY_MAX));
+					Async_Notify(NOTIFY_CHANNEL, notify_payload(&recs[i], dbname));
 			}
 			CommitTransactionCommand();
 			in_xact = false;
+			done_pending(recs, n);
 			incidents_write_file();
 			idle = 0;
 		}
 		else
 			idle++;
-		pfree(recs);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 100L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);

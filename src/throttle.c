@@ -15,8 +15,12 @@
  * runs nested flagged statements (a function calling another flagged
  * query) without taking a second, so it can never wait for itself.  The
  * slot is given back when the last flagged statement of the backend ends
- * (ExecutorEnd), when its (sub)transaction aborts (error, cancel), and when
- * the backend exits.
+ * (ExecutorEnd), when its (sub)transaction aborts (error, cancel), when its
+ * transaction ends in any way, and when the backend exits.
+ *
+ * A waiting backend holds the locks its statement already took; a slot
+ * holder waiting for one of them is invisible to the deadlock detector, so
+ * both wait until guard.flagged_wait_timeout (at most an hour) ends it.
  *
  * Shared state: a counter of slots in use (atomic, compare-and-swap) and a
  * condition variable the waiters sleep on.
@@ -122,11 +126,19 @@ give_back(void)
 	}
 }
 
+/*
+ * The transaction ends: every executor of it has ended (at commit,
+ * PreCommit_Portals finished them, holdable cursors included; a portal that
+ * failed inside a rolled-back savepoint never reaches ExecutorEnd), so
+ * whatever is still held is given back.
+ */
 static void
 throttle_xact_cb(XactEvent event, void *arg)
 {
 	if (guard_throttle_active &&
-		(event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT))
+		(event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		 event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		 event == XACT_EVENT_PREPARE))
 		give_back();
 }
 
@@ -136,13 +148,25 @@ throttle_subxact_cb(SubXactEvent event, SubTransactionId mySubid,
 {
 	int			level;
 
-	if (!guard_throttle_active || event != SUBXACT_EVENT_ABORT_SUB)
+	if (!guard_throttle_active)
 		return;
 	level = GetCurrentTransactionNestLevel();
-	while (nholders > 0 && holders[nholders - 1].nest_level >= level)
-		nholders--;
-	if (nholders == 0)
-		give_back();
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		while (nholders > 0 && holders[nholders - 1].nest_level >= level)
+			nholders--;
+		if (nholders == 0)
+			give_back();
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		int			i;
+
+		/* a released savepoint's statements now belong to its parent */
+		for (i = 0; i < nholders; i++)
+			if (holders[i].nest_level >= level)
+				holders[i].nest_level = level - 1;
+	}
 }
 
 static void
