@@ -247,6 +247,7 @@ extern void guard_lint_remember(uint64 query_hash, const char *clause);
 extern const char *guard_lint_recall(uint64 query_hash);
 
 /* incidents.c */
+/* In order of severity: an incident whose action rises is announced again */
 typedef enum GuardAction
 {
 	GUARD_ACTION_LOGGED,

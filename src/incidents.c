@@ -14,7 +14,8 @@
  * fixed-size and clipped: an incident is read by a person, and its plan and
  * query are also in guard.plans.
  *
- * Alerting.  A new (or reopened) incident writes one LOG line whose
+ * Alerting.  A new incident (or one reopened, or escalated to a more
+ * severe action) writes one LOG line whose
  * message is a JSON object, and is marked for notification.  The NOTIFY on
  * channel guard_incident cannot come from the statement's own transaction,
  * which a block rolls back; a "guard notifier" background worker, started
@@ -251,29 +252,34 @@ copy_clipped(char *dst, const char *s, int size)
 	dst[len] = '\0';
 }
 
-/* Bump an existing entry.  Caller holds the lock (any mode). */
+/*
+ * Bump an existing entry.  Caller holds the lock (any mode).  Returns true
+ * if the occurrence is news: the incident was resolved and is back, or
+ * guard now acts more severely (logged -> blocked when block mode is
+ * switched on): the alert goes out again.
+ */
 static bool
 bump(IncidentEntry *e, const GuardOccurrence *occ, TimestampTz now)
 {
-	bool		reopened;
+	bool		news;
 
 	SpinLockAcquire(&e->mutex);
 	e->d.count++;
 	e->d.last_seen = now;
+	news = e->d.resolved || (uint8) occ->action > e->d.action;
 	e->d.action = (uint8) occ->action;
 	e->d.would_action = (uint8) occ->would_action;
-	reopened = e->d.resolved;
 	e->d.resolved = false;
-	if (reopened)
+	if (news)
 		e->d.notify_pending = true;
 	SpinLockRelease(&e->mutex);
-	return reopened;
+	return news;
 }
 
 /*
  * guard_incident_seen: count one more occurrence of a known incident.
  * Returns false when the incident is new (the caller then builds its texts
- * and calls guard_incident_record) or was resolved and is back.
+ * and calls guard_incident_record), was resolved and is back, or escalates.
  */
 bool
 guard_incident_seen(Oid dbid, const GuardOccurrence *occ, TimestampTz now)
@@ -288,7 +294,7 @@ guard_incident_seen(Oid dbid, const GuardOccurrence *occ, TimestampTz now)
 	if (e != NULL)
 	{
 		SpinLockAcquire(&e->mutex);
-		known = !e->d.resolved;
+		known = !e->d.resolved && (uint8) occ->action <= e->d.action;
 		if (known)
 		{
 			e->d.count++;

@@ -87,6 +87,17 @@ $node->psql('postgres', 'SELECT id FROM big WHERE v * 3 = 9');
 is($node->safe_psql('postgres', q{SELECT max(incident_id) FROM guard.incidents}),
 	'3', 'incident ids are never reused');
 
+# an incident whose action escalates (observe, then block) is announced
+# again; further occurrences are not
+$logstart = -s $node->logfile;
+$node->safe_psql('postgres', q{SET guard.mode = observe; SELECT count(*) FROM big WHERE v - 1 = 0});
+$node->psql('postgres', 'SELECT count(*) FROM big WHERE v - 1 = 0') for 1 .. 2;
+ok($node->wait_for_log(qr/guard incident \{"incident_id": 4,.*"action": "blocked"/, $logstart),
+	'the escalation to blocked has its LOG line');
+$log = slurp_file($node->logfile, $logstart);
+$lines = () = $log =~ /guard incident \{"incident_id": 4,/g;
+is($lines, 2, 'one LOG line when logged, one when blocked, none for the repeat');
+
 # a damaged file is ignored with a LOG line, and the server starts
 $node->stop;
 ok(-f $file, 'the incidents file was written at shutdown');
