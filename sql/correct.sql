@@ -59,6 +59,13 @@ SELECT reason, action FROM guard.incidents WHERE query LIKE '%total = $1%';
 SELECT count(*) FROM corr_orders WHERE total > 5;
 \set VERBOSITY default
 
+-- an application role cannot switch correction on or off
+CREATE ROLE guard_app6;
+SET ROLE guard_app6;
+SET guard.correct = off;
+RESET ROLE;
+DROP ROLE guard_app6;
+
 RESET guard.correct;
 RESET enable_indexscan;
 RESET enable_bitmapscan;

@@ -98,6 +98,28 @@ $log = slurp_file($node->logfile, $logstart);
 $lines = () = $log =~ /guard incident \{"incident_id": 4,/g;
 is($lines, 2, 'one LOG line when logged, one when blocked, none for the repeat');
 
+# bounded: when full, the oldest resolved incident goes first, then the oldest
+$node->append_conf('postgresql.conf', "guard.max_incidents = 10\n");
+$node->restart;
+$node->safe_psql('postgres', 'SELECT guard.reset()');
+for my $k (1 .. 10)
+{
+	my $cols = join(', ', ('v') x $k);
+	$node->psql('postgres', "SELECT $cols FROM big WHERE v - $k > 0 LIMIT 0");
+	usleep(2_000);
+}
+# resolve the 5th (by rejecting its plan): it is evicted before older open ones
+$node->safe_psql('postgres', q{SELECT guard.reject(query_hash, plan_hash)
+	FROM guard.incidents WHERE query LIKE 'SELECT v, v, v, v, v FROM%'});
+$node->psql('postgres', 'SELECT id FROM big WHERE v - 100 > 0 AND id > 0');
+is($node->safe_psql('postgres', q{SELECT count(*) || ' ' || count(*) FILTER (WHERE query LIKE 'SELECT v, v, v, v, v FROM%')
+	FROM guard.incidents}), '10 0', 'full: the resolved incident was evicted first');
+$node->psql('postgres', 'SELECT id FROM big WHERE v - 200 > 0 AND id > 1 AND v > 0');
+is($node->safe_psql('postgres', q{SELECT count(*) FILTER (WHERE query LIKE 'SELECT v FROM%') FROM guard.incidents}),
+	'0', 'then the oldest open one');
+is($node->safe_psql('postgres', 'SELECT incidents || \' \' || incident_evictions FROM guard.info'),
+	'10 2', 'evictions are counted');
+
 # a damaged file is ignored with a LOG line, and the server starts
 $node->stop;
 ok(-f $file, 'the incidents file was written at shutdown');
