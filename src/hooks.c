@@ -656,9 +656,9 @@ typedef struct FlaggedFacts
 } FlaggedFacts;
 
 static void
-flagged_facts(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts *ff)
+flagged_facts(PlannedStmt *pstmt, const GuardFingerprint *fp, FlaggedFacts *ff,
+			  bool with_shape)
 {
-	PlannedStmt *pstmt = queryDesc->plannedstmt;
 	GuardSeqScan *seqscans;
 	int			n;
 	List	   *names = guard_reason_names(fp->flags & (GUARD_FP_REASONS | GUARD_FP_ANDOR));
@@ -677,7 +677,7 @@ flagged_facts(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts *ff
 	foreach(lc, names)
 		appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", (char *) lfirst(lc));
 	ff->reasons = buf.data;
-	ff->shape = guard_plan_shape(pstmt);
+	ff->shape = with_shape ? guard_plan_shape(pstmt) : NULL;
 	ff->action = mode_action(fp->flags);
 	ff->would = block_action(fp->flags);
 }
@@ -722,16 +722,17 @@ record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp, FlaggedFacts 
 		{
 			occ.relation = ff->verdict.regressed;
 			occ.relation_rows = ff->verdict.regressed_rows;
-			occ.baseline_plan_hash = guard_baseline_approved_plan(fp->query_hash, occ.relation);
 		}
 		else if (reasons[i].flag == GUARD_FP_NEW_SEQSCAN)
 		{
 			occ.relation = ff->verdict.relation;
 			occ.relation_rows = ff->verdict.relation_rows;
-			occ.baseline_plan_hash = guard_baseline_approved_plan(fp->query_hash, NULL);
 		}
-		else
-			occ.baseline_plan_hash = guard_baseline_approved_plan(fp->query_hash, NULL);
+		/* for a regression, the approved plan that used an index on it */
+		occ.baseline_plan_hash =
+			guard_baseline_approved_plan(fp->query_hash,
+										 reasons[i].flag == GUARD_FP_PLAN_REGRESSION ?
+										 occ.relation : NULL);
 		if (occ.baseline_plan_hash != 0)
 			occ.baseline_query_hash = fp->query_hash;
 		if (guard_incident_seen(MyDatabaseId, &occ, now))
@@ -808,7 +809,7 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 	const char *relation;
 	double		rows;
 
-	flagged_facts(queryDesc, fp, &ff);
+	flagged_facts(queryDesc->plannedstmt, fp, &ff, true);
 	record_incidents(queryDesc, fp, &ff);
 
 	relation = ff.verdict.relation;
@@ -955,9 +956,6 @@ explain_verdict(PlannedStmt *plan)
 {
 	GuardFingerprint fp;
 	StringInfoData buf;
-	List	   *names;
-	ListCell   *lc;
-	bool		first = true;
 
 	if (!guard_fingerprint_get(plan, &fp))
 		return NULL;
@@ -968,37 +966,21 @@ explain_verdict(PlannedStmt *plan)
 		return NULL;			/* nothing to say: EXPLAIN output stays as is */
 	else
 	{
-		GuardVerdict verdict;
-		GuardSeqScan *seqscans;
-		int			n;
+		FlaggedFacts ff;
 
-		memset(&verdict, 0, sizeof(verdict));
-		if (fp.flags & GUARD_FP_FLAGGED)
-		{
-			n = guard_plan_seqscans(plan, NULL, 0, &seqscans);
-			guard_policy_evaluate(fp.query_hash, fp.plan_hash, seqscans, n, &verdict);
-		}
-		appendStringInfoString(&buf, (fp.flags & GUARD_FP_FLAGGED) ? "flagged (" : "warning (");
-		names = guard_reason_names(fp.flags & (GUARD_FP_REASONS | GUARD_FP_ANDOR));
-		foreach(lc, names)
-		{
-			appendStringInfo(&buf, "%s%s", first ? "" : ", ", (char *) lfirst(lc));
-			first = false;
-		}
-		appendStringInfoChar(&buf, ')');
-		if (verdict.relation)
+		flagged_facts(plan, &fp, &ff, false);
+		appendStringInfo(&buf, "%s (%s)",
+						 (fp.flags & GUARD_FP_FLAGGED) ? "flagged" : "warning", ff.reasons);
+		if (ff.verdict.relation)
 			appendStringInfo(&buf, ": sequential scan of %s (about %.0f rows)",
-							 verdict.relation, verdict.relation_rows);
+							 ff.verdict.relation, ff.verdict.relation_rows);
 		if (fp.flags & GUARD_FP_ANDOR)
-		{
-			const char *clause = guard_lint_recall(fp.query_hash);
-
-			appendStringInfo(&buf, "; WHERE reads as %s", clause ? clause : "(clause not available)");
-		}
+			appendStringInfo(&buf, "; WHERE reads as %s",
+							 ff.clause ? ff.clause : "(clause not available)");
 		appendStringInfo(&buf, "; guard.mode %s: %s",
 						 guard_mode == GUARD_MODE_BLOCK ? "block" :
 						 guard_mode == GUARD_MODE_WARN ? "warn" : "observe",
-						 guard_action_name(mode_action(fp.flags)));
+						 guard_action_name(ff.action));
 	}
 	appendStringInfo(&buf, "; query_hash %lld, plan_hash %lld",
 					 (long long) fp.query_hash, (long long) fp.plan_hash);
@@ -1008,8 +990,9 @@ explain_verdict(PlannedStmt *plan)
 /*
  * ExplainOneQuery hook: EXPLAIN as core does it, plus a "Guard" line with
  * the verdict of a flagged plan (text format; the other formats have no
- * place for it before PostgreSQL 18's explain hooks).  EXPLAIN without ANALYZE never runs the
- * statement, so it is never blocked; it says what would happen.
+ * place for it before PostgreSQL 18's explain hooks).  EXPLAIN without
+ * ANALYZE never runs the statement, so it is never blocked; it says what
+ * would happen.
  */
 static void
 guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
