@@ -30,7 +30,7 @@ SET guard.mode = warn;
 SELECT count(*) FROM (SELECT * FROM notifications WHERE user_id = 42
    AND is_read = false OR is_mention = true ORDER BY created_at DESC LIMIT 50) s;
 
--- block: it fails before executing, with SQLSTATE GD001
+-- block: it fails before executing, with SQLSTATE QG001
 SET guard.mode = block;
 SELECT count(*) FROM (SELECT * FROM notifications WHERE user_id = 42
    AND is_read = false OR is_mention = true ORDER BY created_at DESC LIMIT 50) s;
@@ -38,8 +38,8 @@ SELECT count(*) FROM (SELECT * FROM notifications WHERE user_id = 42
 DO $$
 BEGIN
   PERFORM count(*) FROM notifications WHERE user_id = 42 AND is_read = false OR is_mention = true;
-EXCEPTION WHEN SQLSTATE 'GD001' THEN
-  RAISE NOTICE 'blocked with SQLSTATE GD001 inside a function too';
+EXCEPTION WHEN SQLSTATE 'QG001' THEN
+  RAISE NOTICE 'blocked with SQLSTATE QG001 inside a function too';
 END $$;
 -- while the good query and everything else keep running
 SELECT count(*) FROM (SELECT * FROM notifications WHERE user_id = 42

@@ -57,6 +57,11 @@
 #include "utils/syscache.h"
 
 #include "guard.h"
+#include "baseline.h"
+#include "incidents.h"
+#include "policy.h"
+#include "store.h"
+#include "hooks.h"
 
 PG_FUNCTION_INFO_V1(guard_baseline_changed);
 PG_FUNCTION_INFO_V1(guard_approve);
@@ -513,19 +518,6 @@ guard_baseline_has_approved(uint64 query_hash)
 	return hash_search(baseline_statements, &query_hash, HASH_FIND, NULL) != NULL;
 }
 
-const char *
-guard_status_name(GuardStatus status)
-{
-	switch (status)
-	{
-		case GUARD_STATUS_APPROVED:
-			return "approved";
-		case GUARD_STATUS_REJECTED:
-			return "rejected";
-		default:
-			return "new";
-	}
-}
 
 /*
  * Trigger on guard.baseline (statement level, any change): tell every

@@ -53,6 +53,7 @@
 #include "utils/rel.h"
 
 #include "guard.h"
+#include "fingerprint.h"
 #include "namecache.h"
 
 /* ---------------------------------------------------------------------

@@ -25,6 +25,8 @@
 
 #include "compat.h"
 #include "guard.h"
+#include "hooks.h"
+#include "incidents.h"
 
 PG_MODULE_MAGIC;
 

@@ -48,6 +48,14 @@
 
 #include "compat.h"
 #include "guard.h"
+#include "hooks.h"
+#include "fingerprint.h"
+#include "store.h"
+#include "baseline.h"
+#include "policy.h"
+#include "lint.h"
+#include "incidents.h"
+#include "throttle.h"
 
 /* Saved hook values */
 static planner_hook_type prev_planner_hook = NULL;
@@ -95,43 +103,6 @@ static int	planner_depth = 0;
 #define guard_tracks_level(level) \
 	(guard_track == GUARD_TRACK_ALL || (level) == 0)
 
-/*
- * guard_fail_open: called in PG_CATCH around guard's own work.  Query
- * cancels and shutdown requests are re-thrown (swallowing them would make
- * the statement uncancellable); anything else becomes a WARNING and the
- * statement goes on.  cxt is the memory context to return to.
- */
-void
-guard_fail_open(const char *what, MemoryContext cxt)
-{
-	ErrorData  *edata;
-
-	MemoryContextSwitchTo(cxt);
-	edata = CopyErrorData();
-	/* a spinlock cannot be held here: nothing that can fail runs under one */
-	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-		edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
-		edata->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
-		edata->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
-		edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
-		edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
-		edata->sqlerrcode == ERRCODE_GUARD_BLOCKED ||
-		edata->sqlerrcode == ERRCODE_GUARD_THROTTLED ||
-		edata->elevel > ERROR ||
-		proc_exit_inprogress)
-	{
-		FreeErrorData(edata);
-		PG_RE_THROW();
-	}
-	FlushErrorState();
-	/* the store avoids failing under its lock; make sure all the same */
-	guard_store_release_locks();
-	guard_incidents_release_locks();
-	ereport(WARNING,
-			(errmsg("guard could not %s: %s", what, edata->message),
-			 errdetail("The statement runs unguarded.")));
-	FreeErrorData(edata);
-}
 
 /*
  * get_relation_info hook: remember each base relation's estimated size
@@ -909,8 +880,8 @@ guard_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 		/*
 		 * A flagged plan: incidents, then the mode decides, at every nesting
-		 * level.  guard's own failures fail open; its refusals (GD001,
-		 * GD002) are re-thrown by guard_fail_open.
+		 * level.  guard's own failures fail open; its refusals (QG001,
+		 * QG002) are re-thrown by guard_fail_open.
 		 */
 		if (fp.flags & (GUARD_FP_FLAGGED | GUARD_FP_ANDOR))
 		{

@@ -66,6 +66,9 @@
 #include "utils/timestamp.h"
 
 #include "guard.h"
+#include "incidents.h"
+#include "baseline.h"
+#include "store.h"
 
 #define INCIDENTS_FILE			PGSTAT_STAT_PERMANENT_DIRECTORY "/guard_incidents.stat"
 #define INCIDENTS_FILE_MAGIC	0x47444931	/* "GDI1" */
@@ -188,41 +191,7 @@ guard_incidents_release_locks(void)
 	}
 }
 
-const char *
-guard_action_name(GuardAction action)
-{
-	switch (action)
-	{
-		case GUARD_ACTION_LOGGED:
-			return "logged";
-		case GUARD_ACTION_WARNED:
-			return "warned";
-		case GUARD_ACTION_THROTTLED:
-			return "throttled";
-		case GUARD_ACTION_CORRECTED:
-			return "corrected";
-		case GUARD_ACTION_BLOCKED:
-			return "blocked";
-	}
-	return "?";
-}
 
-const char *
-guard_reason_name(GuardReason reason)
-{
-	switch (reason)
-	{
-		case GUARD_REASON_NEW_SEQSCAN:
-			return "new_seqscan";
-		case GUARD_REASON_PLAN_REGRESSION:
-			return "plan_regression";
-		case GUARD_REASON_REJECTED_PLAN:
-			return "rejected_plan";
-		case GUARD_REASON_ANDOR_PRECEDENCE:
-			return "andor_precedence";
-	}
-	return "?";
-}
 
 static inline void
 make_key(IncidentKey *key, Oid dbid, const GuardOccurrence *occ)

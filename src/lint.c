@@ -39,6 +39,7 @@
 #include "utils/memutils.h"
 
 #include "guard.h"
+#include "lint.h"
 
 typedef struct LintState
 {

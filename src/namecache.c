@@ -39,6 +39,7 @@
 #include "utils/syscache.h"
 
 #include "guard.h"
+#include "fingerprint.h"
 #include "namecache.h"
 
 /* The cache itself; probed inline (namecache.h), filled here */

@@ -25,6 +25,7 @@
 #include "parser/scanner.h"
 
 #include "guard.h"
+#include "fingerprint.h"
 
 /* Texts longer than this are cut (on a character boundary) when stored. */
 #define GUARD_MAX_TEXT	65536

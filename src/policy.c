@@ -29,6 +29,8 @@
 #include "utils/varlena.h"
 
 #include "guard.h"
+#include "policy.h"
+#include "baseline.h"
 
 /* Is relname on guard.allow_seqscan?  Entries may omit the schema. */
 static bool
@@ -168,22 +170,6 @@ guard_policy_evaluate(uint64 query_hash, uint64 plan_hash,
 	}
 }
 
-/* guard_reason_names: reason codes as text, in a fixed order. */
-List *
-guard_reason_names(uint32 reasons)
-{
-	List	   *names = NIL;
-
-	if (reasons & GUARD_FP_NEW_SEQSCAN)
-		names = lappend(names, "new_seqscan");
-	if (reasons & GUARD_FP_PLAN_REGRESSION)
-		names = lappend(names, "plan_regression");
-	if (reasons & GUARD_FP_REJECTED)
-		names = lappend(names, "rejected_plan");
-	if (reasons & GUARD_FP_ANDOR)
-		names = lappend(names, "andor_precedence");
-	return names;
-}
 
 /*
  * guard_sibling_baseline: the approved plan of another statement of this

@@ -30,6 +30,14 @@
 
 #include "compat.h"
 #include "guard.h"
+#include "fingerprint.h"
+#include "store.h"
+#include "baseline.h"
+#include "policy.h"
+#include "lint.h"
+#include "incidents.h"
+#include "throttle.h"
+#include "hooks.h"
 
 PG_FUNCTION_INFO_V1(guard_plans);
 PG_FUNCTION_INFO_V1(guard_info);

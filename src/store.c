@@ -64,6 +64,7 @@
 
 #include "compat.h"
 #include "guard.h"
+#include "store.h"
 
 #define GUARD_STORE_FILE		PGSTAT_STAT_PERMANENT_DIRECTORY "/guard.stat"
 #define GUARD_STORE_FILE_MAGIC	0x47445331	/* "GDS1" */

@@ -8,7 +8,7 @@
  * flagged plan (other than a rejected one, which is always refused) does
  * not fail at once: its backend takes one of N shared slots before the
  * executor starts, waiting up to guard.flagged_wait_timeout for one, and
- * fails with GD002 if none frees up.  The database keeps serving everything
+ * fails with QG002 if none frees up.  The database keeps serving everything
  * else while the bad release is rolled back.
  *
  * A slot belongs to a backend, not to a statement: a backend holding one
@@ -44,13 +44,14 @@
 #include "utils/timestamp.h"
 
 #include "guard.h"
+#include "throttle.h"
 
 typedef struct ThrottleShared
 {
 	pg_atomic_uint32 running;	/* slots in use */
 	ConditionVariable cv;		/* signalled when a slot is given back */
 	pg_atomic_uint64 waits;		/* statements that had to wait */
-	pg_atomic_uint64 timeouts;	/* statements that gave up (GD002) */
+	pg_atomic_uint64 timeouts;	/* statements that gave up (QG002) */
 } ThrottleShared;
 
 static ThrottleShared *tshared = NULL;
@@ -193,7 +194,7 @@ try_take(int max)
 /*
  * guard_throttle_enter: take (or share) this backend's slot for a flagged
  * statement, waiting up to guard.flagged_wait_timeout.  Returns false when
- * the wait timed out; the caller raises GD002.
+ * the wait timed out; the caller raises QG002.
  */
 bool
 guard_throttle_enter(QueryDesc *queryDesc)

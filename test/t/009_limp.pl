@@ -76,7 +76,7 @@ is($running, '0', 'every slot was given back');
 is($node->safe_psql('postgres', q{SELECT action FROM guard.incidents WHERE query LIKE '%pg_sleep%'}),
 	'throttled', 'the incident says throttled');
 
-# a statement that waits too long fails with GD002, naming the relation
+# a statement that waits too long fails with QG002, naming the relation
 my @holders;
 for (1 .. $max)
 {
@@ -94,8 +94,8 @@ my ($ret, $out, $err) = $node->psql('postgres',
 	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
 my $waited = time - $t0;
 isnt($ret, 0, 'a flagged statement that finds no slot fails');
-like($err, qr/ERROR:  GD002: guard throttled a plan that sequentially scans public\.big \(about 20000 rows\): 2 flagged statements already running, waited 300 ms/,
-	'with SQLSTATE GD002 and a message naming the relation');
+like($err, qr/ERROR:  QG002: guard throttled a plan that sequentially scans public\.big \(about 20000 rows\): 2 flagged statements already running, waited 300 ms/,
+	'with SQLSTATE QG002 and a message naming the relation');
 cmp_ok($waited, '>=', 0.3, 'after waiting for the timeout');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM big WHERE id = 5'), '1',
 	'good statements run meanwhile');

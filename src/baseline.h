@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * baseline.h
+ *		guard.baseline: the backend's cached copy of the DBA's decisions
+ *		(baseline.c) and the SQL functions that make them.
+ *
+ * Backend-local; no shared memory, no locks but the table's own.
+ *
+ * IDENTIFICATION
+ *		src/baseline.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef GUARD_BASELINE_H
+#define GUARD_BASELINE_H
+
+#include "guard.h"
+
+extern GuardStatus guard_baseline_status(uint64 query_hash, uint64 plan_hash);
+extern uint64 guard_baseline_approved_plan(uint64 query_hash, const char *relname);
+extern bool guard_baseline_has_approved(uint64 query_hash);
+extern bool guard_baseline_approved_reads(uint64 query_hash, const char *relname,
+										  bool by_index);
+
+extern bool guard_baseline_known_empty;
+extern bool guard_baseline_known_no_rejected;
+extern bool guard_baseline_no_rejected_slow(void);
+extern bool guard_baseline_is_empty_slow(void);
+
+/* No rejected plan in this database?  A variable read when cached. */
+static inline bool
+guard_baseline_no_rejected(void)
+{
+	return guard_baseline_known_no_rejected || guard_baseline_no_rejected_slow();
+}
+
+/* No decision at all in this database?  A variable read when cached. */
+static inline bool
+guard_baseline_is_empty(void)
+{
+	return guard_baseline_known_empty || guard_baseline_is_empty_slow();
+}
+
+#endif							/* GUARD_BASELINE_H */
