@@ -8,7 +8,8 @@ OBJS = src/guard.o src/hooks.o src/fingerprint.o src/normalize.o src/policy.o \
        src/incidents.o src/throttle.o src/names.o src/failopen.o
 
 EXTENSION = guard
-DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql sql/guard--0.2--0.3.sql
+DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql sql/guard--0.2--0.3.sql \
+       sql/guard--0.3--0.4.sql
 PGFILEDESC = "guard - plan fingerprints and sequential-scan regression guard"
 
 REGRESS = setup fingerprint plans explain security failopen baseline block lint incidents correct limp
