@@ -46,6 +46,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -61,7 +62,6 @@
 #include "incidents.h"
 #include "policy.h"
 #include "store.h"
-#include "hooks.h"
 
 PG_FUNCTION_INFO_V1(guard_baseline_changed);
 PG_FUNCTION_INFO_V1(guard_approve);
@@ -556,6 +556,7 @@ baseline_write(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	HeapTuple	tp;
 	int			ret;
 	uint64		processed;
+	int			nestlevel;
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
@@ -574,19 +575,20 @@ baseline_write(const char *sql, int nargs, Oid *argtypes, Datum *values,
 						   SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	guard_suppress_recording = true;
-	PG_TRY();
-	{
-		ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
-		if (ret != SPI_OK_INSERT && ret != SPI_OK_UPDATE)
-			elog(ERROR, "SPI_execute_with_args returned %d", ret);
-		processed = SPI_processed;
-	}
-	PG_FINALLY();
-	{
-		guard_suppress_recording = false;
-	}
-	PG_END_TRY();
+
+	/*
+	 * guard's own statement is not the application's: neither judged nor
+	 * recorded.  guard.mode is off for it alone, the way a function's SET
+	 * clause works (undone at the nest level's end, or by the abort).
+	 */
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("guard.mode", "off", PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
+	if (ret != SPI_OK_INSERT && ret != SPI_OK_UPDATE)
+		elog(ERROR, "SPI_execute_with_args returned %d", ret);
+	processed = SPI_processed;
+	AtEOXact_GUC(true, nestlevel);
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
 	return processed;

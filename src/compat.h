@@ -82,4 +82,13 @@
 	pg_analyze_and_rewrite_params((raw), (src), (ParserSetupHook) parse_variable_parameters, NULL, (env))
 #endif
 
+/* pg_proc_aclcheck became object_aclcheck in 16. */
+#if PG_VERSION_NUM >= 160000
+#define GuardFunctionAclCheck(func, role) \
+	object_aclcheck(ProcedureRelationId, (func), (role), ACL_EXECUTE)
+#else
+#define GuardFunctionAclCheck(func, role) \
+	pg_proc_aclcheck((func), (role), ACL_EXECUTE)
+#endif
+
 #endif							/* GUARD_COMPAT_H */

@@ -1419,3 +1419,107 @@ guard_fingerprint_get(PlannedStmt *pstmt, GuardFingerprint *fp)
 	fp->queryid = pstmt->queryId;
 	return (fp->flags & GUARD_FP_VALID) != 0;
 }
+
+/*
+ * A judgment (judge.c) rides in the items just before the fingerprint's
+ * three: a header item (top nibble 0x9: its hashValue is the length) and
+ * then 7 bytes per item (top nibble 0x8: 3 bytes in the cacheId, 4 in the
+ * hashValue).  No syscache id is negative, so plancache never matches
+ * them.  Only flagged plans carry one.
+ */
+#define BLOB_HEAD		((int32) 0x90000000)
+#define BLOB_DATA		((int32) 0x80000000)
+#define BLOB_IS(item, mark) \
+	(((uint32) (item)->cacheId & 0xF0000000) == (uint32) (mark))
+#define BLOB_MAX		(64 * 1024)
+
+/*
+ * guard_carrier_attach: append len bytes of data to pstmt->invalItems, in
+ * the plan's memory context.  Call before guard_fingerprint_attach: the
+ * fingerprint's items must stay last.
+ */
+void
+guard_carrier_attach(PlannedStmt *pstmt, const char *data, int len)
+{
+	MemoryContext cxt = GetMemoryChunkContext(pstmt);
+	int			nitems = 1 + (len + 6) / 7;
+	PlanInvalItem *items;
+	MemoryContext oldcxt;
+	int			i;
+
+	Assert(len >= 0 && len <= BLOB_MAX);
+	items = MemoryContextAllocZero(cxt, nitems * sizeof(PlanInvalItem));
+	items[0].cacheId = BLOB_HEAD | nitems;
+	items[0].hashValue = (uint32) len;
+	for (i = 0; i < len; i++)
+	{
+		PlanInvalItem *it = &items[1 + i / 7];
+		int			b = i % 7;
+		uint32		v = (unsigned char) data[i];
+
+		if (b < 3)
+			it->cacheId |= (int) (v << (8 * b));
+		else
+			it->hashValue |= v << (8 * (b - 3));
+	}
+	oldcxt = MemoryContextSwitchTo(cxt);
+	for (i = 0; i < nitems; i++)
+	{
+		items[i].type = T_PlanInvalItem;
+		if (i > 0)
+			items[i].cacheId |= BLOB_DATA;
+		pstmt->invalItems = lappend(pstmt->invalItems, &items[i]);
+	}
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * guard_carrier_get: the bytes guard_carrier_attach put into the plan
+ * (palloc'd), or NULL if it carries none.
+ */
+char *
+guard_carrier_get(PlannedStmt *pstmt, int *len)
+{
+	List	   *items = pstmt->invalItems;
+	int			n = list_length(items);
+	int			pos;
+	int			nitems;
+	PlanInvalItem *head;
+	char	   *data;
+	int			i;
+
+	*len = 0;
+	if (n < CARRIER_ITEMS + 1)
+		return NULL;
+	/* the header sits nitems before the fingerprint: search back for it */
+	for (pos = n - CARRIER_ITEMS - 1; pos >= 0; pos--)
+	{
+		PlanInvalItem *it = (PlanInvalItem *) list_nth(items, pos);
+
+		if (BLOB_IS(it, BLOB_HEAD))
+			break;
+		if (!BLOB_IS(it, BLOB_DATA))
+			return NULL;
+	}
+	if (pos < 0)
+		return NULL;
+	head = (PlanInvalItem *) list_nth(items, pos);
+	nitems = (int) ((uint32) head->cacheId & 0x0FFFFFFF);
+	if (pos + nitems != n - CARRIER_ITEMS || head->hashValue > BLOB_MAX ||
+		(int) (1 + (head->hashValue + 6) / 7) != nitems)
+		return NULL;
+	*len = (int) head->hashValue;
+	data = palloc(*len + 1);
+	for (i = 0; i < *len; i++)
+	{
+		PlanInvalItem *it = (PlanInvalItem *) list_nth(items, pos + 1 + i / 7);
+		int			b = i % 7;
+
+		if (b < 3)
+			data[i] = (char) (((uint32) it->cacheId >> (8 * b)) & 0xFF);
+		else
+			data[i] = (char) ((it->hashValue >> (8 * (b - 3))) & 0xFF);
+	}
+	data[*len] = '\0';
+	return data;
+}

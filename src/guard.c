@@ -21,6 +21,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/plancache.h"
 #include "utils/varlena.h"
 
 #include "compat.h"
@@ -46,6 +47,34 @@ int			guard_flagged_max_concurrency = 0;
 int			guard_flagged_wait_timeout = 5000;
 bool		guard_correct = false;
 bool		guard_explain_verdict = true;
+
+/*
+ * Settings that change verdicts.  A verdict travels with its plan, so when
+ * one of these changes (SET by a superuser, or a reload), every cached
+ * plan of this backend is re-planned, and so judged again, at its next
+ * execution.  ResetPlanCache only marks plans invalid: it cannot fail.
+ */
+static void
+assign_min_rows(int newval, void *extra)
+{
+	if (newval != guard_seqscan_min_rows)
+		ResetPlanCache();
+}
+
+static void
+assign_allow_seqscan(const char *newval, void *extra)
+{
+	if (guard_allow_seqscan == NULL || newval == NULL ||
+		strcmp(newval, guard_allow_seqscan) != 0)
+		ResetPlanCache();
+}
+
+static void
+assign_correct(bool newval, void *extra)
+{
+	if (newval != guard_correct)
+		ResetPlanCache();
+}
 
 /* guard.allow_seqscan must be a comma-separated list of relation names */
 static bool
@@ -128,7 +157,7 @@ _PG_init(void)
 							0, INT_MAX,
 							PGC_SUSET,
 							0,
-							NULL, NULL, NULL);
+							NULL, assign_min_rows, NULL);
 
 	DefineCustomIntVariable("guard.max_plans",
 							"Maximum number of observed plans kept in shared memory.",
@@ -167,7 +196,7 @@ _PG_init(void)
 							   "",
 							   PGC_SUSET,
 							   GUC_LIST_INPUT,
-							   check_allow_seqscan, NULL, NULL);
+							   check_allow_seqscan, assign_allow_seqscan, NULL);
 
 	DefineCustomIntVariable("guard.max_incidents",
 							"Maximum number of incidents kept in shared memory.",
@@ -209,7 +238,7 @@ _PG_init(void)
 							 false,
 							 PGC_SUSET,
 							 GUC_SUPERUSER_ONLY,
-							 NULL, NULL, NULL);
+							 NULL, assign_correct, NULL);
 
 	DefineCustomBoolVariable("guard.explain_verdict",
 							 "EXPLAIN (text format) adds a \"Guard\" line to plans guard flags.",

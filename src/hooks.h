@@ -12,14 +12,12 @@
 #ifndef GUARD_HOOKS_H
 #define GUARD_HOOKS_H
 
-#include "fingerprint.h"
+#include "nodes/params.h"
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
 
 extern void guard_install_hooks(void);
-extern bool guard_suppress_recording;
-extern GuardRelSize *guard_last_sizes;
-extern int	guard_last_nsizes;
-extern GuardPlanTexts *guard_build_texts(PlannedStmt *pstmt, const char *query_string,
-										 int *const_locs, int nconsts,
-										 const GuardRelSize *sizes, int nsizes);
+extern PlannedStmt *guard_next_planner(Query *parse, const char *query_string,
+									   int cursorOptions, ParamListInfo boundParams);
 
 #endif							/* GUARD_HOOKS_H */

@@ -18,11 +18,16 @@
  * whose location does not hold the keyword (BETWEEN ... AND, row
  * comparisons and IN lists build AND/OR nodes too) are not judged.
  *
- * It runs in the planner hook, and only when the query hash saw an OR with
- * an AND operand (fingerprint.c): statements without one pay nothing.  The
- * finding, the clause as PostgreSQL grouped it rendered from the source
- * text, is kept per statement in a small backend-local table, because the
- * executor (which records incidents) no longer has the parse tree.
+ * It runs at plan time (judge.c), and only when the query hash saw an OR
+ * with an AND operand (fingerprint.c): statements without one pay nothing.
+ * The finding, the clause as PostgreSQL grouped it rendered from the
+ * source text, becomes part of the plan's judgment.
+ *
+ * The statement's text is the client's to choose, so the work is bounded:
+ * a statement longer than GUARD_LINT_MAX_TEXT is not linted at all (the
+ * other rules still judge its plan), and the clause is cut at
+ * GUARD_CLAUSE_MAX bytes.  Comments inside the clause are rendered as a
+ * space: folded onto one line, a "--" comment would swallow the rest.
  *
  * IDENTIFICATION
  *		src/lint.c
@@ -34,6 +39,7 @@
 #include <ctype.h>
 
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/memutils.h"
@@ -49,6 +55,14 @@ typedef struct LintState
 	int		   *depths;			/* parenthesis depth by offset, built once */
 	char	   *finding;		/* first finding, palloc'd */
 } LintState;
+
+/* Is there a comment at s[pos]? */
+static inline bool
+comment_at(const char *s, int pos, int end)
+{
+	return pos + 1 < end &&
+		((s[pos] == '-' && s[pos + 1] == '-') || (s[pos] == '/' && s[pos + 1] == '*'));
+}
 
 /* Is c part of an identifier or keyword? */
 static inline bool
@@ -200,27 +214,30 @@ ends_expression(LintState *ls, int pos)
 	return false;
 }
 
-/* Append s[from, to) with runs of white space folded to one space. */
+/*
+ * Append s[from, to) with runs of white space and comments folded to one
+ * space, stopping once buf holds GUARD_CLAUSE_MAX bytes.
+ */
 static void
 append_folded(StringInfo buf, const char *s, int from, int to)
 {
 	bool		space = false;
+	bool		any = false;
 
-	while (from < to && isspace((unsigned char) s[from]))
-		from++;
-	while (to > from && isspace((unsigned char) s[to - 1]))
-		to--;
-	for (; from < to; from++)
+	while (from < to && buf->len < GUARD_CLAUSE_MAX)
 	{
-		if (isspace((unsigned char) s[from]))
-			space = true;
-		else
+		if (isspace((unsigned char) s[from]) || comment_at(s, from, to))
 		{
-			if (space)
-				appendStringInfoChar(buf, ' ');
-			space = false;
-			appendStringInfoChar(buf, s[from]);
+			space = any;
+			from = isspace((unsigned char) s[from]) ? from + 1 : skip_token(s, from, to);
+			continue;
 		}
+		if (space)
+			appendStringInfoChar(buf, ' ');
+		space = false;
+		any = true;
+		appendStringInfoChar(buf, s[from]);
+		from++;
 	}
 }
 
@@ -247,6 +264,14 @@ render(LintState *ls, int from, const int *and_locs, int nand)
 		bool		at_or = !at_end && depth == 0 && keyword_at(ls, pos, "OR");
 		int			i;
 
+		if (buf.len >= GUARD_CLAUSE_MAX)
+		{
+			/* cut, on a character boundary */
+			buf.len = pg_mbcliplen(buf.data, buf.len, GUARD_CLAUSE_MAX - 4);
+			buf.data[buf.len] = '\0';
+			appendStringInfoString(&buf, " ...");
+			break;
+		}
 		if (at_end || at_or)
 		{
 			if (buf.len > 0)
@@ -280,13 +305,14 @@ static void
 lint_or(LintState *ls, BoolExpr *or)
 {
 	int			or_depth;
-	int			and_locs[8];
+	int		   *and_locs;
 	int			nand = 0;
 	ListCell   *lc;
 
 	if (or->location < 0 || !keyword_at(ls, or->location, "OR"))
 		return;
 	or_depth = depth_at(ls, or->location);
+	and_locs = palloc(list_length(or->args) * sizeof(int));
 	foreach(lc, or->args)
 	{
 		BoolExpr   *arg = (BoolExpr *) lfirst(lc);
@@ -294,7 +320,7 @@ lint_or(LintState *ls, BoolExpr *or)
 		if (!IsA(arg, BoolExpr) || arg->boolop != AND_EXPR ||
 			arg->location < 0 || !keyword_at(ls, arg->location, "AND"))
 			continue;
-		if (depth_at(ls, arg->location) == or_depth && nand < lengthof(and_locs))
+		if (depth_at(ls, arg->location) == or_depth)
 			and_locs[nand++] = arg->location;
 	}
 	if (nand > 0)
@@ -423,45 +449,10 @@ guard_lint_andor(Query *query, const char *query_string)
 	ls.end = query->stmt_len > 0 ? Min(ls.start + query->stmt_len, len) : len;
 	ls.finding = NULL;
 	ls.depths = NULL;
-	if (ls.start >= ls.end)
+	if (ls.start >= ls.end || ls.end - ls.start > GUARD_LINT_MAX_TEXT)
 		return NULL;
 	lint_query(query, &ls);
 	if (ls.depths)
 		pfree(ls.depths);
 	return ls.finding;
-}
-
-/*
- * Findings by statement, for the executor: a small direct-mapped table
- * in TopMemoryContext.  A statement whose entry was overwritten by
- * another's still carries the reason; only the clause text is lost.
- */
-#define LINT_SLOTS 64
-
-typedef struct LintSlot
-{
-	uint64		query_hash;
-	char	   *clause;
-} LintSlot;
-
-static LintSlot lint_slots[LINT_SLOTS];
-
-void
-guard_lint_remember(uint64 query_hash, const char *clause)
-{
-	LintSlot   *slot = &lint_slots[query_hash % LINT_SLOTS];
-	char	   *copy = MemoryContextStrdup(TopMemoryContext, clause);
-
-	if (slot->clause)
-		pfree(slot->clause);
-	slot->query_hash = query_hash;
-	slot->clause = copy;
-}
-
-const char *
-guard_lint_recall(uint64 query_hash)
-{
-	LintSlot   *slot = &lint_slots[query_hash % LINT_SLOTS];
-
-	return (slot->clause && slot->query_hash == query_hash) ? slot->clause : NULL;
 }

@@ -17,8 +17,9 @@
 /* Longest clause text guard keeps or prints, in bytes */
 #define GUARD_CLAUSE_MAX	1024
 
+/* Statements longer than this, in bytes, are not linted */
+#define GUARD_LINT_MAX_TEXT	(1024 * 1024)
+
 extern char *guard_lint_andor(Query *query, const char *query_string);
-extern void guard_lint_remember(uint64 query_hash, const char *clause);
-extern const char *guard_lint_recall(uint64 query_hash);
 
 #endif							/* GUARD_LINT_H */

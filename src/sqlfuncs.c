@@ -38,6 +38,7 @@
 #include "incidents.h"
 #include "throttle.h"
 #include "hooks.h"
+#include "judge.h"
 
 PG_FUNCTION_INFO_V1(guard_plans);
 PG_FUNCTION_INFO_V1(guard_info);
@@ -219,14 +220,9 @@ guard_explain(PG_FUNCTION_ARGS)
 	{
 		Query	   *query = lfirst_node(Query, lc);
 		PlannedStmt *pstmt;
-		GuardFingerprint fp;
-		GuardPlanTexts texts;
-		GuardVerdict verdict;
-		bool		has_params;
-		bool		maybe_andor;
-		char	   *clause;
-		int		   *locs;
-		int			nlocs;
+		GuardPlanResult res;
+		GuardJudgment *j;
+		char	   *plan;
 		Datum		values[GUARD_EXPLAIN_COLS];
 		bool		nulls[GUARD_EXPLAIN_COLS];
 		Datum	   *reasons;
@@ -241,55 +237,36 @@ guard_explain(PG_FUNCTION_ARGS)
 							GetCommandTagName(CreateCommandTag(query->utilityStmt))),
 					 errhint("Pass a SELECT, INSERT, UPDATE, DELETE or MERGE statement.")));
 
-		memset(&fp, 0, sizeof(fp));
-		/* the planner scribbles on its input: hash the query first */
-		fp.query_hash = guard_query_hash(query, &has_params, &locs, &nlocs,
-										 &maybe_andor);
-		clause = maybe_andor ? guard_lint_andor(query, sql) : NULL;
-
-		guard_last_sizes = NULL;
-		guard_last_nsizes = 0;
-		guard_suppress_recording = true;
-		PG_TRY();
-		{
-			pstmt = pg_plan_query(query, sql, CURSOR_OPT_PARALLEL_OK, NULL);
-		}
-		PG_FINALLY();
-		{
-			guard_suppress_recording = false;
-		}
-		PG_END_TRY();
+		/* judged as the planner hook judges, but recorded nowhere */
+		pstmt = guard_plan(query, sql, CURSOR_OPT_PARALLEL_OK, NULL,
+						   guard_next_planner, false, &res);
 
 		/* like EXPLAIN: no peeking at plans over tables one cannot read */
 		(void) ExecCheckRTPerms(pstmt->rtable, true);
 
-		fp.plan_hash = guard_plan_hash(pstmt, NULL);
-		memset(&texts, 0, sizeof(texts));
-		texts.plan = guard_plan_shape(pstmt);
-		texts.nseqscans = guard_plan_seqscans(pstmt, guard_last_sizes,
-											  guard_last_nsizes, &texts.seqscans);
-		guard_last_sizes = NULL;
-		guard_last_nsizes = 0;
-		guard_policy_evaluate(fp.query_hash, fp.plan_hash, texts.seqscans,
-							  texts.nseqscans, &verdict);
-
+		if ((res.fp.flags & GUARD_FP_VALID) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("guard could not fingerprint the statement")));
+		plan = guard_plan_shape(pstmt);
+		j = &res.judgment;
 		memset(nulls, 0, sizeof(nulls));
-		values[0] = Int64GetDatum((int64) fp.query_hash);
-		values[1] = Int64GetDatum((int64) fp.plan_hash);
-		values[2] = CStringGetTextDatum(texts.plan);
-		values[3] = text_array(texts.seqscans, texts.nseqscans);
-		values[4] = rows_array(texts.seqscans, texts.nseqscans);
-		values[5] = CStringGetTextDatum(verdict.flagged ? "flagged" :
-										clause ? "warning" : "ok");
-		reason_names = guard_reason_names(verdict.reasons |
-										  (clause ? GUARD_FP_ANDOR : 0));
+		values[0] = Int64GetDatum((int64) res.fp.query_hash);
+		values[1] = Int64GetDatum((int64) res.fp.plan_hash);
+		values[2] = CStringGetTextDatum(plan);
+		values[3] = text_array(res.seqscans, res.nseqscans);
+		values[4] = rows_array(res.seqscans, res.nseqscans);
+		values[5] = CStringGetTextDatum((res.fp.flags & GUARD_FP_CORRECTED) ? "corrected" :
+										(res.fp.flags & GUARD_FP_FLAGGED) ? "flagged" :
+										(res.fp.flags & GUARD_FP_ANDOR) ? "warning" : "ok");
+		reason_names = guard_reason_names(j->reasons);
 		reasons = palloc(Max(list_length(reason_names), 1) * sizeof(Datum));
 		foreach(rc, reason_names)
 			reasons[nreasons++] = CStringGetTextDatum((char *) lfirst(rc));
 		values[6] = PointerGetDatum(construct_array(reasons, nreasons, TEXTOID,
 													-1, false, TYPALIGN_INT));
-		if (clause)
-			values[7] = CStringGetTextDatum(clause);
+		if (j->clause)
+			values[7] = CStringGetTextDatum(j->clause);
 		else
 			nulls[7] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

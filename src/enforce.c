@@ -1,0 +1,436 @@
+/*-------------------------------------------------------------------------
+ *
+ * enforce.c
+ *		Enforcement: guard.mode -> action, the messages (QG001-QG003), the
+ *		incidents of a flagged plan, and the EXPLAIN line.
+ *
+ * Runs at ExecutorStart, before the standard ExecutorStart, so that a
+ * refused statement has no side effects.  Everything it says about a plan
+ * comes from the judgment made when the plan was made (judge.c): the
+ * reasons, the relation with the planner's estimate, the clause, the plan
+ * it replaced.  Nothing here judges again.
+ *
+ * Enforcement (warn, throttle, block) applies only in databases where the
+ * extension is installed: elsewhere guard observes at most, and names no
+ * function that does not exist there.  The check reads pg_extension, on
+ * the flagged path only.
+ *
+ * IDENTIFICATION
+ *		src/enforce.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
+#include "utils/timestamp.h"
+
+#include "compat.h"
+#include "enforce.h"
+#include "guard.h"
+#include "incidents.h"
+#include "judge.h"
+#include "store.h"
+#include "throttle.h"
+
+/*
+ * guard_enforcing_here: is the extension installed in this database?
+ * Only then does guard warn, throttle or block here.
+ */
+bool
+guard_enforcing_here(void)
+{
+	return IsTransactionState() && OidIsValid(get_extension_oid("guard", true));
+}
+
+/* What guard.mode = block does with a plan of these flags */
+GuardAction
+guard_block_action(uint32 flags)
+{
+	if ((flags & GUARD_FP_FLAGGED) == 0)
+		return GUARD_ACTION_WARNED; /* the lint alone only warns */
+	if (guard_flagged_max_concurrency > 0 && (flags & GUARD_FP_REJECTED) == 0)
+		return GUARD_ACTION_THROTTLED;
+	return GUARD_ACTION_BLOCKED;
+}
+
+/* What the current guard.mode does with a plan of these flags */
+GuardAction
+guard_mode_action(uint32 flags)
+{
+	if (guard_mode == GUARD_MODE_BLOCK)
+		return guard_block_action(flags);
+	if (guard_mode == GUARD_MODE_WARN)
+		return GUARD_ACTION_WARNED;
+	return GUARD_ACTION_LOGGED;
+}
+
+/* The reasons of a judgment as "new_seqscan, andor_precedence" */
+static char *
+reasons_text(uint32 reasons)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	List	   *names = guard_reason_names(reasons);
+
+	initStringInfo(&buf);
+	foreach(lc, names)
+		appendStringInfo(&buf, "%s%s", buf.len ? ", " : "", (char *) lfirst(lc));
+	list_free(names);
+	return buf.data;
+}
+
+/* Record one occurrence of each of the judgment's reasons as incidents. */
+static void
+record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp,
+				 const GuardJudgment *j, GuardAction action, GuardAction would,
+				 const char *shape)
+{
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+	char	   *query = NULL;
+	int			r;
+
+	for (r = 0; r < GUARD_NREASONS; r++)
+	{
+		GuardOccurrence occ;
+
+		if ((j->reasons & guard_reason_flag((GuardReason) r)) == 0)
+			continue;
+		memset(&occ, 0, sizeof(occ));
+		occ.query_hash = fp->query_hash;
+		occ.plan_hash = fp->plan_hash;
+		occ.reason = (GuardReason) r;
+		occ.action = action;
+		occ.would_action = would;
+		occ.clause = j->clause;
+		if (r == GUARD_REASON_PLAN_REGRESSION)
+		{
+			occ.relation = j->regressed_rel;
+			occ.relation_rows = j->regressed_rows;
+		}
+		else if (r == GUARD_REASON_NEW_SEQSCAN)
+		{
+			occ.relation = j->seqscan_rel;
+			occ.relation_rows = j->seqscan_rows;
+		}
+		occ.baseline_query_hash = j->baseline_query_hash;
+		occ.baseline_plan_hash = j->baseline_plan_hash;
+		if (guard_incident_seen(MyDatabaseId, &occ, now))
+			continue;
+
+		/* new: its texts, the query as stored (normalized) if possible */
+		if (query == NULL)
+		{
+			GuardPlanRow row;
+
+			if (guard_store_get(MyDatabaseId, fp->query_hash, fp->plan_hash, &row) &&
+				row.query != NULL)
+				query = row.query;
+			else
+				query = guard_statement_text(queryDesc->sourceText,
+											 queryDesc->plannedstmt->stmt_location,
+											 queryDesc->plannedstmt->stmt_len);
+		}
+		occ.query = query;
+		occ.plan = shape;
+		guard_incident_record(MyDatabaseId, GetUserId(), &occ, now);
+	}
+}
+
+/*
+ * guard_enforce_corrected: guard.correct replaced the plan bad by the
+ * approved plan good: record the incident (action corrected).
+ */
+void
+guard_enforce_corrected(const GuardFingerprint *bad, const GuardJudgment *bad_judgment,
+						const GuardFingerprint *good, const char *query)
+{
+	GuardOccurrence occ;
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+	MemoryContext cxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		memset(&occ, 0, sizeof(occ));
+		occ.query_hash = bad->query_hash;
+		occ.plan_hash = bad->plan_hash;
+		occ.reason = GUARD_REASON_PLAN_REGRESSION;
+		occ.action = GUARD_ACTION_CORRECTED;
+		occ.would_action = GUARD_ACTION_CORRECTED;
+		occ.relation = bad_judgment->regressed_rel;
+		occ.relation_rows = bad_judgment->regressed_rows;
+		occ.baseline_query_hash = good->query_hash;
+		occ.baseline_plan_hash = good->plan_hash;
+		occ.clause = bad_judgment->clause;
+		occ.query = query;
+		occ.plan = "(replaced by its approved plan; see guard.plans)";
+		if (!guard_incident_seen(MyDatabaseId, &occ, now))
+			guard_incident_record(MyDatabaseId, GetUserId(), &occ, now);
+	}
+	PG_CATCH();
+	{
+		guard_fail_open("record a corrected plan", cxt);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * May the current role approve plans?  Then the HINT gives the call;
+ * otherwise it says to ask a DBA.
+ */
+static bool
+can_approve(void)
+{
+	Oid			argtypes[3] = {INT8OID, INT8OID, TEXTOID};
+	Oid			func;
+
+	if (superuser())
+		return true;
+	func = LookupFuncName(list_make2(makeString("guard"), makeString("approve")),
+						  3, argtypes, true);
+	return OidIsValid(func) &&
+		GuardFunctionAclCheck(func, GetUserId()) == ACLCHECK_OK;
+}
+
+/* The HINT of guard's messages about a plan (inside ereport) */
+static int
+decision_hint(const GuardFingerprint *fp)
+{
+	if (fp->flags & GUARD_FP_REJECTED)
+		return errhint("A DBA rejected this plan; its decision is in guard.baseline.");
+	if (can_approve())
+		return errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
+					   (long long) fp->query_hash, (long long) fp->plan_hash);
+	return errhint("If this plan is intended, ask a DBA to approve it (query_hash %lld, plan_hash %lld).",
+				   (long long) fp->query_hash, (long long) fp->plan_hash);
+}
+
+/* The DETAIL of guard's messages about a plan: full sentences */
+static char *
+flagged_detail(const GuardFingerprint *fp, const GuardJudgment *j, const char *shape)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "Reasons: %s. The statement's query_hash is %lld and the plan's plan_hash is %lld.",
+					 reasons_text(j->reasons),
+					 (long long) fp->query_hash, (long long) fp->plan_hash);
+	if (j->reasons & GUARD_FP_ANDOR)
+		appendStringInfo(&buf, " The WHERE clause mixes AND and OR without parentheses; PostgreSQL reads it as: %s.",
+						 j->clause ? j->clause : "(clause not available)");
+	appendStringInfo(&buf, " The plan is:\n%s", shape);
+	return buf.data;
+}
+
+/*
+ * handle_flagged: a flagged plan (or one the lint caught) is about to run.
+ * Records the incidents, then does what guard.mode says: nothing more
+ * (observe), a WARNING (warn), or in block mode an ERROR, or a wait for a
+ * limp-mode slot.  Runs before the executor has initialized anything, so a
+ * refused statement has no side effects.
+ */
+static pg_noinline void
+handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
+{
+	GuardJudgment j;
+	GuardAction action;
+	GuardAction would;
+	const char *relation;
+	double		rows;
+	char	   *shape;
+
+	(void) guard_judgment_get(queryDesc->plannedstmt, fp, &j);
+	relation = guard_judgment_relation(&j, &rows);
+	would = guard_block_action(fp->flags);
+	action = guard_enforcing_here() ? guard_mode_action(fp->flags) : GUARD_ACTION_LOGGED;
+	shape = guard_plan_shape(queryDesc->plannedstmt);
+
+	/* a decided plan raises no new alarm for its decision */
+	if ((fp->flags & GUARD_FP_REJECTED) == 0)
+		record_incidents(queryDesc, fp, &j, action, would, shape);
+
+	switch (action)
+	{
+		case GUARD_ACTION_LOGGED:
+		case GUARD_ACTION_CORRECTED:
+			break;
+		case GUARD_ACTION_WARNED:
+			if ((fp->flags & GUARD_FP_FLAGGED) == 0)
+				ereport(WARNING,
+						(errcode(ERRCODE_GUARD_ANDOR),
+						 errmsg("WHERE clause mixes AND and OR without parentheses"),
+						 errdetail("PostgreSQL reads it as: %s. The statement's query_hash is %lld.",
+								   j.clause ? j.clause : "(clause not available)",
+								   (long long) fp->query_hash),
+						 errhint("AND binds tighter than OR: add parentheses to say which grouping you mean.")));
+			else if (relation)
+				ereport(WARNING,
+						(errcode(ERRCODE_GUARD_BLOCKED),
+						 errmsg("plan sequentially scans %s (about %.0f rows); guard.mode = block would %s it",
+								relation, rows,
+								would == GUARD_ACTION_THROTTLED ? "throttle" : "stop"),
+						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
+						 decision_hint(fp)));
+			else
+				ereport(WARNING,
+						(errcode(ERRCODE_GUARD_BLOCKED),
+						 errmsg("plan was rejected; guard.mode = block would stop it"),
+						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
+						 decision_hint(fp)));
+			break;
+		case GUARD_ACTION_THROTTLED:
+			if (!guard_throttle_enter(queryDesc))
+				ereport(ERROR,
+						(errcode(ERRCODE_GUARD_THROTTLED),
+						 errmsg("guard throttled a plan that sequentially scans %s (about %.0f rows): "
+								"%d flagged statements already running, waited %d ms",
+								relation ? relation : "a large relation", rows,
+								guard_flagged_max_concurrency, guard_flagged_wait_timeout),
+						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
+						 decision_hint(fp)));
+			break;
+		case GUARD_ACTION_BLOCKED:
+			if (relation && (fp->flags & GUARD_FP_REJECTED))
+				ereport(ERROR,
+						(errcode(ERRCODE_GUARD_BLOCKED),
+						 errmsg("guard blocked a rejected plan that sequentially scans %s (about %.0f rows)",
+								relation, rows),
+						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
+						 decision_hint(fp)));
+			else if (relation)
+				ereport(ERROR,
+						(errcode(ERRCODE_GUARD_BLOCKED),
+						 errmsg("guard blocked a plan that sequentially scans %s (about %.0f rows)",
+								relation, rows),
+						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
+						 decision_hint(fp)));
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_GUARD_BLOCKED),
+						 errmsg("guard blocked a plan that was rejected"),
+						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
+						 decision_hint(fp)));
+			break;
+	}
+}
+
+/*
+ * guard_enforce: ExecutorStart's work.  Counts the execution (if tracked)
+ * and, for a flagged plan, records incidents and does what guard.mode
+ * says.  guard's own failures fail open; its refusals (QG001, QG002) are
+ * re-thrown by guard_fail_open.
+ */
+void
+guard_enforce(QueryDesc *queryDesc, int eflags, bool tracked)
+{
+	GuardFingerprint fp;
+
+	if (!guard_fingerprint_get(queryDesc->plannedstmt, &fp))
+		return;
+
+	/* fast path, cannot fail: count the call */
+	if (tracked)
+	{
+		TimestampTz now = GetCurrentStatementStartTimestamp();
+
+		if (!guard_store_count(MyDatabaseId, &fp, now))
+		{
+			MemoryContext cxt = CurrentMemoryContext;
+
+			/*
+			 * Re-add a plan evicted since it was planned (rare).  Its text
+			 * is stored as written: the constants' locations are gone with
+			 * the parse tree.
+			 */
+			PG_TRY();
+			{
+				PlannedStmt *pstmt = queryDesc->plannedstmt;
+				GuardPlanTexts texts;
+
+				memset(&texts, 0, sizeof(texts));
+				texts.query = guard_statement_text(queryDesc->sourceText,
+												   pstmt->stmt_location,
+												   pstmt->stmt_len);
+				texts.plan = guard_plan_shape(pstmt);
+				texts.plan = guard_clip_text(texts.plan, strlen(texts.plan));
+				texts.nseqscans = guard_plan_seqscans(pstmt, NULL, 0, &texts.seqscans);
+				guard_store_add(MyDatabaseId, GetUserId(), &fp, &texts);
+				(void) guard_store_count(MyDatabaseId, &fp, now);
+			}
+			PG_CATCH();
+			{
+				guard_fail_open("record an execution", cxt);
+			}
+			PG_END_TRY();
+		}
+	}
+
+	if (fp.flags & (GUARD_FP_FLAGGED | GUARD_FP_ANDOR))
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+
+		PG_TRY();
+		{
+			handle_flagged(queryDesc, &fp);
+		}
+		PG_CATCH();
+		{
+			guard_fail_open("judge a flagged plan", cxt);
+		}
+		PG_END_TRY();
+	}
+}
+
+/*
+ * guard_explain_line: the "Guard" line of EXPLAIN: what guard decided about
+ * a plan it flags (or corrected), and what the current mode does with it.
+ * NULL for plans guard has nothing to say about.
+ */
+char *
+guard_explain_line(PlannedStmt *plan)
+{
+	GuardFingerprint fp;
+	GuardJudgment j;
+	StringInfoData buf;
+	const char *relation;
+	double		rows;
+
+	if (!guard_fingerprint_get(plan, &fp))
+		return NULL;
+	initStringInfo(&buf);
+	if (fp.flags & GUARD_FP_CORRECTED)
+		appendStringInfoString(&buf, "corrected (guard.correct replaced a plan_regression by this approved plan)");
+	else if ((fp.flags & (GUARD_FP_FLAGGED | GUARD_FP_ANDOR)) == 0)
+		return NULL;			/* nothing to say: EXPLAIN output stays as is */
+	else
+	{
+		GuardAction action = guard_enforcing_here() ?
+			guard_mode_action(fp.flags) : GUARD_ACTION_LOGGED;
+
+		(void) guard_judgment_get(plan, &fp, &j);
+		relation = guard_judgment_relation(&j, &rows);
+		appendStringInfo(&buf, "%s (%s)",
+						 (fp.flags & GUARD_FP_FLAGGED) ? "flagged" : "warning",
+						 reasons_text(j.reasons));
+		if (relation)
+			appendStringInfo(&buf, ": sequential scan of %s (about %.0f rows)",
+							 relation, rows);
+		if (fp.flags & GUARD_FP_ANDOR)
+			appendStringInfo(&buf, "; WHERE reads as %s",
+							 j.clause ? j.clause : "(clause not available)");
+		appendStringInfo(&buf, "; guard.mode %s: %s",
+						 guard_mode == GUARD_MODE_BLOCK ? "block" :
+						 guard_mode == GUARD_MODE_WARN ? "warn" : "observe",
+						 guard_action_name(action));
+	}
+	appendStringInfo(&buf, "; query_hash %lld, plan_hash %lld",
+					 (long long) fp.query_hash, (long long) fp.plan_hash);
+	return buf.data;
+}
