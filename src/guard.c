@@ -96,6 +96,7 @@ static const struct config_enum_entry fault_options[] = {
 	{"fingerprint", GUARD_FAULT_FINGERPRINT, false},
 	{"store", GUARD_FAULT_STORE, false},
 	{"baseline", GUARD_FAULT_BASELINE, false},
+	{"lint", GUARD_FAULT_LINT, false},
 	{NULL, 0, false}
 };
 

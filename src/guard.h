@@ -74,7 +74,8 @@ typedef enum GuardFault
 	GUARD_FAULT_NONE,
 	GUARD_FAULT_FINGERPRINT,	/* ERROR while fingerprinting a plan */
 	GUARD_FAULT_STORE,			/* ERROR while holding the store's lock */
-	GUARD_FAULT_BASELINE		/* ERROR in the middle of reading guard.baseline */
+	GUARD_FAULT_BASELINE,		/* ERROR in the middle of reading guard.baseline */
+	GUARD_FAULT_LINT			/* ERROR in the AND/OR lint */
 } GuardFault;
 
 /* How the plan was made and judged: fingerprint flags */

@@ -443,6 +443,8 @@ guard_lint_andor(Query *query, const char *query_string)
 
 	if (query_string == NULL)
 		return NULL;
+	if (guard_debug_fault == GUARD_FAULT_LINT)
+		elog(ERROR, "injected fault in the AND/OR lint (guard.debug_fault)");
 	len = strlen(query_string);
 	ls.src = query_string;
 	ls.start = Max(query->stmt_location, 0);

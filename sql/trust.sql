@@ -1,0 +1,132 @@
+--
+-- Trust (issue 7): one judgment per plan, and no way around it for an
+-- application role.  Each block below failed before its fix.
+--
+SET max_parallel_workers_per_gather = 0;
+CREATE TABLE trust_big(id int PRIMARY KEY, a int, b int, c int, payload text);
+INSERT INTO trust_big SELECT g, g % 10, g % 7, g % 3, 'p' || g FROM generate_series(1, 30000) g;
+VACUUM ANALYZE trust_big;
+TRUNCATE guard.baseline;
+SELECT guard.reset();
+CREATE ROLE trust_app;
+GRANT SELECT ON trust_big TO trust_app;
+SET guard.mode = block;
+
+-- 2.1 a PARALLEL SAFE function whose body seq-scans runs in a parallel
+-- worker when any role forces parallel mode: it is judged there too
+CREATE FUNCTION trust_par() RETURNS bigint LANGUAGE plpgsql PARALLEL SAFE AS
+$$ BEGIN RETURN (SELECT count(*) FROM trust_big WHERE payload LIKE 'par'); END $$;
+SET ROLE trust_app;
+SET max_parallel_workers_per_gather = 2;
+SET force_parallel_mode = on;
+EXPLAIN (COSTS OFF) SELECT trust_par();
+\set VERBOSITY terse
+SELECT trust_par();
+\set VERBOSITY default
+RESET force_parallel_mode;
+SET max_parallel_workers_per_gather = 0;
+RESET ROLE;
+SELECT reason, relation, action FROM guard.incidents WHERE query LIKE '%payload LIKE $1%';
+
+-- 2.2 a function the planner runs while guard.explain plans (constant
+-- folding) runs its statements with the verdict enforced
+CREATE FUNCTION trust_imm(int) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS
+$$ BEGIN RETURN (SELECT count(*) FROM trust_big WHERE payload = 'imm' || $1); END $$;
+\set VERBOSITY terse
+SELECT verdict FROM guard.explain('SELECT trust_imm(1)');
+\set VERBOSITY default
+SELECT reason, action FROM guard.incidents WHERE query LIKE '%payload = $2 || $1%';
+-- guard.explain itself records nothing
+SELECT count(*) FROM guard.plans WHERE query LIKE '%trust_imm%';
+
+-- 2.3 a lint that fails or gives up keeps the seq-scan verdict
+SET guard.debug_fault = lint;
+\set VERBOSITY terse
+SELECT count(*) FROM trust_big WHERE a = 1 AND b = 2 OR c = 3;
+SET guard.debug_fault = none;
+-- a statement over 1 MB is not linted, and still judged
+DO $$
+BEGIN
+  EXECUTE 'SELECT count(*) FROM trust_big WHERE a = 1 AND b = 3 OR c = 2 /* '
+          || repeat('x', 2000000) || ' */';
+EXCEPTION WHEN SQLSTATE 'QG001' THEN
+  RAISE NOTICE 'blocked: %', SQLERRM;
+END $$;
+\set VERBOSITY default
+
+-- 6.7 the clause: comments are a space, every AND group is wrapped, and
+-- it is cut at 1 kB
+SET guard.mode = observe;
+SELECT clause FROM guard.explain(E'SELECT 1 FROM trust_big WHERE a = 1 AND b = 2 -- two\n OR c = 3 AND id = 1 /* one */ OR payload = $1');
+SELECT clause FROM guard.explain('SELECT 1 FROM trust_big WHERE ' ||
+  (SELECT string_agg(format('a = %s AND b = %s', g, g), ' OR ') FROM generate_series(1, 10) g));
+SELECT length(clause) <= 1024 AS capped, clause LIKE '% ...' AS marked
+  FROM guard.explain('SELECT 1 FROM trust_big WHERE ' ||
+  (SELECT string_agg(format('a = %s AND b = %s', g, g), ' OR ') FROM generate_series(1, 300) g));
+SET guard.mode = block;
+
+-- 3.3 settings that change verdicts reach cached plans
+PREPARE trust_p AS SELECT count(*) FROM trust_big WHERE payload = 'prep';
+\set VERBOSITY terse
+EXECUTE trust_p;
+SET guard.allow_seqscan = 'trust_big';
+EXECUTE trust_p;
+RESET guard.allow_seqscan;
+EXECUTE trust_p;
+SET guard.seqscan_min_rows = 100000;
+EXECUTE trust_p;
+RESET guard.seqscan_min_rows;
+EXECUTE trust_p;
+\set VERBOSITY default
+DEALLOCATE trust_p;
+
+-- 4.2 a table grown since its last ANALYZE: reported with the planner's
+-- own estimate, not as "rejected" with no relation
+CREATE TABLE trust_grown(id int, payload text);
+ANALYZE trust_grown;
+INSERT INTO trust_grown SELECT g, 'g' || g FROM generate_series(1, 200000) g;
+DO $$
+BEGIN
+  PERFORM count(*) FROM trust_grown WHERE payload = 'x';
+EXCEPTION WHEN SQLSTATE 'QG001' THEN
+  RAISE NOTICE '%', regexp_replace(SQLERRM, 'about \d+ rows', 'about N rows');
+END $$;
+SELECT reason, relation, relation_rows > 100000 AS planner_estimate
+  FROM guard.incidents WHERE query LIKE '%trust_grown%';
+
+-- 6.6 the HINT: a role that cannot approve is told to ask a DBA
+SET ROLE trust_app;
+DO $$
+DECLARE h text;
+BEGIN
+  PERFORM count(*) FROM trust_big WHERE payload = 'hint';
+EXCEPTION WHEN SQLSTATE 'QG001' THEN
+  GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+  RAISE NOTICE '%', regexp_replace(h, '-?\d+', 'N', 'g');
+END $$;
+RESET ROLE;
+DO $$
+DECLARE h text;
+BEGIN
+  PERFORM count(*) FROM trust_big WHERE payload = 'hint';
+EXCEPTION WHEN SQLSTATE 'QG001' THEN
+  GET STACKED DIAGNOSTICS h = PG_EXCEPTION_HINT;
+  RAISE NOTICE '%', regexp_replace(h, '-?\d+', 'N', 'g');
+END $$;
+
+-- 3.5 no enforcement where the extension is not installed: guard observes
+CREATE DATABASE trust_noext;
+\c trust_noext
+SET guard.mode = block;
+CREATE TABLE big_elsewhere AS SELECT g AS id FROM generate_series(1, 30000) g;
+ANALYZE big_elsewhere;
+SELECT count(*) FROM big_elsewhere WHERE id = 5;
+\c contrib_regression
+SELECT database, reason, relation, action FROM guard.incidents
+ WHERE database = 'trust_noext' ORDER BY reason;
+DROP DATABASE trust_noext;
+
+SET guard.mode = observe;
+DROP FUNCTION trust_par(), trust_imm(int);
+DROP TABLE trust_big, trust_grown;
+DROP ROLE trust_app;
