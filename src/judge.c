@@ -399,8 +399,8 @@ record_plan(PrePlan *pre, const char *query_string, PlannedStmt *pstmt,
 }
 
 /*
- * Plan once, judge, and (unless result is given) record.  Each step fails
- * open on its own.  fp->flags is 0 if the plan could not be judged.
+ * Plan once, judge, and record if asked.  Fails open; fp->flags is 0 if
+ * the plan could not be judged.
  */
 static PlannedStmt *
 plan_and_judge(PrePlan *pre, GuardPlannerFn next, Query *parse,
@@ -411,42 +411,46 @@ plan_and_judge(PrePlan *pre, GuardPlannerFn next, Query *parse,
 	PlannedStmt *pstmt;
 	PlanningSizes ps;
 	MemoryContext cxt = CurrentMemoryContext;
+	const char *volatile stage = "fingerprint a plan";
 
 	ps.sizes = ps.inline_sizes;
 	ps.n = 0;
 	ps.max = INLINE_SIZES;
-	memset(fp, 0, sizeof(*fp));
-	memset(j, 0, sizeof(*j));
-	verdict->nregressed = 0;
 	pstmt = run_planner(next, parse, query_string, cursorOptions, boundParams, &ps);
 
 	if (!pre->ok)
+	{
+		memset(fp, 0, sizeof(*fp));
+		memset(j, 0, sizeof(*j));
+		verdict->nregressed = 0;
 		return pstmt;
+	}
+
+	/*
+	 * One PG_TRY for both steps (it is on every planning's path).  The
+	 * judgment is attached to the plan before recording starts, so a
+	 * failure to record leaves the verdict in place.
+	 */
 	PG_TRY();
 	{
 		judge_plan(pre, query_string, boundParams, pstmt, &ps, fp, j, verdict, result);
+		stage = "record a plan";
+		if (record)
+			record_plan(pre, query_string, pstmt, &ps, fp);
 	}
 	PG_CATCH();
 	{
-		guard_fail_open("fingerprint a plan", cxt);
-		fp->flags = 0;
-		verdict->nregressed = 0;
+		guard_fail_open(stage, cxt);
+		if (strcmp(stage, "record a plan") != 0)
+		{
+			fp->flags = 0;
+			verdict->nregressed = 0;
+		}
 	}
 	PG_END_TRY();
 
-	/* recording is separate: its failure leaves the verdict in place */
-	if (record && (fp->flags & GUARD_FP_VALID))
-	{
-		PG_TRY();
-		{
-			record_plan(pre, query_string, pstmt, &ps, fp);
-		}
-		PG_CATCH();
-		{
-			guard_fail_open("record a plan", cxt);
-		}
-		PG_END_TRY();
-	}
+	if (ps.sizes != ps.inline_sizes)
+		pfree(ps.sizes);
 	return pstmt;
 }
 
