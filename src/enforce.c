@@ -103,6 +103,16 @@ record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp,
 
 		if ((j->reasons & guard_reason_flag((GuardReason) r)) == 0)
 			continue;
+
+		/*
+		 * One bug, one alarm: a clause that lost its parentheses and the
+		 * seq scan it caused are one incident (the seq-scan one, which
+		 * carries the clause).  The lint's own incident is for a plan it
+		 * alone flags.
+		 */
+		if (r == GUARD_REASON_ANDOR_PRECEDENCE &&
+			(j->reasons & (GUARD_FP_NEW_SEQSCAN | GUARD_FP_PLAN_REGRESSION)))
+			continue;
 		memset(&occ, 0, sizeof(occ));
 		occ.query_hash = fp->query_hash;
 		occ.plan_hash = fp->plan_hash;
