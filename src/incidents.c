@@ -7,32 +7,47 @@
  * An incident is keyed by (database, reason, query_hash, plan_hash) and
  * counts its occurrences between first_seen and last_seen.  Incidents live
  * in shared memory, not in a table: they must survive the rollback of the
- * statement guard blocked, and they must work on a hot standby.  The table
- * holds guard.max_incidents entries; when it is full the oldest resolved
- * incident (approving or rejecting the plan resolves it) is evicted, else
- * the oldest one, and the eviction is counted.  The texts of an entry are
- * fixed-size and clipped: an incident is read by a person, and its plan and
- * query are also in guard.plans.
+ * statement guard blocked, and they must work on a hot standby.  The texts
+ * of an entry are fixed-size and clipped: an incident is read by a person,
+ * and its plan and query are also in guard.plans.
+ *
+ * Bounds.  The table holds guard.max_incidents entries, and no role or
+ * database may flood the review queue: a role (the incident's userid) may
+ * hold at most a quarter of the table, a database at most half.  A new
+ * incident of a role at its share replaces that role's own oldest incident
+ * (resolved ones first); of a database at its share, the database's oldest
+ * resolved incident or one of the role's own.  Only when the role and the
+ * database are within their shares and the table is full does it replace
+ * the oldest resolved incident, else the oldest incident of the role that
+ * holds the most.  An unresolved incident of another role is never evicted
+ * for a role or database over its share: when nothing may go, the new
+ * incident is dropped and counted (guard.info.incidents_dropped).
  *
  * Alerting.  A new incident (or one reopened, or escalated to a more
- * severe action) writes one LOG line whose
- * message is a JSON object, and is marked for notification.  The NOTIFY on
- * channel guard_incident cannot come from the statement's own transaction,
- * which a block rolls back; a "guard notifier" background worker, started
- * on demand for the incident's database (NOTIFY is per database), sends
- * the pending notifications in a transaction of its own, writes the
- * incidents file, and exits after half a second without work (it holds a
- * connection to the database meanwhile: a DROP DATABASE waits for it).  On a standby
- * (no NOTIFY during recovery) it only writes the file.
+ * severe action) writes one LOG line whose message is a JSON object, and
+ * is marked for the notifier (notifier.c), which sends its NOTIFY.  At
+ * most GUARD_INCIDENT_ALERTS_PER_MINUTE alerts per role and minute go out;
+ * the rest are counted (guard.info.incident_alerts_suppressed) and summed
+ * up in one LOG line when the role's minute is over.
  *
- * Persistence.  pg_stat/guard_incidents.stat is written by the notifier
- * after each batch and by the postmaster at clean shutdown, and read at
- * every start, crash restarts included: the incident that melted the
- * server must still be there afterwards.  Format: doc/file-formats.md.
+ * Persistence.  pg_stat/guard_incidents.stat is read at every start,
+ * crash restarts included: the incident that melted the server must still
+ * be there afterwards.  The backend that raises an alert writes the file
+ * before its LOG line, so an incident that was logged survives any crash;
+ * the notifier writes it after each batch, the postmaster at clean
+ * shutdown.  Incident ids are never reused: they are handed out below a
+ * ceiling that the file records before any id under it is used (blocks of
+ * GUARD_INCIDENT_ID_BLOCK); after a crash, numbering goes on from the
+ * ceiling.  A server restored from a base backup (backup_label present at
+ * start) ignores the incidents it copied and numbers its own in a fresh
+ * random epoch (id = epoch << 40 | sequence), so that a standby's ids never
+ * collide with its primary's.  Format: doc/file-formats.md.
  *
- * Locking: incidents->lock (LWLock) guards the table and the notifier
- * slots; an entry's counters are updated under LW_SHARED plus the entry's
- * spinlock.  Nothing under either can ERROR.
+ * Locking: incidents->lock (LWLock) guards the table, the id counters and
+ * the alert rates; an entry's counters are updated under LW_SHARED plus the
+ * entry's spinlock.  Nothing under either can ERROR.  incidents->file_lock
+ * (LWLock) serializes the writers of the file, so that an older copy never
+ * replaces a newer one; it is taken before incidents->lock, never after.
  *
  * IDENTIFICATION
  *		src/incidents.c
@@ -41,24 +56,19 @@
  */
 #include "postgres.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include "access/xact.h"
 #include "access/xlog.h"
-#include "commands/async.h"
 #include "commands/dbcommands.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
-#include "postmaster/bgworker.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
-#include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
-#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/json.h"
@@ -67,19 +77,18 @@
 
 #include "guard.h"
 #include "incidents.h"
-#include "baseline.h"
-#include "store.h"
+#include "notifier.h"
 
 #define INCIDENTS_FILE			PGSTAT_STAT_PERMANENT_DIRECTORY "/guard_incidents.stat"
 #define INCIDENTS_FILE_MAGIC	0x47444931	/* "GDI1" */
-#define INCIDENTS_FILE_VERSION	1
+#define INCIDENTS_FILE_VERSION	2
 #define INCIDENT_TEXT			2048	/* query and plan, clipped */
 #define INCIDENT_CLAUSE			512
 #define INCIDENT_RELATION		(2 * NAMEDATALEN + 8)
-#define NOTIFIERS				4		/* databases notified at once */
-#define NOTIFY_CHANNEL			"guard_incident"
-#define NOTIFY_QUERY_MAX		1000	/* query text in a payload */
-#define NOTIFY_BATCH			64		/* notifications per transaction */
+#define EPOCH_SHIFT				40
+#define EPOCH_MAX				((INT64CONST(1) << 23) - 1)
+#define RATE_SLOTS				64	/* roles rate-limited at once */
+#define RATE_WINDOW				(60 * USECS_PER_SEC)
 
 typedef struct IncidentKey
 {
@@ -89,7 +98,7 @@ typedef struct IncidentKey
 	uint64		plan_hash;
 } IncidentKey;
 
-/* One incident; saved to the file as it is (minus the spinlock) */
+/* One incident */
 typedef struct IncidentData
 {
 	int64		incident_id;
@@ -117,36 +126,59 @@ typedef struct IncidentEntry
 	IncidentData d;
 } IncidentEntry;
 
+/* Alerts of one role in its current minute */
+typedef struct RateSlot
+{
+	Oid			userid;			/* InvalidOid: free */
+	TimestampTz window_start;
+	int32		alerted;
+	int64		suppressed;
+} RateSlot;
+
+/* A role whose alerts were suppressed in its last minute */
+typedef struct RateSummary
+{
+	Oid			userid;
+	int64		suppressed;
+} RateSummary;
+
 typedef struct IncidentsShared
 {
 	LWLock	   *lock;
+	LWLock	   *file_lock;
 	int64		next_id;
+	int64		reserved;		/* id ceiling the next file write records */
+	int64		saved_ceiling;	/* ceiling the file on disk records */
+	uint64		system_identifier;
 	int64		evictions;
-	int64		notify_failures;	/* could not start a notifier */
-	Oid			notifier_db[NOTIFIERS];	/* databases with a notifier */
-	pid_t		notifier_pid[NOTIFIERS];	/* 0 until the worker runs */
-	TimestampTz notifier_claimed[NOTIFIERS];	/* when the slot was claimed */
+	int64		dropped;
+	int64		suppressed;
+	RateSlot	rate[RATE_SLOTS];
 } IncidentsShared;
 
 static IncidentsShared *ishared = NULL;
 static HTAB *incident_hash = NULL;
 
 static void incidents_shutdown(int code, Datum arg);
-static void incidents_load_file(void);
-static void incidents_write_file(void);
+static void incidents_load_file(bool restored);
+static bool incidents_write_file(bool clean);
 
 Size
 guard_incidents_size(void)
 {
-	return add_size(MAXALIGN(sizeof(IncidentsShared)),
-					hash_estimate_size(guard_max_incidents, sizeof(IncidentEntry)));
+	return add_size(add_size(MAXALIGN(sizeof(IncidentsShared)),
+							 hash_estimate_size(guard_max_incidents, sizeof(IncidentEntry))),
+					guard_notifier_size());
 }
 
 void
 guard_incidents_request(void)
 {
-	RequestAddinShmemSpace(guard_incidents_size());
-	RequestNamedLWLockTranche("guard incidents", 1);
+	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(IncidentsShared)),
+									hash_estimate_size(guard_max_incidents,
+													   sizeof(IncidentEntry))));
+	RequestNamedLWLockTranche("guard incidents", 2);
+	guard_notifier_request();
 }
 
 void
@@ -161,9 +193,14 @@ guard_incidents_startup(void)
 	ishared = ShmemInitStruct("guard incidents", sizeof(IncidentsShared), &found);
 	if (!found)
 	{
+		LWLockPadded *locks = GetNamedLWLockTranche("guard incidents");
+
 		memset(ishared, 0, sizeof(*ishared));
-		ishared->lock = &(GetNamedLWLockTranche("guard incidents"))->lock;
+		ishared->lock = &locks[0].lock;
+		ishared->file_lock = &locks[1].lock;
 		ishared->next_id = 1;
+		ishared->reserved = 1;
+		ishared->saved_ceiling = 1;
 	}
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(IncidentKey);
@@ -171,16 +208,26 @@ guard_incidents_startup(void)
 	incident_hash = ShmemInitHash("guard incidents hash", guard_max_incidents,
 								  guard_max_incidents, &info, HASH_ELEM | HASH_BLOBS);
 	LWLockRelease(AddinShmemInitLock);
+	guard_notifier_startup();
 
 	if (!IsUnderPostmaster)
 	{
 		on_shmem_exit(incidents_shutdown, (Datum) 0);
 		if (!found)
-			incidents_load_file();
+		{
+			/*
+			 * pg_basebackup and the backup API put backup_label into the
+			 * copy; the startup process renames it only after this hook.
+			 */
+			bool		restored = access(BACKUP_LABEL_FILE, F_OK) == 0;
+
+			ishared->system_identifier = GetSystemIdentifier();
+			incidents_load_file(restored);
+		}
 	}
 }
 
-/* Release the lock if this backend holds it (fail-open path). */
+/* Release the locks if this backend holds them (fail-open path). */
 void
 guard_incidents_release_locks(void)
 {
@@ -189,9 +236,13 @@ guard_incidents_release_locks(void)
 		HOLD_INTERRUPTS();		/* see guard_store_release_locks */
 		LWLockRelease(ishared->lock);
 	}
+	if (ishared != NULL && LWLockHeldByMe(ishared->file_lock))
+	{
+		HOLD_INTERRUPTS();
+		LWLockRelease(ishared->file_lock);
+	}
+	guard_notifier_release_locks();
 }
-
-
 
 static inline void
 make_key(IncidentKey *key, Oid dbid, const GuardOccurrence *occ)
@@ -222,7 +273,25 @@ copy_clipped(char *dst, const char *s, int size)
 }
 
 /*
- * Bump an existing entry.  Caller holds the lock (any mode).  Returns true
+ * Count one occurrence at now.  Occurrences arrive out of order (now is the
+ * statement's start, and a statement that started earlier may reach here
+ * later): first_seen only moves back, last_seen only forward, so that
+ * first_seen <= last_seen always holds.  Caller holds e->mutex.
+ */
+static inline void
+count_occurrence(IncidentEntry *e, const GuardOccurrence *occ, TimestampTz now)
+{
+	e->d.count++;
+	if (now > e->d.last_seen)
+		e->d.last_seen = now;
+	if (now < e->d.first_seen)
+		e->d.first_seen = now;
+	e->d.action = (uint8) occ->action;
+	e->d.would_action = (uint8) occ->would_action;
+}
+
+/*
+ * Bump an existing entry.  Caller holds the lock exclusively.  Returns true
  * if the occurrence is news: the incident was resolved and is back, or
  * guard now acts more severely (logged -> blocked when block mode is
  * switched on): the alert goes out again.
@@ -233,14 +302,9 @@ bump(IncidentEntry *e, const GuardOccurrence *occ, TimestampTz now)
 	bool		news;
 
 	SpinLockAcquire(&e->mutex);
-	e->d.count++;
-	e->d.last_seen = now;
 	news = e->d.resolved || (uint8) occ->action > e->d.action;
-	e->d.action = (uint8) occ->action;
-	e->d.would_action = (uint8) occ->would_action;
+	count_occurrence(e, occ, now);
 	e->d.resolved = false;
-	if (news)
-		e->d.notify_pending = true;
 	SpinLockRelease(&e->mutex);
 	return news;
 }
@@ -265,82 +329,223 @@ guard_incident_seen(Oid dbid, const GuardOccurrence *occ, TimestampTz now)
 		SpinLockAcquire(&e->mutex);
 		known = !e->d.resolved && (uint8) occ->action <= e->d.action;
 		if (known)
-		{
-			e->d.count++;
-			e->d.last_seen = now;
-			e->d.action = (uint8) occ->action;
-			e->d.would_action = (uint8) occ->would_action;
-		}
+			count_occurrence(e, occ, now);
 		SpinLockRelease(&e->mutex);
 	}
 	LWLockRelease(ishared->lock);
 	return known;
 }
 
-/* Make room for one entry: evict the oldest resolved, else the oldest. */
-static void
-evict_one(void)
+/* Is a a better eviction victim than b?  Resolved first, then oldest. */
+static inline bool
+better_victim(const IncidentEntry *a, const IncidentEntry *b)
+{
+	if (b == NULL)
+		return true;
+	if (a->d.resolved != b->d.resolved)
+		return a->d.resolved;
+	return a->d.last_seen < b->d.last_seen;
+}
+
+static int
+cmp_oid(const void *a, const void *b)
+{
+	Oid			x = *(const Oid *) a;
+	Oid			y = *(const Oid *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/*
+ * The table is full and the newcomer within its shares: the oldest
+ * incident of the role that holds the most.  Caller holds the lock
+ * exclusively (nothing here can ERROR: the allocation degrades).
+ */
+static IncidentEntry *
+victim_of_biggest_holder(void)
 {
 	HASH_SEQ_STATUS hs;
 	IncidentEntry *e;
 	IncidentEntry *victim = NULL;
+	long		n = hash_get_num_entries(incident_hash);
+	Oid		   *roles;
+	Oid			biggest = InvalidOid;
+	long		i = 0;
+	long		run = 0;
+	long		best = 0;
+
+	roles = palloc_extended(Max(n, 1) * sizeof(Oid), MCXT_ALLOC_NO_OOM);
+	if (roles != NULL)
+	{
+		hash_seq_init(&hs, incident_hash);
+		while ((e = hash_seq_search(&hs)) != NULL)
+		{
+			if (i < n)
+				roles[i++] = e->d.userid;
+		}
+		qsort(roles, i, sizeof(Oid), cmp_oid);
+		for (n = 0; n < i; n++)
+		{
+			run = (n > 0 && roles[n] == roles[n - 1]) ? run + 1 : 1;
+			if (run > best)
+			{
+				best = run;
+				biggest = roles[n];
+			}
+		}
+		pfree(roles);
+	}
+	hash_seq_init(&hs, incident_hash);
+	while ((e = hash_seq_search(&hs)) != NULL)
+	{
+		if (roles != NULL && e->d.userid != biggest)
+			continue;
+		if (better_victim(e, victim))
+			victim = e;
+	}
+	return victim;
+}
+
+/*
+ * Make room for a new incident of role userid in database dbid, by the
+ * rules of the banner.  Caller holds the lock exclusively.  Returns false
+ * if the new incident must be dropped.
+ */
+static bool
+make_room(Oid dbid, Oid userid)
+{
+	HASH_SEQ_STATUS hs;
+	IncidentEntry *e;
+	IncidentEntry *own = NULL;	/* the role's own */
+	IncidentEntry *in_db = NULL;	/* the database's resolved, or own there */
+	IncidentEntry *resolved = NULL; /* any resolved one */
+	IncidentEntry *victim;
+	long		role_n = 0;
+	long		db_n = 0;
+	long		role_cap = Max(guard_max_incidents / GUARD_INCIDENT_ROLE_SHARE, 1);
+	long		db_cap = Max(guard_max_incidents / GUARD_INCIDENT_DB_SHARE, 1);
 
 	hash_seq_init(&hs, incident_hash);
 	while ((e = hash_seq_search(&hs)) != NULL)
 	{
-		if (victim == NULL ||
-			(e->d.resolved && !victim->d.resolved) ||
-			(e->d.resolved == victim->d.resolved && e->d.last_seen < victim->d.last_seen))
-			victim = e;
+		if (e->d.userid == userid)
+		{
+			role_n++;
+			if (better_victim(e, own))
+				own = e;
+		}
+		if (e->key.dbid == dbid)
+		{
+			db_n++;
+			if ((e->d.resolved || e->d.userid == userid) && better_victim(e, in_db))
+				in_db = e;
+		}
+		if (e->d.resolved && better_victim(e, resolved))
+			resolved = e;
 	}
-	if (victim != NULL)
-	{
-		hash_search(incident_hash, &victim->key, HASH_REMOVE, NULL);
-		ishared->evictions++;
-	}
+	if (role_n >= role_cap)
+		victim = own;
+	else if (db_n >= db_cap)
+		victim = in_db;
+	else if (hash_get_num_entries(incident_hash) >= guard_max_incidents)
+		victim = resolved ? resolved : victim_of_biggest_holder();
+	else
+		return true;
+	if (victim == NULL)
+		return false;
+	hash_search(incident_hash, &victim->key, HASH_REMOVE, NULL);
+	ishared->evictions++;
+	return true;
 }
 
 /*
- * Insert or bump an incident.  Caller holds the lock exclusively.  Returns
- * the entry (never NULL: the table always makes room) and whether it is new
- * or reopened.
+ * Insert an entry, no questions asked (loading the file).  Caller holds
+ * the lock exclusively or is the postmaster.  Returns NULL if there is no
+ * room.
  */
 static IncidentEntry *
-insert_locked(const IncidentKey *key, bool *fresh)
+insert_raw(const IncidentKey *key)
 {
 	IncidentEntry *e;
 	bool		found;
 
-	e = hash_search(incident_hash, key, HASH_FIND, NULL);
-	if (e != NULL)
-	{
-		*fresh = false;
-		return e;
-	}
 	if (hash_get_num_entries(incident_hash) >= guard_max_incidents)
-		evict_one();
+		return NULL;
 	e = hash_search(incident_hash, key, HASH_ENTER_NULL, &found);
-	if (e == NULL)
-	{
-		/* shared hash out of room despite the eviction: evict again */
-		evict_one();
-		e = hash_search(incident_hash, key, HASH_ENTER_NULL, &found);
-		if (e == NULL)
-			return NULL;
-	}
+	if (e == NULL || found)
+		return NULL;
 	SpinLockInit(&e->mutex);
 	memset(&e->d, 0, sizeof(e->d));
-	*fresh = true;
 	return e;
 }
 
-/* JSON object describing an incident (LOG line and NOTIFY payload). */
+/*
+ * May role userid raise one more alert now?  Caller holds the lock
+ * exclusively.  Roles whose minute is over and who had alerts suppressed
+ * are added to summaries (room for RATE_SLOTS + 1), for the caller to log.
+ */
+static bool
+rate_allow(Oid userid, TimestampTz now, RateSummary *summaries, int *nsummaries)
+{
+	RateSlot   *slot = NULL;
+	RateSlot   *free_slot = NULL;
+	RateSlot   *oldest = NULL;
+	int			i;
+
+	for (i = 0; i < RATE_SLOTS; i++)
+	{
+		RateSlot   *r = &ishared->rate[i];
+
+		if (r->userid != InvalidOid &&
+			(now - r->window_start >= RATE_WINDOW || now < r->window_start))
+		{
+			if (r->suppressed > 0)
+			{
+				summaries[*nsummaries].userid = r->userid;
+				summaries[(*nsummaries)++].suppressed = r->suppressed;
+			}
+			r->userid = InvalidOid;
+		}
+		if (r->userid == userid && userid != InvalidOid)
+			slot = r;
+		else if (r->userid == InvalidOid)
+		{
+			if (free_slot == NULL)
+				free_slot = r;
+		}
+		else if (oldest == NULL || r->window_start < oldest->window_start)
+			oldest = r;
+	}
+	if (slot == NULL)
+	{
+		/* more than RATE_SLOTS roles alerting within a minute: reuse one */
+		slot = free_slot ? free_slot : oldest;
+		if (slot->userid != InvalidOid && slot->suppressed > 0)
+		{
+			summaries[*nsummaries].userid = slot->userid;
+			summaries[(*nsummaries)++].suppressed = slot->suppressed;
+		}
+		slot->userid = userid;
+		slot->window_start = now;
+		slot->alerted = 0;
+		slot->suppressed = 0;
+	}
+	if (slot->alerted < GUARD_INCIDENT_ALERTS_PER_MINUTE)
+	{
+		slot->alerted++;
+		return true;
+	}
+	slot->suppressed++;
+	ishared->suppressed++;
+	return false;
+}
+
+/* JSON object describing an incident (the LOG line). */
 static char *
 incident_json(const IncidentKey *key, const IncidentData *d, const char *dbname,
-			  const char *rolename, int query_max)
+			  const char *rolename)
 {
 	StringInfoData buf;
-	char		query[NOTIFY_QUERY_MAX + 1];
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"incident_id\": " INT64_FORMAT ", \"database\": ", d->incident_id);
@@ -372,104 +577,58 @@ incident_json(const IncidentKey *key, const IncidentData *d, const char *dbname,
 	}
 	appendStringInfoString(&buf, ", \"count\": ");
 	appendStringInfo(&buf, INT64_FORMAT, d->count);
-	if (query_max > 0)
-	{
-		copy_clipped(query, d->query, Min(query_max, NOTIFY_QUERY_MAX) + 1);
-		appendStringInfoString(&buf, ", \"query\": ");
-		escape_json(&buf, query);
-	}
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
 }
 
 /*
- * Make sure a notifier runs for dbid.  Caller holds the lock exclusively;
- * returns true if the caller must start one (a slot was claimed for it).
+ * Make sure the file records a ceiling well above the next id before ids
+ * are handed out under it (see the banner).  Writes the file when less
+ * than half a block is left.  A failed write is logged by the writer; ids
+ * are handed out anyway (recording the incident matters more).
  */
-/*
- * Is the notifier of slot i gone without giving its slot back?  Its start
- * failed (fork, no worker slot: the postmaster forgets a never-restart
- * worker) or it died without running its exit callback.  Caller holds the
- * lock exclusively.
- */
-static bool
-notifier_lost(int i, TimestampTz now)
-{
-	if (ishared->notifier_pid[i] == 0)
-		return now - ishared->notifier_claimed[i] > 10 * USECS_PER_SEC;
-	return kill(ishared->notifier_pid[i], 0) != 0 && errno == ESRCH;
-}
-
-static bool
-claim_notifier(Oid dbid)
-{
-	int			i;
-	int			free_slot = -1;
-	TimestampTz now = GetCurrentTimestamp();
-
-	for (i = 0; i < NOTIFIERS; i++)
-	{
-		if (ishared->notifier_db[i] != InvalidOid && notifier_lost(i, now))
-			ishared->notifier_db[i] = InvalidOid;
-		if (ishared->notifier_db[i] == dbid)
-			return false;
-		if (ishared->notifier_db[i] == InvalidOid && free_slot < 0)
-			free_slot = i;
-	}
-	if (free_slot < 0)
-		return false;			/* all busy: the notification waits */
-	ishared->notifier_db[free_slot] = dbid;
-	ishared->notifier_pid[free_slot] = 0;
-	ishared->notifier_claimed[free_slot] = now;
-	return true;
-}
-
 static void
-unclaim_notifier(Oid dbid)
+reserve_ids(void)
+{
+	bool		need;
+
+	LWLockAcquire(ishared->lock, LW_SHARED);
+	need = ishared->next_id + GUARD_INCIDENT_ID_BLOCK / 2 >= ishared->saved_ceiling;
+	LWLockRelease(ishared->lock);
+	if (!need)
+		return;
+	LWLockAcquire(ishared->lock, LW_EXCLUSIVE);
+	if (ishared->reserved < ishared->next_id + GUARD_INCIDENT_ID_BLOCK)
+		ishared->reserved = ishared->next_id + GUARD_INCIDENT_ID_BLOCK;
+	LWLockRelease(ishared->lock);
+	(void) incidents_write_file(false);
+}
+
+/* Log the roles whose alerts were suppressed. */
+static void
+log_summaries(const RateSummary *summaries, int n)
 {
 	int			i;
 
-	for (i = 0; i < NOTIFIERS; i++)
-		if (ishared->notifier_db[i] == dbid)
-		{
-			ishared->notifier_db[i] = InvalidOid;
-			ishared->notifier_pid[i] = 0;
-		}
-}
-
-/* Start a notifier for dbid (slot already claimed). */
-static void
-start_notifier(Oid dbid)
-{
-	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_ConsistentState;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "guard");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "guard_notifier_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "guard notifier for database %u", dbid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "guard notifier");
-	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
-	worker.bgw_notify_pid = 0;
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	for (i = 0; i < n; i++)
 	{
-		LWLockAcquire(ishared->lock, LW_EXCLUSIVE);
-		unclaim_notifier(dbid);
-		ishared->notify_failures++;
-		LWLockRelease(ishared->lock);
+		const char *role = GetUserNameFromId(summaries[i].userid, true);
+
 		ereport(LOG,
-				(errmsg("guard could not start its notifier: no background worker slot"),
-				 errhint("Raise max_worker_processes; the notification is sent with the database's next incident.")));
+				(errmsg("guard suppressed the alerts of " INT64_FORMAT " more incidents of role \"%s\"",
+						summaries[i].suppressed, role ? role : "?"),
+				 errdetail("At most %d new incidents of one role are logged and notified per minute; guard.incidents lists them all.",
+						   GUARD_INCIDENT_ALERTS_PER_MINUTE),
+				 errhidestmt(true),
+				 errhidecontext(true)));
 	}
 }
 
 /*
  * guard_incident_record: record an occurrence that guard_incident_seen
- * did not count.  A new or reopened incident writes the LOG line and is
- * queued for notification.
+ * did not count.  A new or reopened incident, unless its role is over its
+ * alert rate, is saved to the file, then gets its LOG line and is queued
+ * for notification.
  */
 void
 guard_incident_record(Oid dbid, Oid userid, const GuardOccurrence *occ,
@@ -479,52 +638,66 @@ guard_incident_record(Oid dbid, Oid userid, const GuardOccurrence *occ,
 	IncidentEntry *e;
 	IncidentData copy;
 	bool		fresh = false;
-	bool		reopened = false;
-	bool		start = false;
+	bool		alert = false;
+	RateSummary summaries[RATE_SLOTS + 1];
+	int			nsummaries = 0;
 	char	   *json;
 
 	make_key(&key, dbid, occ);
+	reserve_ids();
 	LWLockAcquire(ishared->lock, LW_EXCLUSIVE);
-	e = insert_locked(&key, &fresh);
+	e = hash_search(incident_hash, &key, HASH_FIND, NULL);
 	if (e == NULL)
 	{
-		LWLockRelease(ishared->lock);
-		return;
-	}
-	if (fresh)
-	{
-		IncidentData *d = &e->d;
+		bool		found;
 
-		d->incident_id = ishared->next_id++;
-		d->userid = userid;
-		d->action = (uint8) occ->action;
-		d->would_action = (uint8) occ->would_action;
-		d->count = 1;
-		d->first_seen = d->last_seen = now;
-		d->relation_rows = occ->relation ? occ->relation_rows : 0;
-		d->baseline_query_hash = occ->baseline_query_hash;
-		d->baseline_plan_hash = occ->baseline_plan_hash;
-		copy_clipped(d->relation, occ->relation, INCIDENT_RELATION);
-		copy_clipped(d->clause, occ->clause, INCIDENT_CLAUSE);
-		copy_clipped(d->query, occ->query, INCIDENT_TEXT);
-		copy_clipped(d->plan, occ->plan, INCIDENT_TEXT);
-		d->notify_pending = true;
+		if (make_room(dbid, userid))
+			e = hash_search(incident_hash, &key, HASH_ENTER_NULL, &found);
+		if (e == NULL)
+		{
+			ishared->dropped++;
+			LWLockRelease(ishared->lock);
+			return;
+		}
+		fresh = true;
+		SpinLockInit(&e->mutex);
+		memset(&e->d, 0, sizeof(e->d));
+		e->d.incident_id = ishared->next_id++;
+		e->d.userid = userid;
+		e->d.action = (uint8) occ->action;
+		e->d.would_action = (uint8) occ->would_action;
+		e->d.count = 1;
+		e->d.first_seen = e->d.last_seen = now;
+		e->d.relation_rows = occ->relation ? occ->relation_rows : 0;
+		e->d.baseline_query_hash = occ->baseline_query_hash;
+		e->d.baseline_plan_hash = occ->baseline_plan_hash;
+		copy_clipped(e->d.relation, occ->relation, INCIDENT_RELATION);
+		copy_clipped(e->d.clause, occ->clause, INCIDENT_CLAUSE);
+		copy_clipped(e->d.query, occ->query, INCIDENT_TEXT);
+		copy_clipped(e->d.plan, occ->plan, INCIDENT_TEXT);
+		if (ishared->reserved <= ishared->next_id)
+			ishared->reserved = ishared->next_id + GUARD_INCIDENT_ID_BLOCK;
 	}
-	else
-		reopened = bump(e, occ, now);
-	if (fresh || reopened)
-		start = claim_notifier(dbid);
+	if (fresh || bump(e, occ, now))
+	{
+		alert = rate_allow(userid, GetCurrentTimestamp(), summaries, &nsummaries);
+		if (alert)
+			e->d.notify_pending = true; /* under the exclusive lock */
+	}
+	SpinLockAcquire(&e->mutex);
 	copy = e->d;
+	SpinLockRelease(&e->mutex);
 	LWLockRelease(ishared->lock);
 
-	/* first, before anything that can fail: a claimed slot needs its worker */
-	if (start)
-		start_notifier(dbid);
-	if (!fresh && !reopened)
-		return;					/* raced with another backend: counted */
+	log_summaries(summaries, nsummaries);
+	if (!alert)
+		return;
 
+	/* on disk before the LOG line: a logged incident survives any crash */
+	(void) incidents_write_file(false);
+	guard_notifier_wake(dbid);
 	json = incident_json(&key, &copy, get_database_name(dbid),
-						 GetUserNameFromId(userid, true), 0);
+						 GetUserNameFromId(userid, true));
 	ereport(LOG,
 			(errmsg("guard incident %s", json),
 			 errhidestmt(true),
@@ -552,6 +725,7 @@ guard_incidents_snapshot(int *nrows)
 
 		SpinLockAcquire(&e->mutex);
 		r->count = e->d.count;
+		r->first_seen = e->d.first_seen;
 		r->last_seen = e->d.last_seen;
 		r->action = (GuardAction) e->d.action;
 		r->would_action = (GuardAction) e->d.would_action;
@@ -564,7 +738,6 @@ guard_incidents_snapshot(int *nrows)
 		r->query_hash = e->key.query_hash;
 		r->plan_hash = e->key.plan_hash;
 		r->reason = (GuardReason) e->key.reason;
-		r->first_seen = d.first_seen;
 		r->relation_rows = d.relation_rows;
 		r->baseline_query_hash = d.baseline_query_hash;
 		r->baseline_plan_hash = d.baseline_plan_hash;
@@ -736,19 +909,42 @@ guard_incidents_resolve_at_commit(uint64 query_hash, uint64 plan_hash)
 	npending++;
 }
 
-/* guard.reset(): forget every incident. */
+/*
+ * guard.reset(): forget every incident, or those matching userid, dbid and
+ * query_hash (0: any).  Ids go on: a forgotten id is never handed out
+ * again.  Only the full reset zeroes the counters.
+ */
 void
-guard_incidents_reset(void)
+guard_incidents_reset_matching(Oid userid, Oid dbid, uint64 query_hash)
 {
 	HASH_SEQ_STATUS hs;
 	IncidentEntry *e;
+	bool		all = userid == InvalidOid && dbid == InvalidOid && query_hash == 0;
 
 	LWLockAcquire(ishared->lock, LW_EXCLUSIVE);
 	hash_seq_init(&hs, incident_hash);
 	while ((e = hash_seq_search(&hs)) != NULL)
+	{
+		if ((userid != InvalidOid && e->d.userid != userid) ||
+			(dbid != InvalidOid && e->key.dbid != dbid) ||
+			(query_hash != 0 && e->key.query_hash != query_hash))
+			continue;
 		hash_search(incident_hash, &e->key, HASH_REMOVE, NULL);
-	ishared->evictions = 0;
+	}
+	if (all)
+	{
+		ishared->evictions = 0;
+		ishared->dropped = 0;
+		ishared->suppressed = 0;
+	}
 	LWLockRelease(ishared->lock);
+}
+
+/* guard.reset() of extension 0.3: forget every incident. */
+void
+guard_incidents_reset(void)
+{
+	guard_incidents_reset_matching(InvalidOid, InvalidOid, 0);
 }
 
 void
@@ -761,6 +957,91 @@ guard_incidents_info(int64 *count, int64 *max, int64 *evictions)
 	LWLockRelease(ishared->lock);
 }
 
+void
+guard_incidents_counters(GuardIncidentCounters *c)
+{
+	LWLockAcquire(ishared->lock, LW_SHARED);
+	c->dropped = ishared->dropped;
+	c->suppressed = ishared->suppressed;
+	LWLockRelease(ishared->lock);
+}
+
+/* =====================================================================
+ * For the notifier
+ * =====================================================================
+ */
+
+/*
+ * guard_incidents_take_pending: copy up to max incidents of dbid awaiting
+ * their NOTIFY into notes.  Their flags stay set until the NOTIFY
+ * transaction commits (guard_incidents_done_pending): a failure leaves
+ * them for the next notifier.
+ */
+int
+guard_incidents_take_pending(Oid dbid, GuardIncidentNote *notes, int max)
+{
+	HASH_SEQ_STATUS hs;
+	IncidentEntry *e;
+	int			n = 0;
+
+	LWLockAcquire(ishared->lock, LW_SHARED);
+	hash_seq_init(&hs, incident_hash);
+	while ((e = hash_seq_search(&hs)) != NULL)
+	{
+		if (e->key.dbid != dbid || n >= max)
+			continue;
+		SpinLockAcquire(&e->mutex);
+		if (e->d.notify_pending)
+		{
+			notes[n].dbid = e->key.dbid;
+			notes[n].reason = (GuardReason) e->key.reason;
+			notes[n].query_hash = e->key.query_hash;
+			notes[n].plan_hash = e->key.plan_hash;
+			notes[n].incident_id = e->d.incident_id;
+			notes[n].action = (GuardAction) e->d.action;
+			n++;
+		}
+		SpinLockRelease(&e->mutex);
+	}
+	LWLockRelease(ishared->lock);
+	return n;
+}
+
+/* The notes were sent: clear the flags of exactly those incidents. */
+void
+guard_incidents_done_pending(const GuardIncidentNote *notes, int n)
+{
+	int			i;
+
+	LWLockAcquire(ishared->lock, LW_SHARED);
+	for (i = 0; i < n; i++)
+	{
+		IncidentKey key;
+		IncidentEntry *e;
+
+		memset(&key, 0, sizeof(key));
+		key.dbid = notes[i].dbid;
+		key.reason = (uint32) notes[i].reason;
+		key.query_hash = notes[i].query_hash;
+		key.plan_hash = notes[i].plan_hash;
+		e = hash_search(incident_hash, &key, HASH_FIND, NULL);
+		if (e == NULL)
+			continue;
+		SpinLockAcquire(&e->mutex);
+		if (e->d.incident_id == notes[i].incident_id)
+			e->d.notify_pending = false;
+		SpinLockRelease(&e->mutex);
+	}
+	LWLockRelease(ishared->lock);
+}
+
+/* guard_incidents_save: write the file now (the notifier, after a batch). */
+void
+guard_incidents_save(void)
+{
+	(void) incidents_write_file(false);
+}
+
 /* =====================================================================
  * The file
  * =====================================================================
@@ -771,66 +1052,149 @@ typedef struct IncidentsFileHeader
 	uint32		version;
 	uint32		pg_version;
 	uint32		pad;
+	/* format 1 (extension 0.3) went on with int64 next_id, int64 count */
+	uint64		system_identifier;
 	int64		next_id;
+	int64		id_ceiling;		/* no id at or above it was handed out */
 	int64		count;
 } IncidentsFileHeader;
 
+/* An incident in the file: fixed part, then its texts (without NULs) */
 typedef struct IncidentsFileRecord
 {
 	IncidentKey key;
-	IncidentData d;
+	int64		incident_id;
+	Oid			userid;
+	uint8		action;
+	uint8		would_action;
+	bool		resolved;
+	bool		notify_pending;
+	int64		count;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
+	double		relation_rows;
+	uint64		baseline_query_hash;
+	uint64		baseline_plan_hash;
+	uint16		len[4];			/* relation, clause, query, plan */
 } IncidentsFileRecord;
 
 /*
- * Write the file from a copy taken under the lock (no I/O under it).  Each
- * writer uses a temporary file of its own; the rename is atomic.
+ * Serialize entry e into buf (NULL: only measure).  Caller holds the lock.
+ * Returns the bytes it takes.
  */
-static void
-incidents_write_file(void)
+static Size
+serialize_entry(IncidentEntry *e, char *buf)
+{
+	IncidentsFileRecord rec;
+	const char *texts[4];
+	Size		size = sizeof(rec);
+	int			i;
+
+	texts[0] = e->d.relation;
+	texts[1] = e->d.clause;
+	texts[2] = e->d.query;
+	texts[3] = e->d.plan;
+	memset(&rec, 0, sizeof(rec));
+	for (i = 0; i < 4; i++)
+	{
+		rec.len[i] = (uint16) strlen(texts[i]);
+		size += rec.len[i];
+	}
+	if (buf == NULL)
+		return size;
+	rec.key = e->key;
+	SpinLockAcquire(&e->mutex);
+	rec.incident_id = e->d.incident_id;
+	rec.userid = e->d.userid;
+	rec.action = e->d.action;
+	rec.would_action = e->d.would_action;
+	rec.resolved = e->d.resolved;
+	rec.notify_pending = e->d.notify_pending;
+	rec.count = e->d.count;
+	rec.first_seen = e->d.first_seen;
+	rec.last_seen = e->d.last_seen;
+	SpinLockRelease(&e->mutex);
+	rec.relation_rows = e->d.relation_rows;
+	rec.baseline_query_hash = e->d.baseline_query_hash;
+	rec.baseline_plan_hash = e->d.baseline_plan_hash;
+	memcpy(buf, &rec, sizeof(rec));
+	buf += sizeof(rec);
+	for (i = 0; i < 4; i++)
+	{
+		memcpy(buf, texts[i], rec.len[i]);
+		buf += rec.len[i];
+	}
+	return size;
+}
+
+/*
+ * Write the file from a copy taken under the lock (no I/O under it), under
+ * the file lock (writers in turn: the copy renamed last is the newest).
+ * clean: the postmaster at shutdown, nothing runs any more; the ceiling is
+ * then the next id itself.  Returns true if the file was written; a
+ * failure is logged, never raised.
+ */
+static bool
+incidents_write_file(bool clean)
 {
 	IncidentsFileHeader hdr;
-	IncidentsFileRecord *recs;
 	HASH_SEQ_STATUS hs;
 	IncidentEntry *e;
 	char		tmp[MAXPGPATH];
+	char	   *buf;
+	Size		size = 0;
+	Size		off = 0;
 	FILE	   *file;
 	int64		n = 0;
-	long		max;
 	uint32		trailer = INCIDENTS_FILE_MAGIC;
+	bool		ok = false;
+	bool		keep = guard_save || !clean;
 
+	LWLockAcquire(ishared->file_lock, LW_EXCLUSIVE);
 	LWLockAcquire(ishared->lock, LW_SHARED);
-	max = hash_get_num_entries(incident_hash);
-	recs = palloc_extended(Max(max, 1) * sizeof(IncidentsFileRecord), MCXT_ALLOC_NO_OOM);
-	if (recs == NULL)
-	{
-		LWLockRelease(ishared->lock);
-		return;
-	}
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.magic = INCIDENTS_FILE_MAGIC;
 	hdr.version = INCIDENTS_FILE_VERSION;
 	hdr.pg_version = PG_VERSION_NUM / 100;
+	hdr.system_identifier = ishared->system_identifier;
 	hdr.next_id = ishared->next_id;
-	hash_seq_init(&hs, incident_hash);
-	while (n < max && (e = hash_seq_search(&hs)) != NULL)
+	hdr.id_ceiling = clean ? ishared->next_id : Max(ishared->reserved, ishared->next_id);
+	/* the texts are fixed once written: measure, then copy */
+	if (keep)
 	{
-		memset(&recs[n], 0, sizeof(IncidentsFileRecord));
-		recs[n].key = e->key;
-		SpinLockAcquire(&e->mutex);
-		recs[n].d = e->d;
-		SpinLockRelease(&e->mutex);
-		n++;
+		hash_seq_init(&hs, incident_hash);
+		while ((e = hash_seq_search(&hs)) != NULL)
+			size += serialize_entry(e, NULL);
 	}
-	if (n == max)
-		hash_seq_term(&hs);		/* hash_seq_search never returned NULL */
+	buf = palloc_extended(Max(size, 1), MCXT_ALLOC_NO_OOM);
+	if (buf == NULL)
+	{
+		LWLockRelease(ishared->lock);
+		LWLockRelease(ishared->file_lock);
+		ereport(LOG,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Could not save the incidents to \"%s\".", INCIDENTS_FILE)));
+		return false;
+	}
+	if (keep)
+	{
+		hash_seq_init(&hs, incident_hash);
+		while ((e = hash_seq_search(&hs)) != NULL)
+		{
+			off += serialize_entry(e, buf + off);
+			n++;
+		}
+	}
 	LWLockRelease(ishared->lock);
 	hdr.count = n;
+	Assert(off == size);
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", INCIDENTS_FILE, MyProcPid);
 	file = AllocateFile(tmp, PG_BINARY_W);
 	if (file == NULL ||
 		fwrite(&hdr, sizeof(hdr), 1, file) != 1 ||
-		(n > 0 && fwrite(recs, sizeof(IncidentsFileRecord), n, file) != (size_t) n) ||
+		(off > 0 && fwrite(buf, off, 1, file) != 1) ||
 		fwrite(&trailer, sizeof(trailer), 1, file) != 1)
 	{
 		ereport(LOG,
@@ -848,36 +1212,133 @@ incidents_write_file(void)
 		unlink(tmp);
 	}
 	else
-		(void) durable_rename(tmp, INCIDENTS_FILE, LOG);
-	pfree(recs);
+		ok = durable_rename(tmp, INCIDENTS_FILE, LOG) == 0;
+	pfree(buf);
+	if (ok)
+	{
+		LWLockAcquire(ishared->lock, LW_EXCLUSIVE);
+		if (hdr.id_ceiling > ishared->saved_ceiling)
+			ishared->saved_ceiling = hdr.id_ceiling;
+		LWLockRelease(ishared->lock);
+	}
+	LWLockRelease(ishared->file_lock);
+	return ok;
 }
 
-/* At clean postmaster shutdown (no backend is left). */
+/*
+ * At clean postmaster shutdown (no backend is left).  With guard.save off
+ * the file keeps only its header: the incidents go, the id ceiling stays.
+ */
 static void
 incidents_shutdown(int code, Datum arg)
 {
 	if (code != 0 || ishared == NULL || incident_hash == NULL)
 		return;
-	if (!guard_save)
-	{
-		unlink(INCIDENTS_FILE);
-		return;
-	}
-	incidents_write_file();
+	(void) incidents_write_file(true);
+}
+
+/* Forget every incident (loading failed half-way).  Postmaster only. */
+static void
+forget_all(void)
+{
+	HASH_SEQ_STATUS hs;
+	IncidentEntry *e;
+
+	hash_seq_init(&hs, incident_hash);
+	while ((e = hash_seq_search(&hs)) != NULL)
+		hash_search(incident_hash, &e->key, HASH_REMOVE, NULL);
 }
 
 /*
- * Read the file at start-up.  Unlike observed plans, incidents are read
- * after a crash too.  A damaged or foreign file is ignored with a LOG.
+ * A server restored from a base backup: ids in an epoch of its own, and
+ * the file says so at once (a crash before its first incident must not
+ * bring it back to the epoch it copied).  Postmaster only.
  */
 static void
-incidents_load_file(void)
+new_epoch(void)
+{
+	uint32		r = 0;
+	int64		epoch;
+
+	if (!pg_strong_random(&r, sizeof(r)))
+		r = (uint32) (GetCurrentTimestamp() ^ MyProcPid);
+	epoch = (int64) (r % EPOCH_MAX) + 1;
+	ishared->next_id = (epoch << EPOCH_SHIFT) + 1;
+	ishared->reserved = ishared->next_id + GUARD_INCIDENT_ID_BLOCK;
+	ishared->saved_ceiling = ishared->next_id;
+	(void) incidents_write_file(false);
+}
+
+/*
+ * Read a file of format 1 (extension 0.3), whose header and records are
+ * the first 16 bytes of IncidentsFileHeader then int64 next_id and int64
+ * count, and (IncidentKey, IncidentData) records.  It records no ceiling:
+ * numbering goes on from its next id.  Postmaster only; closes file.
+ */
+static void
+load_v1(FILE *file)
+{
+	int64		v1[2];			/* next_id, count */
+	int64		i;
+	int64		max_id = 0;
+	IncidentKey key;
+	IncidentData d;
+	uint32		trailer;
+
+	if (fread(v1, sizeof(v1), 1, file) != 1 || v1[0] < 1 || v1[1] < 0)
+		goto bad;
+	for (i = 0; i < v1[1]; i++)
+	{
+		IncidentEntry *e;
+
+		if (fread(&key, sizeof(key), 1, file) != 1 ||
+			fread(&d, sizeof(d), 1, file) != 1)
+			goto bad;
+		if (key.reason > GUARD_REASON_ANDOR_PRECEDENCE ||
+			d.action > GUARD_ACTION_BLOCKED || d.would_action > GUARD_ACTION_BLOCKED ||
+			d.incident_id < 1)
+			goto bad;
+		d.relation[INCIDENT_RELATION - 1] = '\0';
+		d.clause[INCIDENT_CLAUSE - 1] = '\0';
+		d.query[INCIDENT_TEXT - 1] = '\0';
+		d.plan[INCIDENT_TEXT - 1] = '\0';
+		max_id = Max(max_id, d.incident_id);
+		e = insert_raw(&key);
+		if (e != NULL)
+			e->d = d;
+	}
+	if (fread(&trailer, sizeof(trailer), 1, file) != 1 || trailer != INCIDENTS_FILE_MAGIC)
+		goto bad;
+	FreeFile(file);
+	ishared->next_id = Max(v1[0], max_id + 1);
+	ishared->reserved = ishared->next_id;
+	return;
+
+bad:
+	ereport(LOG,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("ignoring damaged file \"%s\"", INCIDENTS_FILE)));
+	FreeFile(file);
+	forget_all();
+	new_epoch();
+}
+
+/*
+ * Read the file at start-up (postmaster, before any backend exists).
+ * Unlike observed plans, incidents are read after a crash too.  A damaged
+ * or foreign file is ignored with a LOG.  restored: this server was
+ * restored from a base backup, and the file, if any, is its origin's.
+ */
+static void
+incidents_load_file(bool restored)
 {
 	FILE	   *file;
 	IncidentsFileHeader hdr;
 	IncidentsFileRecord rec;
 	uint32		trailer;
 	int64		i;
+	int64		max_id = 0;
+	bool		header_read = false;
 
 	file = AllocateFile(INCIDENTS_FILE, PG_BINARY_R);
 	if (file == NULL)
@@ -886,10 +1347,28 @@ incidents_load_file(void)
 			ereport(LOG,
 					(errcode_for_file_access(),
 					 errmsg("could not read file \"%s\": %m", INCIDENTS_FILE)));
+		if (restored)
+			new_epoch();
 		return;
 	}
-	if (fread(&hdr, sizeof(hdr), 1, file) != 1)
+	if (restored)
+	{
+		ereport(LOG,
+				(errmsg("ignoring file \"%s\" copied by the base backup this server was restored from",
+						INCIDENTS_FILE),
+				 errdetail("Its incidents are the origin server's; this server numbers its own incidents apart.")));
+		FreeFile(file);
+		new_epoch();
+		return;
+	}
+	if (fread(&hdr, offsetof(IncidentsFileHeader, system_identifier), 1, file) != 1)
 		goto bad;
+	if (hdr.magic == INCIDENTS_FILE_MAGIC && hdr.version == 1 &&
+		hdr.pg_version == PG_VERSION_NUM / 100)
+	{
+		load_v1(file);
+		return;
+	}
 	if (hdr.magic != INCIDENTS_FILE_MAGIC || hdr.version != INCIDENTS_FILE_VERSION ||
 		hdr.pg_version != PG_VERSION_NUM / 100)
 	{
@@ -899,32 +1378,74 @@ incidents_load_file(void)
 		FreeFile(file);
 		return;
 	}
-	if (hdr.count < 0 || hdr.next_id < 1)
+	if (fread(&hdr.system_identifier,
+			  sizeof(hdr) - offsetof(IncidentsFileHeader, system_identifier), 1, file) != 1)
+		goto bad;
+	header_read = true;
+	if (hdr.system_identifier != ishared->system_identifier)
+	{
+		ereport(LOG,
+				(errmsg("ignoring file \"%s\" written by another database system",
+						INCIDENTS_FILE),
+				 errdetail("The file's database system identifier is " UINT64_FORMAT ", the server's is " UINT64_FORMAT ".",
+						   hdr.system_identifier, ishared->system_identifier)));
+		FreeFile(file);
+		return;
+	}
+	if (hdr.count < 0 || hdr.next_id < 1 || hdr.id_ceiling < hdr.next_id)
 		goto bad;
 	for (i = 0; i < hdr.count; i++)
 	{
 		IncidentEntry *e;
-		bool		fresh;
+		IncidentData d;
+		char	   *texts[4];
+		int			sizes[4] = {INCIDENT_RELATION, INCIDENT_CLAUSE, INCIDENT_TEXT, INCIDENT_TEXT};
+		int			k;
 
 		if (fread(&rec, sizeof(rec), 1, file) != 1)
 			goto bad;
 		if (rec.key.reason > GUARD_REASON_ANDOR_PRECEDENCE ||
-			rec.d.action > GUARD_ACTION_BLOCKED ||
-			rec.d.would_action > GUARD_ACTION_BLOCKED)
+			rec.action > GUARD_ACTION_BLOCKED ||
+			rec.would_action > GUARD_ACTION_BLOCKED ||
+			rec.incident_id < 1 || rec.incident_id >= hdr.id_ceiling)
 			goto bad;
-		rec.d.relation[INCIDENT_RELATION - 1] = '\0';
-		rec.d.clause[INCIDENT_CLAUSE - 1] = '\0';
-		rec.d.query[INCIDENT_TEXT - 1] = '\0';
-		rec.d.plan[INCIDENT_TEXT - 1] = '\0';
-		e = insert_locked(&rec.key, &fresh);
-		if (e == NULL)
-			continue;
-		e->d = rec.d;
+		memset(&d, 0, sizeof(d));
+		texts[0] = d.relation;
+		texts[1] = d.clause;
+		texts[2] = d.query;
+		texts[3] = d.plan;
+		for (k = 0; k < 4; k++)
+		{
+			if (rec.len[k] >= sizes[k] ||
+				(rec.len[k] > 0 && fread(texts[k], rec.len[k], 1, file) != 1))
+				goto bad;
+			texts[k][rec.len[k]] = '\0';
+		}
+		d.incident_id = rec.incident_id;
+		d.userid = rec.userid;
+		d.action = rec.action;
+		d.would_action = rec.would_action;
+		d.resolved = rec.resolved;
+		d.notify_pending = rec.notify_pending;
+		d.count = rec.count;
+		d.first_seen = rec.first_seen;
+		d.last_seen = rec.last_seen;
+		d.relation_rows = rec.relation_rows;
+		d.baseline_query_hash = rec.baseline_query_hash;
+		d.baseline_plan_hash = rec.baseline_plan_hash;
+		max_id = Max(max_id, d.incident_id);
+		/* the file may hold more than guard.max_incidents allows now */
+		e = insert_raw(&rec.key);
+		if (e != NULL)
+			e->d = d;
 	}
 	if (fread(&trailer, sizeof(trailer), 1, file) != 1 || trailer != INCIDENTS_FILE_MAGIC)
 		goto bad;
-	ishared->next_id = hdr.next_id;
 	FreeFile(file);
+	/* after a crash, numbering goes on above anything handed out */
+	ishared->next_id = Max(hdr.id_ceiling, max_id + 1);
+	ishared->reserved = ishared->next_id;
+	ishared->saved_ceiling = hdr.id_ceiling;
 	return;
 
 bad:
@@ -932,190 +1453,14 @@ bad:
 			(errcode(ERRCODE_DATA_CORRUPTED),
 			 errmsg("ignoring damaged file \"%s\"", INCIDENTS_FILE)));
 	FreeFile(file);
-	guard_incidents_reset();
-}
-
-/* =====================================================================
- * The notifier
- * =====================================================================
- */
-static Oid	notifier_dbid = InvalidOid;
-static volatile sig_atomic_t got_sigterm = false;
-static volatile sig_atomic_t in_xact = false;
-
-/*
- * SIGTERM (shutdown, DROP DATABASE ... FORCE): leave quietly at the next
- * turn of the loop, or at once through die() inside a transaction.
- */
-static void
-notifier_sigterm(SIGNAL_ARGS)
-{
-	int			save_errno = errno;
-
-	got_sigterm = true;
-	if (in_xact)
-		die(postgres_signal_arg);
-	SetLatch(MyLatch);
-	errno = save_errno;
-}
-
-static void
-notifier_exit(int code, Datum arg)
-{
-	if (ishared == NULL)
-		return;
-	/* an error outside a transaction leaves LWLocks held in a worker */
-	LWLockReleaseAll();
-	LWLockAcquire(ishared->lock, LW_EXCLUSIVE);
-	unclaim_notifier(notifier_dbid);
-	LWLockRelease(ishared->lock);
-}
-
-/* Say in shared memory that this notifier runs (claim_notifier checks). */
-static void
-notifier_register_pid(void)
-{
-	int			i;
-
-	LWLockAcquire(ishared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < NOTIFIERS; i++)
-		if (ishared->notifier_db[i] == notifier_dbid)
-			ishared->notifier_pid[i] = MyProcPid;
-	LWLockRelease(ishared->lock);
-}
-
-/*
- * Copy up to max pending notifications of this database into recs (which
- * the caller allocated: nothing is allocated under the lock).  Their flags
- * stay set until the NOTIFY transaction commits (done_pending): a failure
- * leaves them for the next notifier.  If there are none and give_up, the
- * slot is given up in the same critical section, so that a backend adding
- * an incident either sees this notifier running or starts another.
- */
-static int
-take_pending(IncidentsFileRecord *recs, int max, bool give_up)
-{
-	HASH_SEQ_STATUS hs;
-	IncidentEntry *e;
-	int			n = 0;
-
-	LWLockAcquire(ishared->lock, LW_EXCLUSIVE);
-	hash_seq_init(&hs, incident_hash);
-	while ((e = hash_seq_search(&hs)) != NULL)
+	forget_all();
+	/* ids must not start over: keep a plausible ceiling, else a new epoch */
+	if (header_read && hdr.id_ceiling >= 1 && hdr.id_ceiling < (INT64CONST(1) << 62))
 	{
-		if (e->key.dbid != notifier_dbid || !e->d.notify_pending || n >= max)
-			continue;
-		recs[n].key = e->key;
-		SpinLockAcquire(&e->mutex);
-		recs[n].d = e->d;
-		SpinLockRelease(&e->mutex);
-		n++;
+		ishared->next_id = Max(hdr.id_ceiling, max_id + 1);
+		ishared->reserved = ishared->next_id;
+		ishared->saved_ceiling = hdr.id_ceiling;
 	}
-	if (n == 0 && give_up)
-	{
-		unclaim_notifier(notifier_dbid);
-		notifier_dbid = InvalidOid;		/* notifier_exit: nothing left */
-	}
-	LWLockRelease(ishared->lock);
-	return n;
-}
-
-/* The batch was sent: clear the flags of exactly those incidents. */
-static void
-done_pending(const IncidentsFileRecord *recs, int n)
-{
-	int			i;
-
-	LWLockAcquire(ishared->lock, LW_SHARED);
-	for (i = 0; i < n; i++)
-	{
-		IncidentEntry *e = hash_search(incident_hash, &recs[i].key, HASH_FIND, NULL);
-
-		if (e == NULL)
-			continue;
-		SpinLockAcquire(&e->mutex);
-		if (e->d.incident_id == recs[i].d.incident_id)
-			e->d.notify_pending = false;
-		SpinLockRelease(&e->mutex);
-	}
-	LWLockRelease(ishared->lock);
-}
-
-/* A NOTIFY payload must stay under 8000 bytes, escaped. */
-static char *
-notify_payload(const IncidentsFileRecord *rec, const char *dbname)
-{
-	const char *role = GetUserNameFromId(rec->d.userid, true);
-	char	   *json = incident_json(&rec->key, &rec->d, dbname, role, NOTIFY_QUERY_MAX);
-
-	if (strlen(json) >= NAMEDATALEN * 100)	/* 6400: room to spare */
-		json = incident_json(&rec->key, &rec->d, dbname, role, 0);
-	return json;
-}
-
-static int
-cmp_incident_id(const void *a, const void *b)
-{
-	int64		x = ((const IncidentsFileRecord *) a)->d.incident_id;
-	int64		y = ((const IncidentsFileRecord *) b)->d.incident_id;
-
-	return x < y ? -1 : (x > y ? 1 : 0);
-}
-
-void
-guard_notifier_main(Datum arg)
-{
-	int			idle = 0;
-	IncidentsFileRecord *recs;
-
-	notifier_dbid = DatumGetObjectId(arg);
-	pqsignal(SIGTERM, notifier_sigterm);
-	BackgroundWorkerUnblockSignals();
-	before_shmem_exit(notifier_exit, (Datum) 0);
-	if (ishared == NULL)
-		proc_exit(0);
-	BackgroundWorkerInitializeConnectionByOid(notifier_dbid, InvalidOid, 0);
-	pgstat_report_appname("guard notifier");
-	notifier_register_pid();
-	recs = palloc(NOTIFY_BATCH * sizeof(IncidentsFileRecord));
-
-	for (;;)
-	{
-		int			n;
-		int			i;
-
-		CHECK_FOR_INTERRUPTS();
-		if (got_sigterm)
-			break;				/* what is pending waits for the next notifier */
-		n = take_pending(recs, NOTIFY_BATCH, idle >= 5);
-		if (n == 0 && !OidIsValid(notifier_dbid))
-			break;
-		if (n > 0)
-		{
-			qsort(recs, n, sizeof(IncidentsFileRecord), cmp_incident_id);
-			SetCurrentStatementStartTimestamp();
-			in_xact = true;
-			if (got_sigterm)
-				die(SIGTERM);
-			StartTransactionCommand();
-			if (!RecoveryInProgress())
-			{
-				char	   *dbname = get_database_name(notifier_dbid);
-
-				for (i = 0; i < n; i++)
-					Async_Notify(NOTIFY_CHANNEL, notify_payload(&recs[i], dbname));
-			}
-			CommitTransactionCommand();
-			in_xact = false;
-			done_pending(recs, n);
-			incidents_write_file();
-			idle = 0;
-		}
-		else
-			idle++;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 100L, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
-	proc_exit(0);
+	else
+		new_epoch();
 }

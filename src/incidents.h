@@ -3,7 +3,8 @@
  * incidents.h
  *		The review queue (incidents.c): one incident per (database, reason,
  *		query_hash, plan_hash), in shared memory, persisted, announced by a
- *		LOG line and a NOTIFY from the notifier (notifier.c).
+ *		LOG line and a NOTIFY from the notifier (notifier.c); bounded per
+ *		role and per database, alerts rate-limited per role.
  *
  * Locking is documented in incidents.c's banner.
  *
@@ -60,6 +61,18 @@ typedef struct GuardIncidentRow
 	char	   *plan;
 } GuardIncidentRow;
 
+/*
+ * Bounds (doc/configuration.md, guard.max_incidents): a role may hold at
+ * most 1/GUARD_INCIDENT_ROLE_SHARE of the table, a database at most
+ * 1/GUARD_INCIDENT_DB_SHARE; at most GUARD_INCIDENT_ALERTS_PER_MINUTE
+ * alerts (LOG line and NOTIFY) per role and minute; ids are reserved on
+ * disk GUARD_INCIDENT_ID_BLOCK at a time.
+ */
+#define GUARD_INCIDENT_ROLE_SHARE			4
+#define GUARD_INCIDENT_DB_SHARE				2
+#define GUARD_INCIDENT_ALERTS_PER_MINUTE	10
+#define GUARD_INCIDENT_ID_BLOCK				1024
+
 extern Size guard_incidents_size(void);
 extern void guard_incidents_request(void);
 extern void guard_incidents_startup(void);
@@ -76,7 +89,35 @@ extern void guard_incidents_reset(void);
 extern void guard_incidents_release_locks(void);
 extern void guard_incidents_info(int64 *count, int64 *max, int64 *evictions);
 
-/* bgworker entry point (the notifier) */
-extern PGDLLEXPORT void guard_notifier_main(Datum arg);
+/* guard.reset(userid, dbid, query_hash): 0 matches any */
+extern void guard_incidents_reset_matching(Oid userid, Oid dbid, uint64 query_hash);
+
+/* Counters of guard.info added in extension 0.4 */
+typedef struct GuardIncidentCounters
+{
+	int64		dropped;		/* new incidents not recorded: no room */
+	int64		suppressed;		/* alerts (LOG line, NOTIFY) not sent */
+} GuardIncidentCounters;
+
+extern void guard_incidents_counters(GuardIncidentCounters *c);
+
+/*
+ * What the notifier (notifier.c) sends about an incident: no texts, so
+ * that a NOTIFY, which any role of the database may LISTEN to, says no
+ * more than guard.incidents shows that role.
+ */
+typedef struct GuardIncidentNote
+{
+	Oid			dbid;
+	GuardReason reason;
+	GuardAction action;
+	uint64		query_hash;
+	uint64		plan_hash;
+	int64		incident_id;
+} GuardIncidentNote;
+
+extern int	guard_incidents_take_pending(Oid dbid, GuardIncidentNote *notes, int max);
+extern void guard_incidents_done_pending(const GuardIncidentNote *notes, int n);
+extern void guard_incidents_save(void);
 
 #endif							/* GUARD_INCIDENTS_H */

@@ -48,8 +48,10 @@ PG_FUNCTION_INFO_V1(guard_incidents);
 
 #define GUARD_PLANS_COLS 15
 #define GUARD_EXPLAIN_COLS 8
-#define GUARD_INCIDENTS_COLS 20
-#define GUARD_INFO_COLS 13
+#define GUARD_INCIDENTS_COLS_03 20	/* extension 0.3 */
+#define GUARD_INCIDENTS_COLS 21
+#define GUARD_INFO_COLS_03 13	/* extension 0.3 */
+#define GUARD_INFO_COLS 15
 
 static Datum
 text_array(GuardSeqScan *s, int n)
@@ -74,9 +76,10 @@ rows_array(GuardSeqScan *s, int n)
 }
 
 /*
- * guard.plans(showtext): the observed plans.  Query texts of other roles
- * are shown only to members of pg_read_all_stats, as pg_stat_statements
- * does.
+ * guard.plans(showtext): the observed plans.  Query texts, plan shapes and
+ * the seq-scanned relations of other roles' plans are shown only to
+ * members of pg_read_all_stats, as pg_stat_statements does for texts:
+ * table and index names are the application's secrets too.
  */
 Datum
 guard_plans(PG_FUNCTION_ARGS)
@@ -112,11 +115,14 @@ guard_plans(PG_FUNCTION_ARGS)
 			values[c++] = CStringGetTextDatum(r->query);
 		else
 			values[c++] = CStringGetTextDatum("<insufficient privilege>");
+		/* plan shapes and relation names are masked like the text */
 		if (!showtext || r->plan == NULL)
 			nulls[c++] = true;
-		else
+		else if (see_all || r->userid == userid)
 			values[c++] = CStringGetTextDatum(r->plan);
-		if (!showtext || r->plan == NULL)
+		else
+			values[c++] = CStringGetTextDatum("<insufficient privilege>");
+		if (!showtext || r->plan == NULL || !(see_all || r->userid == userid))
 		{
 			nulls[c++] = true;
 			nulls[c++] = true;
@@ -166,7 +172,7 @@ guard_info(PG_FUNCTION_ARGS)
 	values[5] = Int64GetDatum(info.dropped_texts);
 	values[6] = TimestampTzGetDatum(info.stats_reset);
 	/* extension 0.3 and later: incidents and limp mode */
-	if (tupdesc->natts >= GUARD_INFO_COLS)
+	if (tupdesc->natts >= GUARD_INFO_COLS_03)
 	{
 		int64		count,
 					max,
@@ -182,6 +188,15 @@ guard_info(PG_FUNCTION_ARGS)
 		values[10] = Int32GetDatum(guard_throttle_running());
 		values[11] = Int64GetDatum(waits);
 		values[12] = Int64GetDatum(timeouts);
+	}
+	/* extension 0.4 and later: what the flood limits held back */
+	if (tupdesc->natts >= GUARD_INFO_COLS)
+	{
+		GuardIncidentCounters ic;
+
+		guard_incidents_counters(&ic);
+		values[13] = Int64GetDatum(ic.dropped);
+		values[14] = Int64GetDatum(ic.suppressed);
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
@@ -274,19 +289,46 @@ guard_explain(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* guard.reset(): forget every observed plan and incident (revoked from PUBLIC). */
+/*
+ * guard.reset(userid oid, dbid oid, query_hash bigint): forget the observed
+ * plans and incidents of that role (the role that first ran them), that
+ * database and that statement; 0 matches any, and with all three 0 (or
+ * called through extension 0.3's guard.reset(), without arguments) it
+ * forgets everything and zeroes the counters, as pg_stat_statements_reset
+ * does.  Revoked from PUBLIC.
+ */
 Datum
 guard_reset(PG_FUNCTION_ARGS)
 {
+	Oid			userid = InvalidOid;
+	Oid			dbid = InvalidOid;
+	uint64		query_hash = 0;
+
 	guard_store_require();
-	guard_store_reset();
-	guard_incidents_reset();
+	if (PG_NARGS() >= 3)
+	{
+		userid = PG_GETARG_OID(0);
+		dbid = PG_GETARG_OID(1);
+		query_hash = (uint64) PG_GETARG_INT64(2);
+	}
+	if (userid == InvalidOid && dbid == InvalidOid && query_hash == 0)
+	{
+		guard_store_reset();
+		guard_incidents_reset();
+	}
+	else
+	{
+		guard_store_reset_matching(userid, dbid, query_hash);
+		guard_incidents_reset_matching(userid, dbid, query_hash);
+	}
 	PG_RETURN_VOID();
 }
 
 /*
  * guard.incidents_internal(): the incidents.  As for guard.plans, the query
- * texts of other roles are shown only to members of pg_read_all_stats.
+ * texts, plan shapes, relation names and clauses of other roles' incidents
+ * are shown only to members of pg_read_all_stats; the view masks
+ * baseline_plan by the visible column (extension 0.4).
  * status is the DBA's decision on the plan, for this database's incidents.
  */
 Datum
@@ -327,10 +369,15 @@ guard_incidents(PG_FUNCTION_ARGS)
 		values[c++] = Int64GetDatum((int64) r->query_hash);
 		values[c++] = Int64GetDatum((int64) r->plan_hash);
 		values[c++] = CStringGetTextDatum(guard_reason_name(r->reason));
-		if (r->relation)
+		if (r->relation && mine)
 		{
 			values[c++] = CStringGetTextDatum(r->relation);
 			values[c++] = Int64GetDatum((int64) r->relation_rows);
+		}
+		else if (r->relation)
+		{
+			values[c++] = CStringGetTextDatum("<insufficient privilege>");
+			nulls[c++] = true;
 		}
 		else
 		{
@@ -356,7 +403,7 @@ guard_incidents(PG_FUNCTION_ARGS)
 		else
 			nulls[c++] = true;
 		values[c++] = CStringGetTextDatum(mine ? r->query : "<insufficient privilege>");
-		values[c++] = CStringGetTextDatum(r->plan);
+		values[c++] = CStringGetTextDatum(mine ? r->plan : "<insufficient privilege>");
 		values[c++] = Int64GetDatum(r->count);
 		values[c++] = TimestampTzGetDatum(r->first_seen);
 		values[c++] = TimestampTzGetDatum(r->last_seen);
@@ -366,7 +413,10 @@ guard_incidents(PG_FUNCTION_ARGS)
 																					   r->plan_hash)));
 		else
 			nulls[c++] = true;
-		Assert(c == GUARD_INCIDENTS_COLS);
+		Assert(c == GUARD_INCIDENTS_COLS_03);
+		/* extension 0.4: may the reader see the texts (baseline_plan)? */
+		if (rsinfo->setDesc->natts >= GUARD_INCIDENTS_COLS)
+			values[c++] = BoolGetDatum(mine);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

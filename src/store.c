@@ -661,8 +661,18 @@ guard_store_count(Oid dbid, const GuardFingerprint *fp, TimestampTz now)
 			entry->c.custom_calls++;
 		if (entry->c.queryid == 0)
 			entry->c.queryid = fp->queryid;
+
+		/*
+		 * now is the statement's start, older than the planning that may
+		 * have created the entry (first_seen), and concurrent first
+		 * executions arrive in any order: first_seen only moves back and
+		 * last_seen only forward, so first_seen <= last_seen always, and
+		 * first_seen is the start of the earliest execution.
+		 */
 		if (now > entry->c.last_seen)
 			entry->c.last_seen = now;
+		if (now < entry->c.first_seen)
+			entry->c.first_seen = now;
 		SpinLockRelease(&entry->mutex);
 	}
 	LWLockRelease(shared->lock);
@@ -690,6 +700,33 @@ guard_store_reset(void)
 	shared->dropped_texts = 0;
 	shared->stats_reset = GetCurrentTimestamp();
 	SpinLockRelease(&shared->mutex);
+	pg_atomic_fetch_add_u64(&shared->generation, 1);
+	LWLockRelease(shared->lock);
+}
+
+/*
+ * guard_store_reset_matching: forget the plans of role userid (the role
+ * that first ran them) in database dbid with statement query_hash; 0
+ * matches any.  The counters and stats_reset stay: only a full reset
+ * (guard_store_reset) zeroes them.
+ */
+void
+guard_store_reset_matching(Oid userid, Oid dbid, uint64 query_hash)
+{
+	HASH_SEQ_STATUS hs;
+	GuardPlanEntry *entry;
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&hs, plan_hash);
+	while ((entry = hash_seq_search(&hs)) != NULL)
+	{
+		if ((userid != InvalidOid && entry->c.userid != userid) ||
+			(dbid != InvalidOid && entry->key.dbid != dbid) ||
+			(query_hash != 0 && entry->key.query_hash != query_hash))
+			continue;
+		arena_free(entry);
+		hash_search(plan_hash, &entry->key, HASH_REMOVE, NULL);
+	}
 	pg_atomic_fetch_add_u64(&shared->generation, 1);
 	LWLockRelease(shared->lock);
 }

@@ -60,6 +60,7 @@ extern void guard_store_add(Oid dbid, Oid userid, const GuardFingerprint *fp,
 extern bool guard_store_count(Oid dbid, const GuardFingerprint *fp,
 							  TimestampTz now);
 extern void guard_store_reset(void);
+extern void guard_store_reset_matching(Oid userid, Oid dbid, uint64 query_hash);
 extern GuardPlanRow *guard_store_snapshot(int *nrows, bool with_texts);
 extern bool guard_store_get(Oid dbid, uint64 query_hash, uint64 plan_hash,
 							GuardPlanRow *row);

@@ -40,9 +40,9 @@ my ($ret, $stdout, $stderr) = $node->psql('postgres', q{
 	ROLLBACK;});
 like($stderr, qr/guard blocked a plan that sequentially scans public\.big/, 'the flagged statement is blocked');
 $listener->finish;
-like($out, qr/Asynchronous notification "guard_incident" with payload "\{"incident_id": 1, "database": "postgres", "role": "[^"]+", "query_hash": -?\d+, "plan_hash": -?\d+, "reason": "new_seqscan", "relation": "public.big", "relation_rows": 20000, "action": "blocked"/,
+like($out, qr/Asynchronous notification "guard_incident" with payload "\{"incident_id": 1, "database": "postgres", "query_hash": -?\d+, "plan_hash": -?\d+, "reason": "new_seqscan", "action": "blocked"\}"/,
 	'the listener got the notification, though the transaction rolled back');
-like($out, qr/"query": "SELECT count\(\*\) FROM big WHERE v = \$1"/, 'with the statement');
+unlike($out, qr/big|SELECT/, 'without texts or relation names: guard.incidents masks them');
 
 # one LOG line per new incident, not per occurrence
 $node->psql('postgres', 'SELECT count(*) FROM big WHERE v = 8') for 1 .. 3;
@@ -84,41 +84,23 @@ $node->poll_query_until('postgres', 'SELECT true') or die 'no restart';
 is($node->safe_psql('postgres', q{SELECT string_agg(incident_id::text, ',' ORDER BY incident_id) FROM guard.incidents}),
 	'1,2', 'the incidents survive a crash');
 $node->psql('postgres', 'SELECT id FROM big WHERE v * 3 = 9');
-is($node->safe_psql('postgres', q{SELECT max(incident_id) FROM guard.incidents}),
-	'3', 'incident ids are never reused');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM guard.incidents WHERE incident_id > 2}),
+	'1', 'incident ids are never reused');
 
 # an incident whose action escalates (observe, then block) is announced
 # again; further occurrences are not
 $logstart = -s $node->logfile;
 $node->safe_psql('postgres', q{SET guard.mode = observe; SELECT count(*) FROM big WHERE v - 1 = 0});
 $node->psql('postgres', 'SELECT count(*) FROM big WHERE v - 1 = 0') for 1 .. 2;
-ok($node->wait_for_log(qr/guard incident \{"incident_id": 4,.*"action": "blocked"/, $logstart),
+my $esc = $node->safe_psql('postgres', q{SELECT incident_id FROM guard.incidents WHERE query LIKE '%v - $1 = $2%'});
+ok($node->wait_for_log(qr/guard incident \{"incident_id": $esc,.*"action": "blocked"/, $logstart),
 	'the escalation to blocked has its LOG line');
 $log = slurp_file($node->logfile, $logstart);
-$lines = () = $log =~ /guard incident \{"incident_id": 4,/g;
+$lines = () = $log =~ /guard incident \{"incident_id": $esc,/g;
 is($lines, 2, 'one LOG line when logged, one when blocked, none for the repeat');
 
-# bounded: when full, the oldest resolved incident goes first, then the oldest
-$node->append_conf('postgresql.conf', "guard.max_incidents = 10\n");
-$node->restart;
+# bounds and eviction: test/t/010_incident_flood.pl
 $node->safe_psql('postgres', 'SELECT guard.reset()');
-for my $k (1 .. 10)
-{
-	my $cols = join(', ', ('v') x $k);
-	$node->psql('postgres', "SELECT $cols FROM big WHERE v - $k > 0 LIMIT 0");
-	usleep(2_000);
-}
-# resolve the 5th (by rejecting its plan): it is evicted before older open ones
-$node->safe_psql('postgres', q{SELECT guard.reject(query_hash, plan_hash)
-	FROM guard.incidents WHERE query LIKE 'SELECT v, v, v, v, v FROM%'});
-$node->psql('postgres', 'SELECT id FROM big WHERE v - 100 > 0 AND id > 0');
-is($node->safe_psql('postgres', q{SELECT count(*) || ' ' || count(*) FILTER (WHERE query LIKE 'SELECT v, v, v, v, v FROM%')
-	FROM guard.incidents}), '10 0', 'full: the resolved incident was evicted first');
-$node->psql('postgres', 'SELECT id FROM big WHERE v - 200 > 0 AND id > 1 AND v > 0');
-is($node->safe_psql('postgres', q{SELECT count(*) FILTER (WHERE query LIKE 'SELECT v FROM%') FROM guard.incidents}),
-	'0', 'then the oldest open one');
-is($node->safe_psql('postgres', 'SELECT incidents || \' \' || incident_evictions FROM guard.info'),
-	'10 2', 'evictions are counted');
 
 # a damaged file is ignored with a LOG line, and the server starts
 $node->stop;
