@@ -5,7 +5,8 @@
 MODULE_big = guard
 OBJS = src/guard.o src/hooks.o src/fingerprint.o src/normalize.o src/policy.o \
        src/namecache.o src/store.o src/sqlfuncs.o src/baseline.o src/lint.o \
-       src/incidents.o src/throttle.o src/names.o src/failopen.o
+       src/incidents.o src/throttle.o src/names.o src/failopen.o \
+       src/review.o
 
 EXTENSION = guard
 DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql sql/guard--0.2--0.3.sql \
