@@ -13,7 +13,7 @@ DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql sql/guard--0.2--0.3.sql \
        sql/guard--0.3--0.4.sql
 PGFILEDESC = "guard - plan fingerprints and sequential-scan regression guard"
 
-REGRESS = setup fingerprint plans explain security failopen baseline block lint incidents correct limp
+REGRESS = setup fingerprint plans explain security failopen baseline review block lint incidents correct limp
 REGRESS_OPTS = --temp-config=$(srcdir)/test/fixtures/regress.conf \
                --temp-instance=./tmp_check_regress
 TAP_TESTS = 1

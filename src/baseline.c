@@ -96,6 +96,8 @@ static MemoryContext loading_cxt = NULL;	/* a copy being built */
 static bool baseline_valid = false;	/* the copy is complete and current */
 static TimestampTz next_expiry = 0; /* earliest rejection expiry ahead; 0: none */
 static bool verdicts_stale = false; /* plans judged while the copy was stale */
+static bool load_failed = false;	/* the last attempt failed, ... */
+static TimestampTz load_failed_at = 0;	/* ... in the statement that started then */
 static Oid	baseline_relid = InvalidOid;	/* valid only with relid_known */
 static bool relid_known = false;
 static uint64 inval_count = 0;
@@ -411,6 +413,8 @@ baseline_load_protected(void)
 		loaded = baseline_load();
 		if (!loaded)
 			verdicts_stale = true;
+		load_failed = !loaded;
+		load_failed_at = GetCurrentStatementStartTimestamp();
 		return;
 	}
 
@@ -460,6 +464,8 @@ baseline_load_protected(void)
 	PG_END_TRY();
 	if (!loaded)
 		verdicts_stale = true;
+	load_failed = !loaded;
+	load_failed_at = GetCurrentStatementStartTimestamp();
 }
 
 /*
@@ -482,10 +488,16 @@ baseline_expire(TimestampTz now)
 	ResetPlanCache();
 }
 
+/*
+ * Make the copy current if it is stale, but try at most once per statement
+ * after a failed attempt: a statement asks many times, and a locked table
+ * or a failing read stays so for a while (one WARNING, not one per plan).
+ */
 static inline void
 baseline_ensure(void)
 {
-	if (!baseline_valid || baseline_plans == NULL)
+	if ((!baseline_valid || baseline_plans == NULL) &&
+		!(load_failed && load_failed_at == GetCurrentStatementStartTimestamp()))
 		baseline_load_protected();
 	if (next_expiry != 0 && baseline_plans != NULL &&
 		GetCurrentStatementStartTimestamp() >= next_expiry)
