@@ -8,10 +8,11 @@ VACUUM ANALYZE inbox;
 SELECT guard.reset();
 TRUNCATE guard.baseline;
 
--- warm-up, then the initial capture: plans guard would flag are left out
+-- warm-up, then the initial capture: with skip_flagged, plans guard would
+-- flag are left out (0.3's capture; the default adopts them: review.sql)
 SELECT body FROM inbox WHERE id = 1;
 SELECT count(*) FROM inbox WHERE owner = 3;
-SELECT guard.approve_observed('initial capture') > 0 AS adopted;
+SELECT guard.approve_observed('initial capture', skip_flagged => true) > 0 AS adopted;
 SELECT query, status FROM guard.plans
  WHERE query LIKE '%FROM inbox%' ORDER BY query;
 SELECT query, plan, status, note, created_by = current_user AS by_me
@@ -33,7 +34,8 @@ SELECT guard.reject(query_hash, plan_hash)
 SELECT guard.approve_observed() > 0 AS adopted;
 SELECT status, note FROM guard.baseline WHERE query LIKE '%owner = $1%';
 
--- a plan never observed can be decided too (e.g. from CI output): no texts
+-- a plan never observed can be decided too (e.g. from CI output): no
+-- texts, and a warning that guard cannot tell which relations it reads
 SELECT guard.approve(42, 43);
 SELECT query_hash, plan_hash, status, query IS NULL AS no_text FROM guard.baseline WHERE query_hash = 42;
 
@@ -49,7 +51,7 @@ INSERT INTO guard.baseline (query_hash, plan_hash, status, created_by) VALUES (1
 CREATE ROLE guard_app2;
 CREATE ROLE guard_dba;
 GRANT USAGE ON SCHEMA guard TO guard_dba;
-GRANT EXECUTE ON FUNCTION guard.approve(bigint, bigint, text), guard.reject(bigint, bigint, text)
+GRANT EXECUTE ON FUNCTION guard.approve(bigint, bigint, text), guard.reject(bigint, bigint, text, timestamptz)
    TO guard_dba;
 SET ROLE guard_app2;
 SELECT guard.approve(1, 1);
@@ -62,7 +64,7 @@ SET ROLE guard_dba;
 SELECT guard.approve(7, 8, 'by the DBA');
 RESET ROLE;
 SELECT status, note, created_by FROM guard.baseline WHERE query_hash = 7;
-REVOKE ALL ON FUNCTION guard.approve(bigint, bigint, text), guard.reject(bigint, bigint, text)
+REVOKE ALL ON FUNCTION guard.approve(bigint, bigint, text), guard.reject(bigint, bigint, text, timestamptz)
    FROM guard_dba;
 REVOKE USAGE ON SCHEMA guard FROM guard_dba;
 DROP ROLE guard_app2;

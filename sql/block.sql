@@ -70,7 +70,7 @@ EXECUTE mentions;
 EXECUTE mentions;
 \set VERBOSITY default
 SELECT guard.approve(query_hash, plan_hash, 'the mentions report')
-  FROM guard.plans WHERE query LIKE 'PREPARE mentions%';
+  FROM guard.plans WHERE query LIKE 'SELECT count(*) FROM notifications WHERE is_mention%';
 EXECUTE mentions;
 DEALLOCATE mentions;
 

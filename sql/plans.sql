@@ -35,9 +35,9 @@ EXECUTE byid(13);
 EXECUTE byid(14);
 RESET plan_cache_mode;
 SELECT query, calls, generic_calls, custom_calls FROM guard.plans
- WHERE query LIKE 'PREPARE byid%';
+ WHERE query LIKE 'SELECT owner FROM accounts WHERE id = $1%';
 SELECT count(DISTINCT query_hash) AS statements FROM guard.plans
- WHERE query LIKE 'PREPARE byid%';
+ WHERE query LIKE 'SELECT owner FROM accounts WHERE id = $1%';
 DEALLOCATE byid;
 
 -- EXPLAIN without ANALYZE is not an execution; EXPLAIN ANALYZE is

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * baseline.c
- *		guard.baseline: the backend's cached copy, and the DBA's decisions.
+ *		guard.baseline: the backend's cached copy of the DBA's decisions, and
+ *		the low-level write into the table.
  *
  * The baseline is an ordinary table (dumped by pg_dump, replicated to
  * standbys).  Each backend keeps a copy of the current database's baseline
@@ -12,15 +13,18 @@
  * backend at its next statement and, through the commit record, to every
  * backend of every standby after replay.  So there is no catalog read per
  * query, and a decision made in one session takes effect everywhere at the
- * next statement.
+ * next statement.  A rejection may expire (column expires_at, 0.4): the
+ * copy keeps the expiry and compares it with the statement's start time.
  *
  * The copy is loaded with a plain heap scan, not SPI: loading happens
  * inside the planner hook, where running a query would recurse into
- * guard's own hooks.
+ * guard's own hooks.  A load that cannot complete (the table is locked,
+ * an error) leaves the copy stale and is retried at the next use; until
+ * then the last complete copy is used, and without one the baseline is
+ * unknown (guard_baseline_available() is false): never "everything is new".
  *
- * The decision functions write through SPI as the table's owner, so a role
- * granted EXECUTE on them needs no privilege on the table, and record the
- * role that called them.
+ * The SQL functions that make decisions live in review.c; they write
+ * through guard_baseline_write(), as the table's owner.
  *
  * IDENTIFICATION
  *		src/baseline.c
@@ -34,39 +38,32 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/dependency.h"
-#include "catalog/pg_am.h"
-#include "commands/extension.h"
-#include "storage/lmgr.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "utils/array.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/rel.h"
-#include "utils/snapmgr.h"
 #include "utils/plancache.h"
+#include "utils/rel.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "guard.h"
 #include "baseline.h"
-#include "incidents.h"
-#include "policy.h"
-#include "store.h"
 
 PG_FUNCTION_INFO_V1(guard_baseline_changed);
-PG_FUNCTION_INFO_V1(guard_approve);
-PG_FUNCTION_INFO_V1(guard_reject);
-PG_FUNCTION_INFO_V1(guard_approve_observed);
 
 typedef struct BaselineKey
 {
@@ -78,6 +75,7 @@ typedef struct BaselineEntry
 {
 	BaselineKey key;
 	GuardStatus status;
+	TimestampTz expires_at;		/* a rejection's expiry; 0: none */
 } BaselineEntry;
 
 /* statement -> what its approved plans read */
@@ -95,7 +93,11 @@ static HTAB *baseline_plans = NULL;
 static HTAB *baseline_statements = NULL;
 static MemoryContext baseline_cxt = NULL;
 static MemoryContext loading_cxt = NULL;	/* a copy being built */
-static bool baseline_valid = false;
+static bool baseline_valid = false;	/* the copy is complete and current */
+static TimestampTz next_expiry = 0; /* earliest rejection expiry ahead; 0: none */
+static bool verdicts_stale = false; /* plans judged while the copy was stale */
+static bool load_failed = false;	/* the last attempt failed, ... */
+static TimestampTz load_failed_at = 0;	/* ... in the statement that started then */
 static Oid	baseline_relid = InvalidOid;	/* valid only with relid_known */
 static bool relid_known = false;
 static uint64 inval_count = 0;
@@ -215,8 +217,16 @@ parse_shape(const char *shape, List **seqscanned, List **indexed)
 	}
 }
 
-/* Read guard.baseline into fresh local hash tables. */
-static void
+/*
+ * Read guard.baseline into fresh local hash tables and swap them in.
+ * Returns false, changing nothing, when the table cannot be read now
+ * (outside a transaction, no snapshot in parallel mode, or a conflicting
+ * lock held or awaited: a pending AccessExclusiveLock of VACUUM FULL or
+ * ALTER EXTENSION must not stall every planning).  Outside parallel mode
+ * the caller runs this in a subtransaction; in parallel mode errors
+ * propagate.
+ */
+static bool
 baseline_load(void)
 {
 	Oid			relid;
@@ -224,27 +234,25 @@ baseline_load(void)
 	int64		nrejected = 0;
 	HTAB	   *new_plans;
 	HTAB	   *new_statements;
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+	TimestampTz first_expiry = 0;
+	bool		parallel = IsInParallelMode();
 
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(baseline_relcache_cb, (Datum) 0);
 		callback_registered = true;
 	}
+	if (!IsTransactionState() || IsAbortedTransactionBlockState())
+		return false;
+	/* in parallel mode only the active snapshot can be used */
+	if (parallel && !ActiveSnapshotSet())
+		return false;
 
-	/*
-	 * Fail open rather than wait or fail: no snapshot can be taken in
-	 * parallel mode, and a pending AccessExclusiveLock on the table (VACUUM
-	 * FULL, ALTER EXTENSION) must not stall every planning.  The stale copy
-	 * stays in use and is marked stale, so the next planning tries again.
-	 */
-	relid = IsTransactionState() ? baseline_table() : InvalidOid;
-	if (OidIsValid(relid) &&
-		(IsInParallelMode() || !ConditionalLockRelationOid(relid, AccessShareLock)))
-	{
-		if (baseline_plans != NULL)
-			return;
-		relid = InvalidOid;		/* no copy yet: start empty */
-	}
+	relid = baseline_table();
+	if (OidIsValid(relid) && !ConditionalLockRelationOid(relid, AccessShareLock))
+		return false;
+
 	/*
 	 * Build the new copy beside the old one and swap only when complete: a
 	 * failure halfway keeps the old copy (see baseline_load_protected).
@@ -259,14 +267,20 @@ baseline_load(void)
 	if (OidIsValid(relid))
 	{
 		Relation	rel = table_open(relid, NoLock);	/* locked above */
-		Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+		Snapshot	snapshot = RegisterSnapshot(parallel ? GetActiveSnapshot() :
+												GetLatestSnapshot());
 		TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
 		TupleDesc	desc = RelationGetDescr(rel);
+		AttrNumber	expires_attnum = get_attnum(relid, "expires_at");
 		HeapTuple	tuple;
+
 		/* heap_deform_tuple fills one slot per column of the table */
 		Datum	   *values = palloc(desc->natts * sizeof(Datum));
 		bool	   *isnull = palloc(desc->natts * sizeof(bool));
 
+		if (expires_attnum != InvalidAttrNumber &&
+			get_atttype(relid, expires_attnum) != TIMESTAMPTZOID)
+			expires_attnum = InvalidAttrNumber;
 		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 		{
 			BaselineKey key;
@@ -279,14 +293,29 @@ baseline_load(void)
 			heap_deform_tuple(tuple, desc, values, isnull);
 			if (isnull[0] || isnull[1] || isnull[2])
 				continue;
+			memset(&key, 0, sizeof(key));
 			key.query_hash = (uint64) DatumGetInt64(values[0]);
 			key.plan_hash = (uint64) DatumGetInt64(values[1]);
 			status = TextDatumGetCString(values[2]);
 			entry = hash_search(new_plans, &key, HASH_ENTER, &found);
 			entry->status = strcmp(status, "approved") == 0 ?
 				GUARD_STATUS_APPROVED : GUARD_STATUS_REJECTED;
+			entry->expires_at = 0;
 			if (entry->status == GUARD_STATUS_REJECTED)
+			{
 				nrejected++;
+				if (expires_attnum != InvalidAttrNumber &&
+					!isnull[expires_attnum - 1])
+				{
+					entry->expires_at = DatumGetTimestampTz(values[expires_attnum - 1]);
+					/* never 0, which means "no expiry" */
+					if (entry->expires_at == 0)
+						entry->expires_at = 1;
+					if (entry->expires_at > now &&
+						(first_expiry == 0 || entry->expires_at < first_expiry))
+						first_expiry = entry->expires_at;
+				}
+			}
 			if (entry->status == GUARD_STATUS_APPROVED)
 			{
 				StatementEntry *st = hash_search(new_statements, &key.query_hash,
@@ -335,40 +364,57 @@ baseline_load(void)
 	loading_cxt = NULL;
 	baseline_plans = new_plans;
 	baseline_statements = new_statements;
+	next_expiry = first_expiry;
 
 	/* an invalidation that arrived while loading means: load again */
 	baseline_valid = (inval_count == start_count);
 	guard_baseline_known_empty = baseline_valid &&
 		hash_get_num_entries(baseline_plans) == 0;
 	guard_baseline_known_no_rejected = baseline_valid && nrejected == 0;
-}
 
-/* An empty copy, for when the table cannot be read at all. */
-static void
-baseline_create_empty(void)
-{
-	baseline_cxt = AllocSetContextCreate(TopMemoryContext, "guard baseline",
-										 ALLOCSET_SMALL_SIZES);
-	create_tables(baseline_cxt, &baseline_plans, &baseline_statements);
+	/*
+	 * Plans judged while the copy was stale or missing carry verdicts made
+	 * without the current baseline: re-plan them (cached plans) now that it
+	 * is known.
+	 */
+	if (baseline_valid && verdicts_stale)
+	{
+		verdicts_stale = false;
+		ResetPlanCache();
+	}
+	return true;
 }
 
 /*
- * Load inside an internal subtransaction: the load runs in the planner
- * hook, where guard fails open, and an error in the middle of a heap scan
- * must release what the scan held (buffer pins and locks, the snapshot,
- * the relation) before the statement goes on.  On failure the copy stays
- * stale and empty, a WARNING says why, and the next planning tries again.
+ * Load, protected: the load runs in the planner hook, where guard fails
+ * open, and an error in the middle of a heap scan must release what the
+ * scan held (buffer pins and locks, the snapshot, the relation) before the
+ * statement goes on: so it runs inside an internal subtransaction.  On
+ * failure the previous copy stays in use (or none: the baseline is
+ * unknown), stale, a WARNING says why, and the next use tries again.
  * Cancels and the like are re-thrown.
+ *
+ * In parallel mode (a function running in a parallel worker or under a
+ * Gather) no subtransaction can be started: the load runs bare, and an
+ * error fails the statement.  Nothing an application role controls makes
+ * reading the table fail.
  */
 static void
 baseline_load_protected(void)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool loaded = false;
 
-	if (!IsTransactionState() || IsInParallelMode() || IsAbortedTransactionBlockState())
+	if (!IsTransactionState() || IsAbortedTransactionBlockState())
+		return;					/* nothing can be read; stay stale */
+	if (IsInParallelMode())
 	{
-		baseline_load();		/* loads nothing in these states */
+		loaded = baseline_load();
+		if (!loaded)
+			verdicts_stale = true;
+		load_failed = !loaded;
+		load_failed_at = GetCurrentStatementStartTimestamp();
 		return;
 	}
 
@@ -376,7 +422,7 @@ baseline_load_protected(void)
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		baseline_load();
+		loaded = baseline_load();
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
@@ -399,7 +445,7 @@ baseline_load_protected(void)
 			edata->elevel > ERROR)
 			ReThrowError(edata);
 
-		/* keep the previous copy, stale; without one, judge with an empty one */
+		/* keep the previous copy, stale; without one the baseline is unknown */
 		if (loading_cxt != NULL)
 		{
 			MemoryContextDelete(loading_cxt);
@@ -408,26 +454,75 @@ baseline_load_protected(void)
 		baseline_valid = false;
 		guard_baseline_known_empty = false;
 		guard_baseline_known_no_rejected = false;
-		if (baseline_plans == NULL)
-			baseline_create_empty();
 		ereport(WARNING,
 				(errmsg("guard could not read guard.baseline: %s", edata->message),
-				 errdetail("Plans are judged without the baseline until it can be read.")));
+				 baseline_plans != NULL ?
+				 errdetail("Plans are judged against the copy of the baseline read earlier until the table can be read again.") :
+				 errdetail("Sequential scans are not judged until the table can be read.")));
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
+	if (!loaded)
+		verdicts_stale = true;
+	load_failed = !loaded;
+	load_failed_at = GetCurrentStatementStartTimestamp();
 }
 
+/*
+ * A rejection expired since the copy was read: re-plan cached plans (their
+ * verdicts said "rejected") and look for the next expiry.  Rare, and no
+ * catalog read: the copy holds the expiries.
+ */
+static void
+baseline_expire(TimestampTz now)
+{
+	HASH_SEQ_STATUS seq;
+	BaselineEntry *entry;
+	TimestampTz first = 0;
+
+	hash_seq_init(&seq, baseline_plans);
+	while ((entry = hash_seq_search(&seq)) != NULL)
+		if (entry->expires_at > now && (first == 0 || entry->expires_at < first))
+			first = entry->expires_at;
+	next_expiry = first;
+	ResetPlanCache();
+}
+
+/*
+ * Make the copy current if it is stale, but try at most once per statement
+ * after a failed attempt: a statement asks many times, and a locked table
+ * or a failing read stays so for a while (one WARNING, not one per plan).
+ */
 static inline void
 baseline_ensure(void)
 {
-	if (!baseline_valid || baseline_plans == NULL)
+	if ((!baseline_valid || baseline_plans == NULL) &&
+		!(load_failed && load_failed_at == GetCurrentStatementStartTimestamp()))
 		baseline_load_protected();
+	if (next_expiry != 0 && baseline_plans != NULL &&
+		GetCurrentStatementStartTimestamp() >= next_expiry)
+		baseline_expire(GetCurrentStatementStartTimestamp());
+}
+
+/*
+ * guard_baseline_available: is there a copy of the baseline to judge
+ * plans against (possibly stale, while the table cannot be read)?  False
+ * when this backend has not been able to read the table yet: then no plan
+ * is known to be approved, and the judge must not report the plan's
+ * sequential scans as new.  In a database without the extension the
+ * baseline is known to be empty: true.
+ */
+bool
+guard_baseline_available(void)
+{
+	baseline_ensure();
+	return baseline_plans != NULL;
 }
 
 /*
  * guard_baseline_status: the DBA's decision on a plan of the current
- * database.  Reads the table only when the cached copy is stale.
+ * database: an expired rejection is no decision.  Reads the table only when
+ * the cached copy is stale; GUARD_STATUS_NEW when the baseline is unknown.
  */
 GuardStatus
 guard_baseline_status(uint64 query_hash, uint64 plan_hash)
@@ -436,10 +531,18 @@ guard_baseline_status(uint64 query_hash, uint64 plan_hash)
 	BaselineEntry *entry;
 
 	baseline_ensure();
+	if (baseline_plans == NULL)
+		return GUARD_STATUS_NEW;
+	memset(&key, 0, sizeof(key));
 	key.query_hash = query_hash;
 	key.plan_hash = plan_hash;
 	entry = hash_search(baseline_plans, &key, HASH_FIND, NULL);
-	return entry ? entry->status : GUARD_STATUS_NEW;
+	if (entry == NULL)
+		return GUARD_STATUS_NEW;
+	if (entry->expires_at != 0 &&
+		entry->expires_at <= GetCurrentStatementStartTimestamp())
+		return GUARD_STATUS_NEW;
+	return entry->status;
 }
 
 /*
@@ -451,20 +554,26 @@ bool		guard_baseline_known_empty = false;
 /* Likewise: the cached copy holds no rejected plan (the common case). */
 bool		guard_baseline_known_no_rejected = false;
 
-/* guard_baseline_no_rejected_slow: no rejected plan in this database? */
+/*
+ * guard_baseline_no_rejected_slow: no rejected plan in this database (true
+ * when the baseline is unknown: none is known)?
+ */
 bool
 guard_baseline_no_rejected_slow(void)
 {
 	baseline_ensure();
-	return guard_baseline_known_no_rejected;
+	return baseline_plans == NULL || guard_baseline_known_no_rejected;
 }
 
-/* guard_baseline_is_empty_slow: no decision at all in this database? */
+/*
+ * guard_baseline_is_empty_slow: no decision at all in this database (true
+ * when the baseline is unknown: none is known)?
+ */
 bool
 guard_baseline_is_empty_slow(void)
 {
 	baseline_ensure();
-	return hash_get_num_entries(baseline_plans) == 0;
+	return baseline_plans == NULL || hash_get_num_entries(baseline_plans) == 0;
 }
 
 /*
@@ -478,6 +587,8 @@ guard_baseline_approved_reads(uint64 query_hash, const char *relname, bool by_in
 	ListCell   *lc;
 
 	baseline_ensure();
+	if (baseline_statements == NULL)
+		return false;
 	st = hash_search(baseline_statements, &query_hash, HASH_FIND, NULL);
 	if (st == NULL)
 		return false;
@@ -500,6 +611,8 @@ guard_baseline_approved_plan(uint64 query_hash, const char *relname)
 	ListCell   *pc;
 
 	baseline_ensure();
+	if (baseline_statements == NULL)
+		return 0;
 	st = hash_search(baseline_statements, &query_hash, HASH_FIND, NULL);
 	if (st == NULL)
 		return 0;
@@ -515,6 +628,8 @@ bool
 guard_baseline_has_approved(uint64 query_hash)
 {
 	baseline_ensure();
+	if (baseline_statements == NULL)
+		return false;
 	return hash_search(baseline_statements, &query_hash, HASH_FIND, NULL) != NULL;
 }
 
@@ -536,18 +651,19 @@ guard_baseline_changed(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(NULL);
 }
 
-/* ---------------------------------------------------------------------
- * Decisions
- * ---------------------------------------------------------------------
- */
 
 /*
- * Run an INSERT ... ON CONFLICT into guard.baseline as the table's owner.
- * Returns the number of rows written.
+ * guard_baseline_write: run one INSERT, UPDATE or DELETE on guard.baseline
+ * as the table's owner (the caller's grant on a decision function is the
+ * permission; the role that called it is recorded by the statement).
+ * Returns the number of rows written.  If keys is not NULL and the
+ * statement has a RETURNING list whose first two columns are query_hash and
+ * plan_hash, *keys receives them, two per row, allocated in the caller's
+ * memory context.
  */
-static uint64
-baseline_write(const char *sql, int nargs, Oid *argtypes, Datum *values,
-			   const char *nulls)
+uint64
+guard_baseline_write(const char *sql, int nargs, Oid *argtypes, Datum *values,
+					 const char *nulls, uint64 **keys)
 {
 	Oid			relid = baseline_table();
 	Oid			owner;
@@ -557,6 +673,7 @@ baseline_write(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	int			ret;
 	uint64		processed;
 	int			nestlevel;
+	MemoryContext callercxt = CurrentMemoryContext;
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
@@ -569,7 +686,8 @@ baseline_write(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
 	ReleaseSysCache(tp);
 
-	/* the caller's grant on the function is the permission; write as owner */
+	if (keys != NULL)
+		*keys = NULL;
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
@@ -585,161 +703,44 @@ baseline_write(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	(void) set_config_option("guard.mode", "off", PGC_SUSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
-	if (ret != SPI_OK_INSERT && ret != SPI_OK_UPDATE)
+	if (ret != SPI_OK_INSERT && ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE &&
+		ret != SPI_OK_INSERT_RETURNING && ret != SPI_OK_UPDATE_RETURNING &&
+		ret != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "SPI_execute_with_args returned %d", ret);
 	processed = SPI_processed;
+	if (keys != NULL && SPI_tuptable != NULL && processed > 0 &&
+		SPI_tuptable->tupdesc->natts >= 2)
+	{
+		uint64	   *k = MemoryContextAlloc(callercxt, 2 * processed * sizeof(uint64));
+		uint64		i;
+
+		for (i = 0; i < processed; i++)
+		{
+			bool		isnull;
+
+			k[2 * i] = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+															SPI_tuptable->tupdesc,
+															1, &isnull));
+			k[2 * i + 1] = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+																SPI_tuptable->tupdesc,
+																2, &isnull));
+		}
+		*keys = k;
+	}
 	AtEOXact_GUC(true, nestlevel);
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec);
 	return processed;
 }
 
-static const char *decide_sql =
-"INSERT INTO guard.baseline AS b "
-"  (query_hash, plan_hash, status, query, plan, note, created_at, created_by) "
-"VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.now(), $7) "
-"ON CONFLICT (query_hash, plan_hash) DO UPDATE SET "
-"  status = excluded.status, note = excluded.note, "
-"  query = COALESCE(excluded.query, b.query), "
-"  plan = COALESCE(excluded.plan, b.plan), "
-"  created_at = excluded.created_at, created_by = excluded.created_by";
-
-/* Record one decision, with the texts of the observed plan if known. */
-static void
-decide(FunctionCallInfo fcinfo, GuardStatus status)
-{
-	uint64		query_hash;
-	uint64		plan_hash;
-	Oid			argtypes[7] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, NAMEOID};
-	Datum		values[7];
-	char		nulls[7] = "       ";
-	GuardPlanRow row;
-	char	   *who = GetUserNameFromId(GetUserId(), false);
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("query_hash and plan_hash must not be null")));
-	query_hash = (uint64) PG_GETARG_INT64(0);
-	plan_hash = (uint64) PG_GETARG_INT64(1);
-
-	values[0] = Int64GetDatum((int64) query_hash);
-	values[1] = Int64GetDatum((int64) plan_hash);
-	values[2] = CStringGetTextDatum(guard_status_name(status));
-	if (guard_store_ready() && guard_store_get(MyDatabaseId, query_hash, plan_hash, &row) &&
-		row.query != NULL)
-	{
-		values[3] = CStringGetTextDatum(row.query);
-		values[4] = CStringGetTextDatum(row.plan);
-	}
-	else
-		nulls[3] = nulls[4] = 'n';
-	if (PG_ARGISNULL(2))
-		nulls[5] = 'n';
-	else
-		values[5] = PG_GETARG_DATUM(2);
-	values[6] = DirectFunctionCall1(namein, CStringGetDatum(who));
-
-	(void) baseline_write(decide_sql, 7, argtypes, values, nulls);
-	/* the plan's incidents are resolved when this transaction commits */
-	if (guard_store_ready())
-		guard_incidents_resolve_at_commit(query_hash, plan_hash);
-}
-
-/* guard.approve(query_hash, plan_hash [, note]) */
-Datum
-guard_approve(PG_FUNCTION_ARGS)
-{
-	decide(fcinfo, GUARD_STATUS_APPROVED);
-	PG_RETURN_VOID();
-}
-
-/* guard.reject(query_hash, plan_hash [, note]) */
-Datum
-guard_reject(PG_FUNCTION_ARGS)
-{
-	decide(fcinfo, GUARD_STATUS_REJECTED);
-	PG_RETURN_VOID();
-}
-
 /*
- * guard.approve_observed([note]): adopt every plan observed in this
- * database that has no decision yet, no open incident, and that guard
- * would not flag (the initial capture after a warm-up).  One INSERT for all of them (one
- * invalidation, one reload), ON CONFLICT DO NOTHING so that no decision is
- * ever overridden.  Returns how many were adopted.
+ * guard_baseline_has_column: does this database's guard.baseline have the
+ * column (a database still at an older extension version may lack one)?
  */
-Datum
-guard_approve_observed(PG_FUNCTION_ARGS)
+bool
+guard_baseline_has_column(const char *name)
 {
-	GuardPlanRow *rows;
-	int			nrows;
-	int			i;
-	int			n = 0;
-	Datum	   *qh,
-			   *ph,
-			   *qt,
-			   *pt;
-	bool	   *qt_null,
-			   *pt_null;
-	int			dims[1];
-	int			lbs[1] = {1};
-	Oid			argtypes[6] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTOID, NAMEOID};
-	Datum		values[6];
-	char		nulls[6] = "      ";
-	uint64	   *open;
-	int			nopen;
-	static const char *sql =
-	"INSERT INTO guard.baseline "
-	"  (query_hash, plan_hash, status, query, plan, note, created_at, created_by) "
-	"SELECT u.q, u.p, 'approved', u.qt, u.pt, $5, pg_catalog.now(), $6 "
-	"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
-	"                 pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(q, p, qt, pt) "
-	"ON CONFLICT (query_hash, plan_hash) DO NOTHING";
+	Oid			relid = baseline_table();
 
-	guard_store_require();
-	open = guard_incidents_open_plans(MyDatabaseId, &nopen);
-	rows = guard_store_snapshot(&nrows, true);
-	qh = palloc(Max(nrows, 1) * sizeof(Datum));
-	ph = palloc(Max(nrows, 1) * sizeof(Datum));
-	qt = palloc(Max(nrows, 1) * sizeof(Datum));
-	pt = palloc(Max(nrows, 1) * sizeof(Datum));
-	qt_null = palloc0(Max(nrows, 1) * sizeof(bool));
-	pt_null = palloc0(Max(nrows, 1) * sizeof(bool));
-	for (i = 0; i < nrows; i++)
-	{
-		GuardPlanRow *r = &rows[i];
-
-		if (r->dbid != MyDatabaseId ||
-			guard_baseline_status(r->query_hash, r->plan_hash) != GUARD_STATUS_NEW ||
-			guard_policy_flags_row(r) ||
-			guard_incidents_pairs_contain(open, nopen, r->query_hash, r->plan_hash))
-			continue;
-		qh[n] = Int64GetDatum((int64) r->query_hash);
-		ph[n] = Int64GetDatum((int64) r->plan_hash);
-		if (r->query)
-		{
-			qt[n] = CStringGetTextDatum(r->query);
-			pt[n] = CStringGetTextDatum(r->plan);
-		}
-		else
-			qt_null[n] = pt_null[n] = true;
-		n++;
-	}
-	if (n == 0)
-		PG_RETURN_INT64(0);
-
-	dims[0] = n;
-	values[0] = PointerGetDatum(construct_array(qh, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[1] = PointerGetDatum(construct_array(ph, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[2] = PointerGetDatum(construct_md_array(qt, qt_null, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
-	values[3] = PointerGetDatum(construct_md_array(pt, pt_null, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
-	if (PG_ARGISNULL(0))
-		nulls[4] = 'n';
-	else
-		values[4] = PG_GETARG_DATUM(0);
-	values[5] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
-
-	PG_RETURN_INT64((int64) baseline_write(sql, 6, argtypes, values, nulls));
+	return OidIsValid(relid) && get_attnum(relid, name) != InvalidAttrNumber;
 }

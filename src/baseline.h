@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * baseline.h
- *		guard.baseline: the backend's cached copy of the DBA's decisions
- *		(baseline.c) and the SQL functions that make them.
+ *		guard.baseline: the backend's cached copy of the DBA's decisions and
+ *		the low-level write into the table (baseline.c).  The SQL functions
+ *		that make decisions are in review.c.
  *
  * Backend-local; no shared memory, no locks but the table's own.
  *
@@ -16,11 +17,15 @@
 
 #include "guard.h"
 
+extern bool guard_baseline_available(void);
 extern GuardStatus guard_baseline_status(uint64 query_hash, uint64 plan_hash);
 extern uint64 guard_baseline_approved_plan(uint64 query_hash, const char *relname);
 extern bool guard_baseline_has_approved(uint64 query_hash);
 extern bool guard_baseline_approved_reads(uint64 query_hash, const char *relname,
 										  bool by_index);
+extern bool guard_baseline_has_column(const char *name);
+extern uint64 guard_baseline_write(const char *sql, int nargs, Oid *argtypes,
+								   Datum *values, const char *nulls, uint64 **keys);
 
 extern bool guard_baseline_known_empty;
 extern bool guard_baseline_known_no_rejected;

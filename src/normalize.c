@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * normalize.c
- *		Statement texts as guard stores them: constants replaced by $n.
+ *		Statement texts as guard stores them: constants replaced by $n, and
+ *		the statement itself, not the EXPLAIN or PREPARE command around it.
  *
  * The jumble (fingerprint.c) records where each constant of the statement
  * was written; this file finds how long each constant's token is with the
@@ -39,9 +40,131 @@ cmp_int(const void *a, const void *b)
 	return x < y ? -1 : (x > y ? 1 : 0);
 }
 
+/* Skip a parenthesized list whose '(' was just read; false at the end. */
+static bool
+skip_parens(core_yyscan_t yyscanner, core_YYSTYPE *yylval, YYLTYPE *yylloc)
+{
+	int			depth = 1;
+
+	while (depth > 0)
+	{
+		int			tok = core_yylex(yylval, yylloc, yyscanner);
+
+		if (tok == 0)
+			return false;
+		if (tok == '(')
+			depth++;
+		else if (tok == ')')
+			depth--;
+	}
+	return true;
+}
+
+/*
+ * command_prefix: in PostgreSQL 15 the query inside EXPLAIN and PREPARE
+ * carries the location and length of the whole command (or none: the rest
+ * of the source string).  If stmt (len bytes) starts with
+ * EXPLAIN [ANALYZE|ANALYSE] [VERBOSE] | EXPLAIN (options) |
+ * PREPARE name [(types)] AS, set *skip to where the statement itself
+ * starts and *stmt_len to its length (up to the first ';' outside
+ * parentheses) and return true.  Lexed with the core scanner, so comments,
+ * quoted identifiers and strings are what the parser sees.
+ */
+static bool
+command_prefix(const char *stmt, int len, int *skip, int *stmt_len)
+{
+	core_yyscan_t yyscanner;
+	core_yy_extra_type yyextra;
+	core_YYSTYPE yylval;
+	YYLTYPE		yylloc;
+	char	   *text;
+	int			tok;
+	int			start;
+	int			end = len;
+	int			depth = 0;
+	bool		found = false;
+
+	/* cheap test first: only a keyword or a comment can start a prefix */
+	if (len <= 0 || strchr("eEpP-/", stmt[0]) == NULL)
+		return false;
+	text = pnstrdup(stmt, len);
+	yyscanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	yyextra.escape_string_warning = false;
+	tok = core_yylex(&yylval, &yylloc, yyscanner);
+	if (tok == EXPLAIN)
+	{
+		tok = core_yylex(&yylval, &yylloc, yyscanner);
+		if (tok == '(')
+		{
+			int			paren = yylloc;
+
+			tok = core_yylex(&yylval, &yylloc, yyscanner);
+			/* "EXPLAIN (SELECT ...)": the parenthesis is the statement's */
+			if (tok == SELECT || tok == VALUES || tok == WITH || tok == TABLE ||
+				tok == '(')
+			{
+				yylloc = paren;
+				found = true;
+			}
+			else if (tok != ')' && skip_parens(yyscanner, &yylval, &yylloc))
+			{
+				tok = core_yylex(&yylval, &yylloc, yyscanner);
+				found = (tok != 0);
+			}
+		}
+		else
+		{
+			while (tok == ANALYZE || tok == ANALYSE || tok == VERBOSE)
+				tok = core_yylex(&yylval, &yylloc, yyscanner);
+			found = (tok != 0);
+		}
+	}
+	else if (tok == PREPARE)
+	{
+		tok = core_yylex(&yylval, &yylloc, yyscanner);	/* the name */
+		if (tok != 0)
+			tok = core_yylex(&yylval, &yylloc, yyscanner);
+		if (tok == '(' && skip_parens(yyscanner, &yylval, &yylloc))
+			tok = core_yylex(&yylval, &yylloc, yyscanner);
+		if (tok == AS)
+		{
+			tok = core_yylex(&yylval, &yylloc, yyscanner);
+			found = (tok != 0);
+		}
+	}
+	if (found)
+	{
+		start = yylloc;
+		/* the statement ends at the first ';' outside parentheses */
+		for (;;)
+		{
+			if (tok == '(')
+				depth++;
+			else if (tok == ')')
+				depth--;
+			else if (tok == ';' && depth <= 0)
+			{
+				end = yylloc;
+				break;
+			}
+			tok = core_yylex(&yylval, &yylloc, yyscanner);
+			if (tok == 0)
+				break;
+		}
+		while (end > start && scanner_isspace(stmt[end - 1]))
+			end--;
+		*skip = start;
+		*stmt_len = end - start;
+	}
+	scanner_finish(yyscanner);
+	pfree(text);
+	return found && *stmt_len > 0;
+}
+
 /*
  * Trim the statement out of a multi-statement string, as core's
- * CleanQuerytext does: skip leading and trailing white space.
+ * CleanQuerytext does: skip leading and trailing white space; then skip
+ * the EXPLAIN or PREPARE command around it (command_prefix).
  */
 static const char *
 statement_bounds(const char *query, int *loc, int *len)
@@ -67,6 +190,17 @@ statement_bounds(const char *query, int *loc, int *len)
 		query++, query_loc++, query_len--;
 	while (query_len > 0 && scanner_isspace(query[query_len - 1]))
 		query_len--;
+	{
+		int			skip;
+		int			stmt_len;
+
+		if (command_prefix(query, query_len, &skip, &stmt_len))
+		{
+			query += skip;
+			query_loc += skip;
+			query_len = stmt_len;
+		}
+	}
 	*loc = query_loc;
 	*len = query_len;
 	return query;

@@ -4,7 +4,8 @@
  *		Plan + baseline + policy -> verdict.
  *
  * Raises nothing itself: it judges the facts the fingerprint collected
- * against the baseline (baseline.c) and the settings.  Rules, in order:
+ * against the baseline (baseline.c) and the settings.  While the baseline
+ * is unknown (guard_baseline_available()) no rule applies.  Rules, in order:
  *	- rejected_plan: the DBA rejected this plan;
  *	- an approved plan is never flagged;
  *	- for each relation the plan reads by (Parallel) Seq Scan that is not
@@ -126,6 +127,14 @@ guard_policy_evaluate(uint64 query_hash, uint64 plan_hash,
 	int			i;
 
 	memset(verdict, 0, sizeof(*verdict));
+
+	/*
+	 * No copy of the baseline could be read yet (the table is locked): no
+	 * plan is known to be approved or rejected, and judging the plan anyway
+	 * would report every large sequential scan as new.  Judge nothing.
+	 */
+	if (!guard_baseline_available())
+		return;
 	status = guard_baseline_status(query_hash, plan_hash);
 	if (status == GUARD_STATUS_APPROVED)
 		return;

@@ -50,7 +50,7 @@ isnt($ret, 0, 'session C: the flagged plan is blocked');
 like($c->{stderr}, qr/guard blocked a plan that sequentially scans public\.t/, 'with guard\'s error');
 $node->safe_psql('postgres', q{
 	SELECT guard.approve(query_hash, plan_hash, 'reviewed')
-	  FROM guard.plans WHERE query LIKE 'PREPARE big%'});
+	  FROM guard.plans WHERE query LIKE 'SELECT count(*) FROM t WHERE v > %'});
 $c->{stderr} = '';    # BackgroundPsql keeps the previous query's stderr
 ($out, $ret) = $c->query('EXECUTE big');
 is($ret, 0, 'session C: approved in another session, the cached statement runs');
@@ -89,6 +89,30 @@ is($node->safe_psql('v02', q{SELECT max_plans FROM guard.info}), '10000',
 is($node->safe_psql('v02', q{SELECT verdict FROM guard.explain('SELECT 1')}), 'ok',
 	'guard.explain of 0.2 too');
 is($node->safe_psql('old', q{SELECT count(*) FROM guard.baseline}), '1', 'and it works');
+
+# a database still at 0.3 keeps its decision functions with the 0.4
+# library: reject without until, approve_observed with 0.3's strict capture
+$node->safe_psql('postgres', q{CREATE DATABASE v03});
+$node->safe_psql('v03', q{
+	CREATE EXTENSION guard VERSION '0.3';
+	CREATE TABLE t(id int PRIMARY KEY, v int);
+	INSERT INTO t SELECT g, g FROM generate_series(1, 20000) g;
+	ANALYZE t;
+});
+$node->safe_psql('v03', 'SET max_parallel_workers_per_gather = 0; SELECT v FROM t WHERE id = 1');
+$node->safe_psql('v03', 'SET max_parallel_workers_per_gather = 0; SELECT count(*) FROM t WHERE v > 0');
+is($node->safe_psql('v03', q{SELECT guard.approve_observed('0.3 capture') > 0}), 't',
+	'0.3: approve_observed(note) adopts');
+is($node->safe_psql('v03', q{SELECT status FROM guard.plans
+	WHERE query = 'SELECT count(*) FROM t WHERE v > $1' AND database = 'v03'}), 'new',
+	'0.3: and leaves the flagged plan out, as 0.3 did');
+$node->safe_psql('v03', q{SELECT guard.reject(query_hash, plan_hash, 'full scan') FROM guard.plans
+	WHERE query = 'SELECT count(*) FROM t WHERE v > $1' AND database = 'v03'});
+is($node->safe_psql('v03', q{SELECT status, note FROM guard.baseline WHERE note = 'full scan'}),
+	'rejected|full scan', '0.3: reject(query_hash, plan_hash, note) works');
+$node->safe_psql('v03', q{ALTER EXTENSION guard UPDATE});
+is($node->safe_psql('v03', q{SELECT status, expires_at IS NULL FROM guard.baseline WHERE note = 'full scan'}),
+	'rejected|t', 'the update to 0.4 keeps the decisions and adds expires_at');
 
 $node->stop;
 done_testing();

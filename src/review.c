@@ -1,0 +1,412 @@
+/*-------------------------------------------------------------------------
+ *
+ * review.c
+ *		The DBA's decisions: guard.approve, guard.reject (with an optional
+ *		expiry), guard.forget and guard.approve_observed.
+ *
+ * Each function writes guard.baseline through guard_baseline_write()
+ * (baseline.c), as the table's owner, so a role granted EXECUTE on them
+ * needs no privilege on the table; the role that called them is recorded.
+ * The trigger on the table makes every session reload its copy.  A
+ * decision resolves the plan's incidents when the transaction commits.
+ *
+ * An approval keeps the plan's query and shape texts: the baseline reads
+ * the shape to know which relations an approved plan reads by Seq Scan and
+ * through an index (see baseline.c), so a decision on a plan guard no
+ * longer holds in guard.plans takes the texts from its incidents, and says
+ * so when neither has them.
+ *
+ * The entries of older SQL definitions keep working: the 0.3 reject has
+ * three arguments, the 0.3 approve_observed one (PG_NARGS()).
+ *
+ * IDENTIFICATION
+ *		src/review.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "guard.h"
+#include "baseline.h"
+#include "incidents.h"
+#include "policy.h"
+#include "review.h"
+#include "store.h"
+
+PG_FUNCTION_INFO_V1(guard_approve);
+PG_FUNCTION_INFO_V1(guard_reject);
+PG_FUNCTION_INFO_V1(guard_forget);
+PG_FUNCTION_INFO_V1(guard_approve_observed);
+
+/* 0.4: with the expiry of a rejection */
+static const char *decide_sql =
+"INSERT INTO guard.baseline AS b "
+"  (query_hash, plan_hash, status, query, plan, note, created_at, created_by, expires_at) "
+"VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.now(), $7, $8) "
+"ON CONFLICT (query_hash, plan_hash) DO UPDATE SET "
+"  status = excluded.status, note = excluded.note, "
+"  query = COALESCE(excluded.query, b.query), "
+"  plan = COALESCE(excluded.plan, b.plan), "
+"  created_at = excluded.created_at, created_by = excluded.created_by, "
+"  expires_at = excluded.expires_at";
+
+/* 0.2 and 0.3 tables: no expiry column */
+static const char *decide_sql_03 =
+"INSERT INTO guard.baseline AS b "
+"  (query_hash, plan_hash, status, query, plan, note, created_at, created_by) "
+"VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.now(), $7) "
+"ON CONFLICT (query_hash, plan_hash) DO UPDATE SET "
+"  status = excluded.status, note = excluded.note, "
+"  query = COALESCE(excluded.query, b.query), "
+"  plan = COALESCE(excluded.plan, b.plan), "
+"  created_at = excluded.created_at, created_by = excluded.created_by";
+
+/* The two hashes of a decision function's first arguments, not null. */
+static void
+get_hashes(FunctionCallInfo fcinfo, uint64 *query_hash, uint64 *plan_hash)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("query_hash and plan_hash must not be null")));
+	*query_hash = (uint64) PG_GETARG_INT64(0);
+	*plan_hash = (uint64) PG_GETARG_INT64(1);
+}
+
+/*
+ * plan_texts: the query and shape texts of a plan of this database, from
+ * guard.plans, else from one of its incidents (the raw texts, not the
+ * view's masked ones; clipped at 2 kB there).  False if neither has them.
+ */
+static bool
+plan_texts(uint64 query_hash, uint64 plan_hash, char **query, char **plan)
+{
+	GuardPlanRow row;
+	GuardIncidentRow *inc;
+	int			ninc;
+	int			i;
+
+	if (!guard_store_ready())
+		return false;
+	if (guard_store_get(MyDatabaseId, query_hash, plan_hash, &row) &&
+		row.query != NULL && row.plan != NULL)
+	{
+		*query = row.query;
+		*plan = row.plan;
+		return true;
+	}
+	inc = guard_incidents_snapshot(&ninc);
+	for (i = 0; i < ninc; i++)
+	{
+		GuardIncidentRow *r = &inc[i];
+
+		/*
+		 * A corrected incident records no shape of its own (the approved
+		 * plan ran instead): its plan text starts with a parenthesis.
+		 */
+		if (r->dbid == MyDatabaseId && r->query_hash == query_hash &&
+			r->plan_hash == plan_hash && r->action != GUARD_ACTION_CORRECTED &&
+			r->query != NULL && r->query[0] != '\0' &&
+			r->plan != NULL && r->plan[0] != '\0' && r->plan[0] != '(')
+		{
+			*query = r->query;
+			*plan = r->plan;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Record one decision, with the texts of the plan if guard knows them.
+ * expires_at (0: none) is a rejection's expiry.
+ */
+static void
+decide(FunctionCallInfo fcinfo, GuardStatus status, TimestampTz expires_at)
+{
+	uint64		query_hash;
+	uint64		plan_hash;
+	Oid			argtypes[8] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	NAMEOID, TIMESTAMPTZOID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
+	char	   *query = NULL;
+	char	   *plan = NULL;
+	bool		have_texts;
+	bool		with_expiry = guard_baseline_has_column("expires_at");
+	char	   *who = GetUserNameFromId(GetUserId(), false);
+
+	get_hashes(fcinfo, &query_hash, &plan_hash);
+	if (expires_at != 0 && !with_expiry)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table guard.baseline has no column expires_at"),
+				 errhint("Run ALTER EXTENSION guard UPDATE.")));
+
+	values[0] = Int64GetDatum((int64) query_hash);
+	values[1] = Int64GetDatum((int64) plan_hash);
+	values[2] = CStringGetTextDatum(guard_status_name(status));
+	have_texts = plan_texts(query_hash, plan_hash, &query, &plan);
+	if (have_texts)
+	{
+		values[3] = CStringGetTextDatum(query);
+		values[4] = CStringGetTextDatum(plan);
+	}
+	else
+		nulls[3] = nulls[4] = 'n';
+	if (PG_NARGS() < 3 || PG_ARGISNULL(2))
+		nulls[5] = 'n';
+	else
+		values[5] = PG_GETARG_DATUM(2);
+	values[6] = DirectFunctionCall1(namein, CStringGetDatum(who));
+	if (expires_at != 0)
+		values[7] = TimestampTzGetDatum(expires_at);
+	else
+		nulls[7] = 'n';
+
+	(void) guard_baseline_write(with_expiry ? decide_sql : decide_sql_03,
+								with_expiry ? 8 : 7, argtypes, values, nulls, NULL);
+
+	/*
+	 * An approval without a shape: the baseline cannot tell which relations
+	 * the plan reads, so the statement's other plans (its parallel variant,
+	 * say) are judged as if it had no approved plan.
+	 */
+	if (!have_texts && status == GUARD_STATUS_APPROVED)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("approved plan %lld of statement %lld without its shape",
+						(long long) plan_hash, (long long) query_hash),
+				 errdetail("guard holds neither the plan in guard.plans nor an incident of it, so it cannot tell which relations the plan reads; other plans of the statement are judged as if it had no approved plan."),
+				 errhint("Run the statement once so that guard observes the plan, then approve it again.")));
+
+	/* the plan's incidents are resolved when this transaction commits */
+	if (guard_store_ready())
+		guard_incidents_resolve_at_commit(query_hash, plan_hash);
+}
+
+/* guard.approve(query_hash, plan_hash [, note]) */
+Datum
+guard_approve(PG_FUNCTION_ARGS)
+{
+	decide(fcinfo, GUARD_STATUS_APPROVED, 0);
+	PG_RETURN_VOID();
+}
+
+/*
+ * guard.reject(query_hash, plan_hash [, note [, until]]): after until the
+ * rejection no longer applies.  0.3's definition has no until.
+ */
+Datum
+guard_reject(PG_FUNCTION_ARGS)
+{
+	TimestampTz until = 0;
+
+	if (PG_NARGS() >= 4 && !PG_ARGISNULL(3))
+	{
+		until = PG_GETARG_TIMESTAMPTZ(3);
+		if (until <= GetCurrentStatementStartTimestamp())
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rejection expiry must be in the future"),
+					 errdetail("The until argument is %s.", timestamptz_to_str(until))));
+		if (until == 0)
+			until = 1;			/* 0 means "no expiry" in the cached copy */
+	}
+	decide(fcinfo, GUARD_STATUS_REJECTED, until);
+	PG_RETURN_VOID();
+}
+
+/*
+ * guard.forget(query_hash, plan_hash): delete the decision on a plan, so
+ * that it is judged again like an undecided one.  Returns whether there was
+ * a decision.  Incidents are not touched.
+ */
+Datum
+guard_forget(PG_FUNCTION_ARGS)
+{
+	uint64		query_hash;
+	uint64		plan_hash;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2];
+
+	get_hashes(fcinfo, &query_hash, &plan_hash);
+	values[0] = Int64GetDatum((int64) query_hash);
+	values[1] = Int64GetDatum((int64) plan_hash);
+	PG_RETURN_BOOL(guard_baseline_write("DELETE FROM guard.baseline "
+										"WHERE query_hash = $1 AND plan_hash = $2",
+										2, argtypes, values, "  ", NULL) > 0);
+}
+
+/* Candidates of approve_observed, as the arrays its INSERT unnests */
+typedef struct Adoption
+{
+	int			n;
+	Datum	   *qh;
+	Datum	   *ph;
+	Datum	   *qt;
+	Datum	   *pt;
+	bool	   *qt_null;
+	bool	   *pt_null;
+} Adoption;
+
+static void
+adoption_init(Adoption *a, int max)
+{
+	max = Max(max, 1);
+	a->n = 0;
+	a->qh = palloc(max * sizeof(Datum));
+	a->ph = palloc(max * sizeof(Datum));
+	a->qt = palloc(max * sizeof(Datum));
+	a->pt = palloc(max * sizeof(Datum));
+	a->qt_null = palloc0(max * sizeof(bool));
+	a->pt_null = palloc0(max * sizeof(bool));
+}
+
+static void
+adoption_add(Adoption *a, const GuardPlanRow *r)
+{
+	a->qh[a->n] = Int64GetDatum((int64) r->query_hash);
+	a->ph[a->n] = Int64GetDatum((int64) r->plan_hash);
+	if (r->query != NULL && r->plan != NULL)
+	{
+		a->qt[a->n] = CStringGetTextDatum(r->query);
+		a->pt[a->n] = CStringGetTextDatum(r->plan);
+	}
+	else
+		a->qt_null[a->n] = a->pt_null[a->n] = true;
+	a->n++;
+}
+
+/*
+ * Approve the candidates in one INSERT, ON CONFLICT DO NOTHING so that no
+ * decision is ever overridden; resolve the incidents of those approved at
+ * commit.  Returns how many were approved.
+ */
+static int64
+adoption_insert(Adoption *a, Datum note, bool note_null, Datum who)
+{
+	static const char *sql =
+	"INSERT INTO guard.baseline "
+	"  (query_hash, plan_hash, status, query, plan, note, created_at, created_by) "
+	"SELECT u.q, u.p, 'approved', u.qt, u.pt, $5, pg_catalog.now(), $6 "
+	"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+	"                 pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(q, p, qt, pt) "
+	"ON CONFLICT (query_hash, plan_hash) DO NOTHING "
+	"RETURNING query_hash, plan_hash";
+	Oid			argtypes[6] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTOID, NAMEOID};
+	Datum		values[6];
+	char		nulls[6] = "      ";
+	int			dims[1];
+	int			lbs[1] = {1};
+	uint64	   *keys;
+	uint64		done;
+	uint64		i;
+
+	if (a->n == 0)
+		return 0;
+	dims[0] = a->n;
+	values[0] = PointerGetDatum(construct_array(a->qh, a->n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(a->ph, a->n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[2] = PointerGetDatum(construct_md_array(a->qt, a->qt_null, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+	values[3] = PointerGetDatum(construct_md_array(a->pt, a->pt_null, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+	if (note_null)
+		nulls[4] = 'n';
+	else
+		values[4] = note;
+	values[5] = who;
+
+	done = guard_baseline_write(sql, 6, argtypes, values, nulls, &keys);
+	for (i = 0; keys != NULL && i < done; i++)
+		guard_incidents_resolve_at_commit(keys[2 * i], keys[2 * i + 1]);
+	return (int64) done;
+}
+
+/*
+ * guard.approve_observed([note [, skip_flagged]]): the initial capture
+ * after a warm-up.  Adopts every plan of this database that executed
+ * (calls > 0: a plan only EXPLAINed is never adopted) and has no decision
+ * yet, including plans the rules flag (pre-existing sequential scans of
+ * large tables) and plans with open incidents, whose warm-up incidents it
+ * resolves; a NOTICE counts the flagged ones.  With skip_flagged (and
+ * through 0.3's one-argument definition) it leaves out plans the rules
+ * would flag and plans with open incidents.  Returns how many were adopted.
+ */
+Datum
+guard_approve_observed(PG_FUNCTION_ARGS)
+{
+	GuardPlanRow *rows;
+	int			nrows;
+	int			i;
+	uint64	   *open = NULL;
+	int			nopen = 0;
+	bool		skip_flagged;
+	bool		note_null = PG_ARGISNULL(0);
+	Datum		note = note_null ? (Datum) 0 : PG_GETARG_DATUM(0);
+	Datum		who;
+	Adoption	flagged;
+	Adoption	clean;
+	int64		nflagged;
+	int64		nclean;
+
+	if (PG_NARGS() < 2)
+		skip_flagged = true;	/* 0.3's definition: the strict capture */
+	else if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("skip_flagged must not be null")));
+	else
+		skip_flagged = PG_GETARG_BOOL(1);
+
+	guard_store_require();
+	if (skip_flagged)
+		open = guard_incidents_open_plans(MyDatabaseId, &nopen);
+	rows = guard_store_snapshot(&nrows, true);
+	adoption_init(&flagged, nrows);
+	adoption_init(&clean, nrows);
+	for (i = 0; i < nrows; i++)
+	{
+		GuardPlanRow *r = &rows[i];
+		bool		flags;
+
+		if (r->dbid != MyDatabaseId || r->calls <= 0 ||
+			guard_baseline_status(r->query_hash, r->plan_hash) != GUARD_STATUS_NEW)
+			continue;
+		flags = guard_policy_flags_row(r);
+		if (skip_flagged &&
+			(flags || guard_incidents_pairs_contain(open, nopen, r->query_hash, r->plan_hash)))
+			continue;
+		adoption_add(flags ? &flagged : &clean, r);
+	}
+
+	who = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	nflagged = adoption_insert(&flagged, note, note_null, who);
+	nclean = adoption_insert(&clean, note, note_null, who);
+
+	if (nflagged > 0)
+	{
+		char	   *list;
+
+		if (note_null)
+			list = psprintf("SELECT query, plan FROM guard.baseline WHERE note IS NULL AND created_at = '%s' AND plan LIKE '%%Seq Scan%%';",
+							timestamptz_to_str(GetCurrentTransactionStartTimestamp()));
+		else
+			list = psprintf("SELECT query, plan FROM guard.baseline WHERE note = %s AND plan LIKE '%%Seq Scan%%';",
+							quote_literal_cstr(TextDatumGetCString(note)));
+		ereport(NOTICE,
+				(errmsg_plural("approve_observed adopted %lld plan that reads a large table sequentially",
+							   "approve_observed adopted %lld plans that read large tables sequentially",
+							   (unsigned long) nflagged, (long long) nflagged),
+				 errdetail("The rules would flag these plans (new_seqscan); approved, they run in every guard.mode and their incidents are resolved."),
+				 errhint("List them with: %s", list)));
+	}
+	PG_RETURN_INT64(nflagged + nclean);
+}
