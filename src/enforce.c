@@ -186,7 +186,7 @@ guard_enforce_corrected(const GuardFingerprint *bad, const GuardJudgment *bad_ju
 	}
 	PG_CATCH();
 	{
-		guard_fail_open("record a corrected plan", cxt);
+		guard_fail_open("record a corrected plan", GUARD_VERDICT_KEPT, cxt);
 	}
 	PG_END_TRY();
 }
@@ -376,7 +376,7 @@ guard_enforce(QueryDesc *queryDesc, int eflags, bool tracked)
 			}
 			PG_CATCH();
 			{
-				guard_fail_open("record an execution", cxt);
+				guard_fail_open("record an execution", GUARD_VERDICT_KEPT, cxt);
 			}
 			PG_END_TRY();
 		}
@@ -392,7 +392,7 @@ guard_enforce(QueryDesc *queryDesc, int eflags, bool tracked)
 		}
 		PG_CATCH();
 		{
-			guard_fail_open("judge a flagged plan", cxt);
+			guard_fail_open("judge a flagged plan", NULL, cxt);
 		}
 		PG_END_TRY();
 	}

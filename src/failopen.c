@@ -22,10 +22,11 @@
  * guard_fail_open: called in PG_CATCH around guard's own work.  Query
  * cancels and shutdown requests are re-thrown (swallowing them would make
  * the statement uncancellable); anything else becomes a WARNING and the
- * statement goes on.  cxt is the memory context to return to.
+ * statement goes on.  detail says what the failure cost the statement
+ * (NULL: it runs unguarded).  cxt is the memory context to return to.
  */
 void
-guard_fail_open(const char *what, MemoryContext cxt)
+guard_fail_open(const char *what, const char *detail, MemoryContext cxt)
 {
 	ErrorData  *edata;
 
@@ -52,6 +53,7 @@ guard_fail_open(const char *what, MemoryContext cxt)
 	guard_incidents_release_locks();
 	ereport(WARNING,
 			(errmsg("guard could not %s: %s", what, edata->message),
+			 detail ? errdetail_internal("%s", detail) :
 			 errdetail("The statement runs unguarded.")));
 	FreeErrorData(edata);
 }

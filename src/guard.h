@@ -144,6 +144,11 @@ extern uint32 guard_reason_flag(GuardReason reason);
 extern List *guard_reason_names(uint32 flags);
 
 /* failopen.c: turn guard's own failure into a WARNING (PG_CATCH only) */
-extern void guard_fail_open(const char *what, MemoryContext cxt);
+extern void guard_fail_open(const char *what, const char *detail,
+							MemoryContext cxt);
+
+/* DETAIL of a failure that cost the statement only its record */
+#define GUARD_VERDICT_KEPT \
+	"The statement is still judged; only guard's record of it is missing."
 
 #endif							/* GUARD_H */

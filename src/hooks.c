@@ -193,7 +193,7 @@ guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 		}
 		PG_CATCH();
 		{
-			guard_fail_open("judge a plan for EXPLAIN", cxt);
+			guard_fail_open("judge a plan for EXPLAIN", "EXPLAIN shows the plan without guard's line.", cxt);
 		}
 		PG_END_TRY();
 	}

@@ -440,7 +440,8 @@ plan_and_judge(PrePlan *pre, GuardPlannerFn next, Query *parse,
 	}
 	PG_CATCH();
 	{
-		guard_fail_open(stage, cxt);
+		guard_fail_open(stage, strcmp(stage, "record a plan") == 0 ? GUARD_VERDICT_KEPT : NULL,
+						cxt);
 		if (strcmp(stage, "record a plan") != 0)
 		{
 			fp->flags = 0;
@@ -514,7 +515,8 @@ lint_statement(Query *parse, const char *query_string)
 	}
 	PG_CATCH();
 	{
-		guard_fail_open("check the WHERE clause's parentheses", cxt);
+		guard_fail_open("check the WHERE clause's parentheses",
+						"Every other rule still judges the plan.", cxt);
 		clause = NULL;
 	}
 	PG_END_TRY();
@@ -551,7 +553,7 @@ guard_plan(Query *parse, const char *query_string, int cursorOptions,
 	}
 	PG_CATCH();
 	{
-		guard_fail_open("fingerprint a statement", cxt);
+		guard_fail_open("fingerprint a statement", NULL, cxt);
 	}
 	PG_END_TRY();
 
