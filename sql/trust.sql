@@ -114,6 +114,55 @@ EXCEPTION WHEN SQLSTATE 'QG001' THEN
   RAISE NOTICE '%', regexp_replace(h, '-?\d+', 'N', 'g');
 END $$;
 
+-- a statement prepared under one standard_conforming_strings and planned
+-- under the other cannot make guard's text work fail the verdict
+SET standard_conforming_strings = on;
+PREPARE trust_scs AS SELECT count(*) FROM trust_big WHERE payload = 'b\';
+SET plan_cache_mode = force_generic_plan;
+SET standard_conforming_strings = off;
+\set VERBOSITY terse
+EXECUTE trust_scs;
+\set VERBOSITY default
+RESET standard_conforming_strings;
+RESET plan_cache_mode;
+DEALLOCATE trust_scs;
+
+-- plans made while guard.mode was off are judged once it is on again
+SET guard.mode = off;
+PREPARE trust_off AS SELECT count(*) FROM trust_big WHERE payload = 'off';
+EXECUTE trust_off;
+SET guard.mode = block;
+\set VERBOSITY terse
+EXECUTE trust_off;
+\set VERBOSITY default
+DEALLOCATE trust_off;
+
+-- a failure to record the plan, or an incident, keeps the verdict
+SET guard.debug_fault = store;
+\set VERBOSITY terse
+SELECT count(*) FROM trust_big WHERE payload || 'x' = 'store fault';
+SET guard.debug_fault = incident;
+SELECT count(*) FROM trust_big WHERE length(payload) = -1;
+\set VERBOSITY default
+SET guard.debug_fault = none;
+
+-- the decision functions run as the table's owner with their own
+-- search_path: a reviewer's operator of its own is never theirs
+CREATE ROLE trust_reviewer;
+GRANT EXECUTE ON FUNCTION guard.forget(bigint, bigint) TO trust_reviewer;
+CREATE SCHEMA trust_evil AUTHORIZATION trust_reviewer;
+SET ROLE trust_reviewer;
+CREATE FUNCTION trust_evil.eq(bigint, bigint) RETURNS boolean LANGUAGE plpgsql AS
+$$ BEGIN RAISE NOTICE 'hijacked as %', current_user; RETURN $1 OPERATOR(pg_catalog.=) $2; END $$;
+CREATE OPERATOR trust_evil.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = trust_evil.eq);
+SET search_path = trust_evil, pg_catalog;
+SELECT guard.forget(1, 2);
+RESET search_path;
+RESET ROLE;
+DROP SCHEMA trust_evil CASCADE;
+REVOKE EXECUTE ON FUNCTION guard.forget(bigint, bigint) FROM trust_reviewer;
+DROP ROLE trust_reviewer;
+
 -- 3.5 no enforcement where the extension is not installed: guard observes
 CREATE DATABASE trust_noext;
 \c trust_noext

@@ -659,7 +659,9 @@ guard_baseline_changed(PG_FUNCTION_ARGS)
  * Returns the number of rows written.  If keys is not NULL and the
  * statement has a RETURNING list whose first two columns are query_hash and
  * plan_hash, *keys receives them, two per row, allocated in the caller's
- * memory context.
+ * memory context.  guard.mode (off) and search_path (pg_catalog) are set for
+ * the statement alone and restored by AtEOXact_GUC, or by the abort if it
+ * fails: callers must not catch its errors without a subtransaction.
  */
 uint64
 guard_baseline_write(const char *sql, int nargs, Oid *argtypes, Datum *values,
@@ -702,6 +704,14 @@ guard_baseline_write(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("guard.mode", "off", PGC_SUSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * The statement runs as the table's owner: the caller's search_path
+	 * must not choose its operators and functions (a role granted EXECUTE
+	 * could otherwise put an "=" of its own first and run it as the owner).
+	 */
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	ret = SPI_execute_with_args(sql, nargs, argtypes, values, nulls, false, 0);
 	if (ret != SPI_OK_INSERT && ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE &&
 		ret != SPI_OK_INSERT_RETURNING && ret != SPI_OK_UPDATE_RETURNING &&

@@ -129,8 +129,16 @@ guard_correct_begin(const Oid *relids, int n, const int *depth_var, int depth,
 void
 guard_correct_end(const GuardCorrectSave *save)
 {
-	set_rel_pathlist_hook = save->hook;
-	prev_set_rel_pathlist = save->prev;
+	/*
+	 * A library loaded during the planning may have installed its hook on
+	 * top of guard's: then guard's stays in its chain, passing through
+	 * (correcting_n is 0 below), rather than cutting that library out.
+	 */
+	if (set_rel_pathlist_hook == guard_set_rel_pathlist)
+	{
+		set_rel_pathlist_hook = save->hook;
+		prev_set_rel_pathlist = save->prev;
+	}
 	correcting_relids = save->relids;
 	correcting_n = save->n;
 	correcting_depth_var = save->depth_var;

@@ -149,6 +149,10 @@ record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp,
 											 queryDesc->plannedstmt->stmt_len);
 		}
 		occ.query = query;
+		if (guard_debug_fault == GUARD_FAULT_INCIDENT)
+			elog(ERROR, "injected fault while recording an incident (guard.debug_fault)");
+		if (shape == NULL)
+			shape = guard_plan_shape(queryDesc->plannedstmt);
 		occ.plan = shape;
 		guard_incident_record(MyDatabaseId, GetUserId(), &occ, now);
 	}
@@ -211,11 +215,11 @@ can_approve(void)
 
 /* The HINT of guard's messages about a plan (inside ereport) */
 static int
-decision_hint(const GuardFingerprint *fp)
+decision_hint(const GuardFingerprint *fp, bool approver)
 {
 	if (fp->flags & GUARD_FP_REJECTED)
 		return errhint("A DBA rejected this plan; its decision is in guard.baseline.");
-	if (can_approve())
+	if (approver)
 		return errhint("If this plan is intended, approve it: SELECT guard.approve(%lld, %lld);",
 					   (long long) fp->query_hash, (long long) fp->plan_hash);
 	return errhint("If this plan is intended, ask a DBA to approve it (query_hash %lld, plan_hash %lld).",
@@ -235,36 +239,72 @@ flagged_detail(const GuardFingerprint *fp, const GuardJudgment *j, const char *s
 	if (j->reasons & GUARD_FP_ANDOR)
 		appendStringInfo(&buf, " The WHERE clause mixes AND and OR without parentheses; PostgreSQL reads it as: %s.",
 						 j->clause ? j->clause : "(clause not available)");
-	appendStringInfo(&buf, " The plan is:\n%s", shape);
+	if (shape != NULL)
+		appendStringInfo(&buf, " The plan is:\n%s", shape);
 	return buf.data;
 }
 
 /*
  * handle_flagged: a flagged plan (or one the lint caught) is about to run.
- * Records the incidents, then does what guard.mode says: nothing more
- * (observe), a WARNING (warn), or in block mode an ERROR, or a wait for a
- * limp-mode slot.  Runs before the executor has initialized anything, so a
- * refused statement has no side effects.
+ * Three steps, so that no failure of guard's own turns the verdict off:
+ *	1. the facts: the plan's judgment, where guard enforces, the words of
+ *	   the message.  If this fails, the mode's action still stands, said
+ *	   with fewer words;
+ *	2. the record: incidents (a failure costs only the record);
+ *	3. the action, outside any catch: nothing more (observe), a WARNING
+ *	   (warn), or in block mode an ERROR or a wait for a limp-mode slot.
+ * Runs before the executor has initialized anything, so a refused
+ * statement has no side effects.
  */
 static pg_noinline void
 handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 {
 	GuardJudgment j;
-	GuardAction action;
-	GuardAction would;
-	const char *relation;
-	double		rows;
-	char	   *shape;
+	volatile GuardAction action = guard_mode_action(fp->flags);
+	GuardAction would = guard_block_action(fp->flags);
+	const char *volatile relation = NULL;
+	volatile double rows = 0;
+	char	   *volatile shape = NULL;
+	volatile bool approver = false;
+	MemoryContext cxt = CurrentMemoryContext;
 
-	(void) guard_judgment_get(queryDesc->plannedstmt, fp, &j);
-	relation = guard_judgment_relation(&j, &rows);
-	would = guard_block_action(fp->flags);
-	action = guard_enforcing_here() ? guard_mode_action(fp->flags) : GUARD_ACTION_LOGGED;
-	shape = guard_plan_shape(queryDesc->plannedstmt);
+	memset(&j, 0, sizeof(j));
+	j.reasons = fp->flags & (GUARD_FP_REASONS | GUARD_FP_ANDOR);
+	PG_TRY();
+	{
+		double		r;
+
+		(void) guard_judgment_get(queryDesc->plannedstmt, fp, &j);
+		relation = guard_judgment_relation(&j, &r);
+		rows = r;
+		if (action != GUARD_ACTION_LOGGED && !guard_enforcing_here())
+			action = GUARD_ACTION_LOGGED;
+		if (action != GUARD_ACTION_LOGGED)
+		{
+			shape = guard_plan_shape(queryDesc->plannedstmt);
+			approver = can_approve();
+		}
+	}
+	PG_CATCH();
+	{
+		guard_fail_open("describe a flagged plan",
+						"The plan's verdict still applies.", cxt);
+	}
+	PG_END_TRY();
 
 	/* a decided plan raises no new alarm for its decision */
 	if ((fp->flags & GUARD_FP_REJECTED) == 0)
-		record_incidents(queryDesc, fp, &j, action, would, shape);
+	{
+		PG_TRY();
+		{
+			record_incidents(queryDesc, fp, &j, action, would, shape);
+		}
+		PG_CATCH();
+		{
+			guard_fail_open("record an incident", GUARD_VERDICT_KEPT, cxt);
+		}
+		PG_END_TRY();
+	}
 
 	switch (action)
 	{
@@ -287,13 +327,13 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 								relation, rows,
 								would == GUARD_ACTION_THROTTLED ? "throttle" : "stop"),
 						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
-						 decision_hint(fp)));
+						 decision_hint(fp, approver)));
 			else
 				ereport(WARNING,
 						(errcode(ERRCODE_GUARD_BLOCKED),
 						 errmsg("plan was rejected; guard.mode = block would stop it"),
 						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
-						 decision_hint(fp)));
+						 decision_hint(fp, approver)));
 			break;
 		case GUARD_ACTION_THROTTLED:
 			if (!guard_throttle_enter(queryDesc))
@@ -304,7 +344,7 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 								relation ? relation : "a large relation", rows,
 								guard_flagged_max_concurrency, guard_flagged_wait_timeout),
 						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
-						 decision_hint(fp)));
+						 decision_hint(fp, approver)));
 			break;
 		case GUARD_ACTION_BLOCKED:
 			if (relation && (fp->flags & GUARD_FP_REJECTED))
@@ -313,20 +353,26 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 						 errmsg("guard blocked a rejected plan that sequentially scans %s (about %.0f rows)",
 								relation, rows),
 						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
-						 decision_hint(fp)));
+						 decision_hint(fp, approver)));
 			else if (relation)
 				ereport(ERROR,
 						(errcode(ERRCODE_GUARD_BLOCKED),
 						 errmsg("guard blocked a plan that sequentially scans %s (about %.0f rows)",
 								relation, rows),
 						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
-						 decision_hint(fp)));
-			else
+						 decision_hint(fp, approver)));
+			else if (fp->flags & GUARD_FP_REJECTED)
 				ereport(ERROR,
 						(errcode(ERRCODE_GUARD_BLOCKED),
 						 errmsg("guard blocked a plan that was rejected"),
 						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
-						 decision_hint(fp)));
+						 decision_hint(fp, approver)));
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_GUARD_BLOCKED),
+						 errmsg("guard blocked a plan that sequentially scans a large relation"),
+						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
+						 decision_hint(fp, approver)));
 			break;
 	}
 }
@@ -334,8 +380,8 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 /*
  * guard_enforce: ExecutorStart's work.  Counts the execution (if tracked)
  * and, for a flagged plan, records incidents and does what guard.mode
- * says.  guard's own failures fail open; its refusals (QG001, QG002) are
- * re-thrown by guard_fail_open.
+ * says (handle_flagged).  A failure to count or record fails open; the
+ * verdict itself is never caught.
  */
 void
 guard_enforce(QueryDesc *queryDesc, int eflags, bool tracked)
@@ -383,19 +429,7 @@ guard_enforce(QueryDesc *queryDesc, int eflags, bool tracked)
 	}
 
 	if (fp.flags & (GUARD_FP_FLAGGED | GUARD_FP_ANDOR))
-	{
-		MemoryContext cxt = CurrentMemoryContext;
-
-		PG_TRY();
-		{
-			handle_flagged(queryDesc, &fp);
-		}
-		PG_CATCH();
-		{
-			guard_fail_open("judge a flagged plan", NULL, cxt);
-		}
-		PG_END_TRY();
-	}
+		handle_flagged(queryDesc, &fp);
 }
 
 /*

@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "storage/ipc.h"
 #include "utils/elog.h"
 
@@ -22,7 +23,10 @@
  * guard_fail_open: called in PG_CATCH around guard's own work.  Query
  * cancels and shutdown requests are re-thrown (swallowing them would make
  * the statement uncancellable); anything else becomes a WARNING and the
- * statement goes on.  detail says what the failure cost the statement
+ * statement goes on.  In parallel mode nothing is swallowed: work there
+ * (reading guard.baseline) runs without the internal subtransaction that
+ * would release what an error left behind, so the query fails instead.
+ * detail says what the failure cost the statement
  * (NULL: it runs unguarded).  cxt is the memory context to return to.
  */
 void
@@ -42,7 +46,8 @@ guard_fail_open(const char *what, const char *detail, MemoryContext cxt)
 		edata->sqlerrcode == ERRCODE_GUARD_BLOCKED ||
 		edata->sqlerrcode == ERRCODE_GUARD_THROTTLED ||
 		edata->elevel > ERROR ||
-		proc_exit_inprogress)
+		proc_exit_inprogress ||
+		IsInParallelMode())
 	{
 		FreeErrorData(edata);
 		PG_RE_THROW();

@@ -69,6 +69,14 @@ assign_allow_seqscan(const char *newval, void *extra)
 		ResetPlanCache();
 }
 
+/* Plans made while guard.mode was off carry no fingerprint: judge them. */
+static void
+assign_mode(int newval, void *extra)
+{
+	if (guard_mode == GUARD_MODE_OFF && newval != GUARD_MODE_OFF)
+		ResetPlanCache();
+}
+
 static void
 assign_correct(bool newval, void *extra)
 {
@@ -97,6 +105,7 @@ static const struct config_enum_entry fault_options[] = {
 	{"store", GUARD_FAULT_STORE, false},
 	{"baseline", GUARD_FAULT_BASELINE, false},
 	{"lint", GUARD_FAULT_LINT, false},
+	{"incident", GUARD_FAULT_INCIDENT, false},
 	{NULL, 0, false}
 };
 
@@ -136,7 +145,7 @@ _PG_init(void)
 							 mode_options,
 							 PGC_SUSET,
 							 GUC_SUPERUSER_ONLY,
-							 NULL, NULL, NULL);
+							 NULL, assign_mode, NULL);
 
 	DefineCustomEnumVariable("guard.track",
 							 "Which statements guard fingerprints and records.",

@@ -75,7 +75,8 @@ typedef enum GuardFault
 	GUARD_FAULT_FINGERPRINT,	/* ERROR while fingerprinting a plan */
 	GUARD_FAULT_STORE,			/* ERROR while holding the store's lock */
 	GUARD_FAULT_BASELINE,		/* ERROR in the middle of reading guard.baseline */
-	GUARD_FAULT_LINT			/* ERROR in the AND/OR lint */
+	GUARD_FAULT_LINT,			/* ERROR in the AND/OR lint */
+	GUARD_FAULT_INCIDENT		/* ERROR while recording an incident */
 } GuardFault;
 
 /* How the plan was made and judged: fingerprint flags */

@@ -37,6 +37,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 
 #include "baseline.h"
 #include "correct.h"
@@ -63,6 +64,13 @@ static PlanningSizes *current_sizes = NULL;
 
 /* Depth of plannings in progress (plannings nested in planning) */
 static int	planner_depth = 0;
+
+/*
+ * A planning failed to judge its plan (guard's own failure): that plan may
+ * be cached, unjudged, for as long as the plan cache keeps it.  The next
+ * planning resets this backend's plan cache, so it is judged again.
+ */
+static bool unjudged_plans = false;
 
 /* What guard learns about a statement before planning it */
 typedef struct PrePlan
@@ -258,16 +266,36 @@ replaced_plan(PrePlan *pre, const char *query_string, PlannedStmt *pstmt,
 		j->baseline_query_hash = pre->query_hash;
 		return;
 	}
-	if (pre->const_locs != NULL || pre->nconsts == 0)
-	{
-		char	   *query = guard_normalize_query(query_string, pstmt->stmt_location,
-												  pstmt->stmt_len, pre->const_locs,
-												  pre->nconsts);
 
-		(void) guard_sibling_baseline(pre->query_hash, query,
-									  &j->baseline_query_hash,
-									  &j->baseline_plan_hash);
-		pfree(query);
+	/*
+	 * The lost-parentheses sibling: only for a clause the lint caught (the
+	 * search compares texts across the store), and its own failure costs
+	 * the judgment nothing but this field: the text work below lexes what
+	 * the client wrote.
+	 */
+	if (pre->clause != NULL && (pre->const_locs != NULL || pre->nconsts == 0))
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+
+		PG_TRY();
+		{
+			char	   *query = guard_normalize_query(query_string,
+													  pstmt->stmt_location,
+													  pstmt->stmt_len,
+													  pre->const_locs,
+													  pre->nconsts);
+
+			(void) guard_sibling_baseline(pre->query_hash, query,
+										  &j->baseline_query_hash,
+										  &j->baseline_plan_hash);
+		}
+		PG_CATCH();
+		{
+			guard_fail_open("find the plan a statement replaced", GUARD_VERDICT_KEPT, cxt);
+			j->baseline_query_hash = 0;
+			j->baseline_plan_hash = 0;
+		}
+		PG_END_TRY();
 	}
 }
 
@@ -440,12 +468,14 @@ plan_and_judge(PrePlan *pre, GuardPlannerFn next, Query *parse,
 	}
 	PG_CATCH();
 	{
-		guard_fail_open(stage, strcmp(stage, "record a plan") == 0 ? GUARD_VERDICT_KEPT : NULL,
-						cxt);
-		if (strcmp(stage, "record a plan") != 0)
+		bool		recording = (strcmp(stage, "record a plan") == 0);
+
+		guard_fail_open(stage, recording ? GUARD_VERDICT_KEPT : NULL, cxt);
+		if (!recording)
 		{
 			fp->flags = 0;
 			verdict->nregressed = 0;
+			unjudged_plans = true;
 		}
 	}
 	PG_END_TRY();
@@ -542,6 +572,12 @@ guard_plan(Query *parse, const char *query_string, int cursorOptions,
 	Query	   *copy = NULL;
 	bool		maybe_andor = false;
 
+	if (unlikely(unjudged_plans))
+	{
+		unjudged_plans = false;
+		ResetPlanCache();
+	}
+
 	memset(&pre, 0, sizeof(pre));
 	PG_TRY();
 	{
@@ -554,6 +590,7 @@ guard_plan(Query *parse, const char *query_string, int cursorOptions,
 	PG_CATCH();
 	{
 		guard_fail_open("fingerprint a statement", NULL, cxt);
+		unjudged_plans = true;
 	}
 	PG_END_TRY();
 

@@ -71,7 +71,7 @@ skip_parens(core_yyscan_t yyscanner, core_YYSTYPE *yylval, YYLTYPE *yylloc)
  * quoted identifiers and strings are what the parser sees.
  */
 static bool
-command_prefix(const char *stmt, int len, int *skip, int *stmt_len)
+command_prefix_lex(const char *stmt, int len, int *skip, int *stmt_len)
 {
 	core_yyscan_t yyscanner;
 	core_yy_extra_type yyextra;
@@ -162,6 +162,52 @@ command_prefix(const char *stmt, int len, int *skip, int *stmt_len)
 }
 
 /*
+ * The core scanner reads strings by this session's standard_conforming_strings
+ * and backslash_quote, which any role may change between the PREPARE of a
+ * statement and its planning: the same text can then fail to lex ("unterminated
+ * quoted string").  guard's text work must never fail a statement, nor turn a
+ * verdict off: a lexing error is caught here (the scanner holds nothing but
+ * memory) and the caller falls back to the text as written.  Cancels and
+ * worse are re-thrown.
+ */
+static void
+lexing_failed(MemoryContext cxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(cxt);
+	edata = CopyErrorData();
+	if (edata->elevel > ERROR || edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+		edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+	{
+		FreeErrorData(edata);
+		PG_RE_THROW();
+	}
+	FlushErrorState();
+	FreeErrorData(edata);
+}
+
+/* command_prefix_lex, with a lexing failure meaning "no prefix" */
+static bool
+command_prefix(const char *stmt, int len, int *skip, int *stmt_len)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool found = false;
+
+	PG_TRY();
+	{
+		found = command_prefix_lex(stmt, len, skip, stmt_len);
+	}
+	PG_CATCH();
+	{
+		lexing_failed(cxt);
+		found = false;
+	}
+	PG_END_TRY();
+	return found;
+}
+
+/*
  * Trim the statement out of a multi-statement string, as core's
  * CleanQuerytext does: skip leading and trailing white space; then skip
  * the EXPLAIN or PREPARE command around it (command_prefix).
@@ -230,6 +276,55 @@ guard_statement_text(const char *query, int query_loc, int query_len)
 }
 
 /*
+ * lex_constants: lex text, setting lens[i] to the length of the constant
+ * token at locs[i] (0 if none starts there) and *max_param to the highest
+ * $n it contains.  May ERROR (see lexing_failed).
+ */
+static void
+lex_constants(char *text, const int *locs, int n, int *lens, int *max_param)
+{
+	core_yyscan_t yyscanner;
+	core_yy_extra_type yyextra;
+	core_YYSTYPE yylval;
+	YYLTYPE		yylloc;
+	int			next = 0;
+
+	yyscanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	yyextra.escape_string_warning = false;
+	for (;;)
+	{
+		int			tok = core_yylex(&yylval, &yylloc, yyscanner);
+
+		if (tok == 0)
+			break;
+		if (tok == PARAM && yylval.ival > *max_param)
+			*max_param = yylval.ival;
+		while (next < n && locs[next] < yylloc)
+			next++;				/* a location we cannot match: keep text */
+		if (next < n && locs[next] == yylloc)
+		{
+			/* flex leaves a NUL after the current token's text */
+			int			len = strlen(yyextra.scanbuf + yylloc);
+
+			if (tok == '-')
+			{
+				/* "-5": the minus belongs to the constant */
+				tok = core_yylex(&yylval, &yylloc, yyscanner);
+				if (tok == 0)
+				{
+					lens[next] = len;
+					break;
+				}
+				len = yylloc + strlen(yyextra.scanbuf + yylloc) - locs[next];
+			}
+			lens[next] = len;
+			next++;
+		}
+	}
+	scanner_finish(yyscanner);
+}
+
+/*
  * guard_normalize_query: the statement with its constants replaced by $n.
  * locations are byte offsets into query (the whole source string).
  */
@@ -237,15 +332,11 @@ char *
 guard_normalize_query(const char *query, int query_loc, int query_len,
 					  const int *locations, int nlocations)
 {
-	core_yyscan_t yyscanner;
-	core_yy_extra_type yyextra;
-	core_YYSTYPE yylval;
-	YYLTYPE		yylloc;
-	int		   *locs;
-	int		   *lens;
+	MemoryContext cxt = CurrentMemoryContext;
+	int		   *volatile locs;
+	int		   *volatile lens;
 	int			n = 0;
 	int			i;
-	int			next = 0;
 	int			max_param = 0;
 	int			copied = 0;
 	const char *stmt;
@@ -275,39 +366,19 @@ guard_normalize_query(const char *query, int query_loc, int query_len,
 
 	/* lex the statement: token lengths at the constants, highest $n */
 	text = pnstrdup(stmt, query_len);
-	yyscanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
-	yyextra.escape_string_warning = false;
-	for (;;)
+	PG_TRY();
 	{
-		int			tok = core_yylex(&yylval, &yylloc, yyscanner);
-
-		if (tok == 0)
-			break;
-		if (tok == PARAM && yylval.ival > max_param)
-			max_param = yylval.ival;
-		while (next < n && locs[next] < yylloc)
-			next++;				/* a location we cannot match: keep text */
-		if (next < n && locs[next] == yylloc)
-		{
-			/* flex leaves a NUL after the current token's text */
-			int			len = strlen(yyextra.scanbuf + yylloc);
-
-			if (tok == '-')
-			{
-				/* "-5": the minus belongs to the constant */
-				tok = core_yylex(&yylval, &yylloc, yyscanner);
-				if (tok == 0)
-				{
-					lens[next] = len;
-					break;
-				}
-				len = yylloc + strlen(yyextra.scanbuf + yylloc) - locs[next];
-			}
-			lens[next] = len;
-			next++;
-		}
+		lex_constants(text, locs, n, lens, &max_param);
 	}
-	scanner_finish(yyscanner);
+	PG_CATCH();
+	{
+		/* see lexing_failed: keep the text as written */
+		lexing_failed(cxt);
+		pfree(locs);
+		pfree(lens);
+		return guard_clip_text(pnstrdup(stmt, query_len), query_len);
+	}
+	PG_END_TRY();
 
 	initStringInfo(&buf);
 	for (i = 0; i < n; i++)

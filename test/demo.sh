@@ -67,6 +67,10 @@ EXECUTE inbox(42); EXECUTE inbox(43); EXECUTE inbox(44); EXECUTE inbox(45);
 EXECUTE inbox(46); EXECUTE inbox(47); EXECUTE inbox(48); EXECUTE inbox(49);
 SQL
 
+say "the DBA adopts the warm-up as the baseline: every plan that ran before the release"
+psql_demo -c "SELECT guard.approve_observed('warm-up before the release') AS approved"
+psql_demo -c "SELECT status, plan FROM guard.baseline WHERE query LIKE '%notifications%'"
+
 say "after the release: the same query with its parentheses lost"
 echo "    $bad"
 echo "    which PostgreSQL reads as (user_id = \$1 AND NOT is_read) OR is_mention"
@@ -101,10 +105,6 @@ SELECT incident_id, database, role, reason, relation, relation_rows, action,
   FROM guard.incidents ORDER BY incident_id;
 SQL
 grep -a 'LOG:  guard incident' "$work/server.log" | head -2 | cut -c1-400 | sed 's/^/    /'
-
-say "the DBA adopts the warm-up as the baseline (plans without an incident, that guard would not flag)"
-psql_demo -c "SELECT guard.approve_observed('warm-up before the release') AS approved"
-psql_demo -c "SELECT status, plan FROM guard.baseline WHERE query LIKE '%notifications%'"
 
 say "production runs with guard.mode = block (set per database by a superuser)"
 psql_demo -q -c "ALTER DATABASE postgres SET guard.mode = 'block'"
