@@ -146,10 +146,3 @@ COMMENT ON FUNCTION guard.reset(oid, oid, bigint) IS
 'forget the observed plans and incidents of a role, a database, a statement (0: any); with no argument, everything';
 
 REVOKE ALL ON FUNCTION guard.reset(oid, oid, bigint) FROM PUBLIC;
-
-
-
--- ---------------------------------------------------------------------
--- Enforcement and the judgment
--- ---------------------------------------------------------------------
-

@@ -71,8 +71,6 @@
 #define GUARD_RTE_PERMINFO 1
 #endif
 
-/* Portal/ExecutorStart: the plan became a CachedPlan argument in 18. */
-
 /* pg_analyze_and_rewrite_fixedparams / varparams names came in 15. */
 #if PG_VERSION_NUM >= 150000
 #define GuardAnalyzeVarparams(raw, src, types, n, env) \

@@ -162,7 +162,7 @@ guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 				planduration;
 	BufferUsage bufusage_start,
 				bufusage;
-	char	   *verdict = NULL;
+	char	   *volatile verdict = NULL;
 
 	if (prev_ExplainOneQuery)
 	{
