@@ -163,6 +163,28 @@ DROP SCHEMA trust_evil CASCADE;
 REVOKE EXECUTE ON FUNCTION guard.forget(bigint, bigint) FROM trust_reviewer;
 DROP ROLE trust_reviewer;
 
+-- the nesting level is unwound by (sub)transaction aborts: after errors
+-- raised inside the executor, caught or not, a client's statement is
+-- still a top-level statement (guard.track = top records it)
+SET guard.mode = observe;
+SET guard.track = top;
+CREATE FUNCTION trust_fail(int) RETURNS int LANGUAGE plpgsql AS
+$$ BEGIN RETURN 1 / $1; END $$;
+SELECT trust_fail(0);
+DO $$ BEGIN PERFORM trust_fail(0); EXCEPTION WHEN division_by_zero THEN NULL; END $$;
+SELECT 1 / (SELECT 0) AS boom;
+BEGIN;
+SAVEPOINT s;
+SELECT trust_fail(0);
+ROLLBACK TO s;
+SELECT id FROM trust_big WHERE id = 42;
+COMMIT;
+SELECT id FROM trust_big WHERE id = 42;
+SELECT query, calls FROM guard.plans WHERE query LIKE 'SELECT id FROM trust_big WHERE id = %';
+RESET guard.track;
+DROP FUNCTION trust_fail(int);
+SET guard.mode = block;
+
 -- 3.5 no enforcement where the extension is not installed: guard observes
 CREATE DATABASE trust_noext;
 \c trust_noext

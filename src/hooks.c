@@ -34,6 +34,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "optimizer/plancat.h"
@@ -41,6 +42,7 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
+#include "utils/memutils.h"
 
 #include "compat.h"
 #include "enforce.h"
@@ -65,8 +67,78 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 #endif
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-/* Nesting level of statements being executed */
-static int	nesting_level = 0;
+/*
+ * Nesting level of statements being executed: exec_level counts the
+ * ExecutorRun and ExecutorFinish calls in progress, utility_level the DO
+ * and CALL bodies.  exec_level is kept without a PG_TRY (those hooks run for
+ * every statement): an error leaves it high until the (sub)transaction
+ * abort restores it from the unwind point saved when the subtransaction
+ * started (unwind_subxact_cb), or resets it at a transaction's abort.  A
+ * procedure's COMMIT or ROLLBACK runs with no executor in progress, so the
+ * reset is right there too.  DO and CALL (rare) keep their PG_FINALLY.
+ */
+static int	exec_level = 0;
+static int	utility_level = 0;
+
+#define nesting_level (exec_level + utility_level)
+
+/* What a subtransaction's abort restores: one point per nesting depth */
+typedef struct UnwindPoint
+{
+	int			exec_level;
+	GuardPlanningState planning;
+} UnwindPoint;
+
+#define UNWIND_INLINE 32
+static UnwindPoint unwind_inline[UNWIND_INLINE];
+static UnwindPoint *unwind_points = unwind_inline;
+static int	unwind_max = UNWIND_INLINE;
+
+/*
+ * Subtransaction callback: remember the nesting and planning state when a
+ * subtransaction starts, restore it when it aborts (the error that aborts
+ * it may have left ExecutorRun, ExecutorFinish or the planner midway).
+ */
+static void
+unwind_subxact_cb(SubXactEvent event, SubTransactionId mySubid,
+				  SubTransactionId parentSubid, void *arg)
+{
+	int			depth = GetCurrentTransactionNestLevel();
+
+	if (event == SUBXACT_EVENT_START_SUB)
+	{
+		if (depth >= unwind_max)
+		{
+			int			newmax = Max(unwind_max * 2, depth + 1);
+			UnwindPoint *bigger = MemoryContextAlloc(TopMemoryContext,
+													 newmax * sizeof(UnwindPoint));
+
+			memcpy(bigger, unwind_points, unwind_max * sizeof(UnwindPoint));
+			if (unwind_points != unwind_inline)
+				pfree(unwind_points);
+			unwind_points = bigger;
+			unwind_max = newmax;
+		}
+		unwind_points[depth].exec_level = exec_level;
+		guard_judge_save_state(&unwind_points[depth].planning);
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB && depth < unwind_max)
+	{
+		exec_level = unwind_points[depth].exec_level;
+		guard_judge_restore_state(&unwind_points[depth].planning);
+	}
+}
+
+/* Transaction callback: after an abort no statement runs and none plans. */
+static void
+unwind_xact_cb(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		exec_level = 0;
+		guard_judge_restore_state(NULL);
+	}
+}
 
 #define guard_active() \
 	(guard_mode != GUARD_MODE_OFF && guard_store_ready())
@@ -205,49 +277,38 @@ guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 		ExplainPropertyText("Guard", verdict, es);
 }
 
-/* ExecutorRun hook: statements started inside this one are nested. */
+/*
+ * ExecutorRun hook: statements started inside this one are nested.  No
+ * PG_TRY: see exec_level.
+ */
 static void
 guard_ExecutorRun(GUARD_EXECUTOR_RUN_ARGS)
 {
-	nesting_level++;
-	PG_TRY();
-	{
-		if (prev_ExecutorRun)
-			prev_ExecutorRun(GUARD_EXECUTOR_RUN_PASS);
-		else
-			standard_ExecutorRun(GUARD_EXECUTOR_RUN_PASS);
-	}
-	PG_FINALLY();
-	{
-		nesting_level--;
-	}
-	PG_END_TRY();
+	exec_level++;
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(GUARD_EXECUTOR_RUN_PASS);
+	else
+		standard_ExecutorRun(GUARD_EXECUTOR_RUN_PASS);
+	exec_level--;
 }
 
 /* ExecutorFinish hook: AFTER triggers run here, nested. */
 static void
 guard_ExecutorFinish(QueryDesc *queryDesc)
 {
-	nesting_level++;
-	PG_TRY();
-	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(queryDesc);
-		else
-			standard_ExecutorFinish(queryDesc);
-	}
-	PG_FINALLY();
-	{
-		nesting_level--;
-	}
-	PG_END_TRY();
+	exec_level++;
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+	exec_level--;
 }
 
 /* Run a DO block or CALL one level deeper (out of line: it has a PG_TRY). */
 static pg_noinline void
 process_utility_nested(GUARD_UTILITY_ARGS)
 {
-	nesting_level++;
+	utility_level++;
 	PG_TRY();
 	{
 		if (prev_ProcessUtility)
@@ -257,7 +318,7 @@ process_utility_nested(GUARD_UTILITY_ARGS)
 	}
 	PG_FINALLY();
 	{
-		nesting_level--;
+		utility_level--;
 	}
 	PG_END_TRY();
 }
@@ -325,6 +386,9 @@ guard_install_hooks(void)
 	ExplainOneQuery_hook = guard_ExplainOneQuery;
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = guard_ProcessUtility;
+
+	RegisterXactCallback(unwind_xact_cb, NULL);
+	RegisterSubXactCallback(unwind_subxact_cb, NULL);
 
 	guard_namecache_init();
 }

@@ -113,8 +113,10 @@ guard_judge_note_size(Oid relid, double tuples)
 
 /*
  * Call the next planner with ps (NULL: this planning is not followed)
- * receiving the relation sizes, one level deeper.  Both are restored
- * whatever happens.
+ * receiving the relation sizes, one level deeper.  No PG_TRY on this path
+ * (every planning takes it): if the planner fails, the (sub)transaction
+ * abort restores both (guard_judge_restore_state, called by hooks.c's
+ * abort callbacks), before any other planning can happen.
  */
 static PlannedStmt *
 run_planner(GuardPlannerFn next, Query *parse, const char *query_string,
@@ -125,17 +127,29 @@ run_planner(GuardPlannerFn next, Query *parse, const char *query_string,
 
 	current_sizes = ps;
 	planner_depth++;
-	PG_TRY();
-	{
-		result = next(parse, query_string, cursorOptions, boundParams);
-	}
-	PG_FINALLY();
-	{
-		current_sizes = saved_sizes;
-		planner_depth--;
-	}
-	PG_END_TRY();
+	result = next(parse, query_string, cursorOptions, boundParams);
+	current_sizes = saved_sizes;
+	planner_depth--;
 	return result;
+}
+
+/* guard_judge_save_state: the planning state, at a subtransaction's start */
+void
+guard_judge_save_state(GuardPlanningState *state)
+{
+	state->depth = planner_depth;
+	state->sizes = current_sizes;
+}
+
+/*
+ * guard_judge_restore_state: back to a saved planning state when a
+ * subtransaction aborts; NULL (a transaction aborts): no planning.
+ */
+void
+guard_judge_restore_state(const GuardPlanningState *state)
+{
+	planner_depth = state ? state->depth : 0;
+	current_sizes = state ? (PlanningSizes *) state->sizes : NULL;
 }
 
 /* =====================================================================

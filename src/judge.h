@@ -66,6 +66,16 @@ extern PlannedStmt *guard_plan_unjudged(Query *parse, const char *query_string,
 										int cursorOptions, ParamListInfo boundParams,
 										GuardPlannerFn next);
 extern void guard_judge_note_size(Oid relid, double tuples);
+
+/* The planning in progress, saved and restored around (sub)transaction aborts */
+typedef struct GuardPlanningState
+{
+	int			depth;
+	void	   *sizes;
+} GuardPlanningState;
+
+extern void guard_judge_save_state(GuardPlanningState *state);
+extern void guard_judge_restore_state(const GuardPlanningState *state);
 extern bool guard_judgment_get(PlannedStmt *pstmt, const GuardFingerprint *fp,
 							   GuardJudgment *judgment);
 
