@@ -185,6 +185,41 @@ RESET guard.track;
 DROP FUNCTION trust_fail(int);
 SET guard.mode = block;
 
+-- TABLESAMPLE reads pages like a seq scan: SYSTEM (100) reads them all
+\set VERBOSITY terse
+SELECT count(*) FROM trust_big TABLESAMPLE SYSTEM (100);
+\set VERBOSITY default
+SELECT seqscans FROM guard.explain('SELECT count(*) FROM trust_big TABLESAMPLE BERNOULLI (50)');
+
+-- partitions a statement names one by one count as their parent
+CREATE TABLE trust_pt(id int, v int) PARTITION BY RANGE (id);
+CREATE TABLE trust_pt_0 PARTITION OF trust_pt FOR VALUES FROM (0) TO (5000);
+CREATE TABLE trust_pt_1 PARTITION OF trust_pt FOR VALUES FROM (5000) TO (10000);
+CREATE TABLE trust_pt_2 PARTITION OF trust_pt FOR VALUES FROM (10000) TO (15000);
+INSERT INTO trust_pt SELECT g, g FROM generate_series(0, 14999) g;
+ANALYZE trust_pt;
+SELECT seqscans, seqscan_rows, verdict FROM guard.explain(
+  'SELECT count(*) FROM (SELECT v FROM trust_pt_0 UNION ALL SELECT v FROM trust_pt_1
+   UNION ALL SELECT v FROM trust_pt_2) u WHERE v = 7');
+DROP TABLE trust_pt;
+
+-- a table analyzed while nearly empty, then filled with autovacuum off:
+-- the planner estimates a few rows, its pages say otherwise
+CREATE TABLE trust_stale(id int, pad text) WITH (autovacuum_enabled = off);
+INSERT INTO trust_stale VALUES (1, 'x');
+DELETE FROM trust_stale;
+ANALYZE trust_stale;
+INSERT INTO trust_stale SELECT g, 'x' FROM generate_series(1, 300000) g;
+DO $$
+BEGIN
+  PERFORM count(*) FROM trust_stale WHERE pad = 'y';
+EXCEPTION WHEN SQLSTATE 'QG001' THEN
+  RAISE NOTICE '%', regexp_replace(SQLERRM, 'about \d+ rows', 'about N rows');
+END $$;
+SELECT relation_rows > 100000 AS by_its_pages FROM guard.incidents
+ WHERE relation = 'public.trust_stale';
+DROP TABLE trust_stale;
+
 -- 3.5 no enforcement where the extension is not installed: guard observes
 CREATE DATABASE trust_noext;
 \c trust_noext

@@ -203,7 +203,7 @@ parse_shape(const char *shape, List **seqscanned, List **indexed)
 
 			if ((part = strstr(rel, " (partition)")) != NULL)
 				*part = '\0';
-			if (strncmp(p, "Seq Scan on ", 12) == 0)
+			if (strncmp(p, "Seq Scan on ", 12) == 0 || strncmp(p, "Sample Scan on ", 15) == 0)
 				*seqscanned = lappend(*seqscanned, rel);
 			else if (strncmp(p, "Index Scan ", 11) == 0 ||
 					 strncmp(p, "Index Only Scan ", 16) == 0 ||

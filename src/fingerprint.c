@@ -33,6 +33,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/partition.h"
+
 #include "catalog/pg_class.h"
 #include "catalog/pg_opclass.h"
 #include "common/hashfn.h"
@@ -1058,7 +1060,8 @@ walk_plan(PlanWalk *pw, Plan *plan, int indent)
 		case T_TidScan:
 		case T_TidRangeScan:
 			h = scan_hash(pw, h, ((Scan *) plan)->scanrelid, detail, &is_child, &relid);
-			if (IsA(plan, SeqScan) && OidIsValid(relid))
+			/* TABLESAMPLE SYSTEM (100) reads it all: a sample is a seq scan */
+			if ((IsA(plan, SeqScan) || IsA(plan, SampleScan)) && OidIsValid(relid))
 			{
 				pw->seqscan_relids = lappend_oid(pw->seqscan_relids, relid);
 				pw->seqscan_rtis = lappend_int(pw->seqscan_rtis, ((Scan *) plan)->scanrelid);
@@ -1274,7 +1277,21 @@ guard_plan_seqscans(PlannedStmt *pstmt, const GuardRelSize *sizes, int nsizes,
 		int			rti = lfirst_int(lc2);
 		Oid			scanned = rt_fetch(rti, pstmt->rtable)->relid;
 		double		rows = -1;
-		char	   *name = guard_relname_text(relid);
+		char	   *name;
+
+		/*
+		 * A partition the statement names itself counts as its topmost
+		 * parent too, as one reached through the parent does: twelve
+		 * partitions read one by one are one large relation read.
+		 */
+		if (get_rel_relispartition(relid))
+		{
+			List	   *ancestors = get_partition_ancestors(relid);
+
+			if (ancestors != NIL)
+				relid = llast_oid(ancestors);
+		}
+		name = guard_relname_text(relid);
 
 		for (i = 0; i < nsizes; i++)
 			if (sizes[i].relid == scanned)

@@ -158,7 +158,7 @@ guard_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 	if (prev_get_relation_info)
 		prev_get_relation_info(root, relationObjectId, inhparent, rel);
 	if (!inhparent)
-		guard_judge_note_size(relationObjectId, rel->tuples);
+		guard_judge_note_size(relationObjectId, rel->tuples, rel->pages);
 }
 
 /*

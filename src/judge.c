@@ -34,8 +34,14 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
+#include "access/htup_details.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "optimizer/plancat.h"
+#include "storage/bufpage.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
 
@@ -86,11 +92,71 @@ typedef struct PrePlan
 } PrePlan;
 
 /*
+ * The rows a relation's pages can hold, by the widths of its columns: a
+ * floor under the planner's estimate.  The planner scales the density
+ * measured by the last ANALYZE, and a table analyzed while nearly empty,
+ * then filled with autovacuum off (or simply before autovacuum got to it),
+ * is estimated at a few rows however many pages it has: its seq scan would
+ * never count as large.  The bytes on disk cannot be steered that way.
+ *
+ * Only relations whose estimate is under guard.seqscan_min_rows and whose
+ * pages could hold that many rows at all (MaxHeapTuplesPerPage per page)
+ * get here; their average row width is cached per backend and forgotten
+ * with the relation's relcache entry.
+ */
+#define WIDTH_SLOTS 64
+
+typedef struct WidthSlot
+{
+	Oid			relid;
+	int32		width;
+} WidthSlot;
+
+static WidthSlot width_slots[WIDTH_SLOTS];
+static bool width_callback = false;
+
+static void
+width_relcache_cb(Datum arg, Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < WIDTH_SLOTS; i++)
+		if (!OidIsValid(relid) || width_slots[i].relid == relid)
+			width_slots[i].relid = InvalidOid;
+}
+
+static double
+rows_by_width(Oid relid, double tuples, BlockNumber pages)
+{
+	WidthSlot  *slot;
+	double		density;
+
+	if (tuples >= (double) guard_seqscan_min_rows ||
+		(double) pages * MaxHeapTuplesPerPage < (double) guard_seqscan_min_rows)
+		return tuples;
+	if (!width_callback)
+	{
+		CacheRegisterRelcacheCallback(width_relcache_cb, (Datum) 0);
+		width_callback = true;
+	}
+	slot = &width_slots[relid % WIDTH_SLOTS];
+	if (slot->relid != relid)
+	{
+		slot->width = get_relation_data_width(relid, NULL);
+		slot->relid = relid;
+	}
+	/* as estimate_rel_size does for a relation never analyzed */
+	density = (double) (BLCKSZ - SizeOfPageHeaderData) /
+		(double) (Max(slot->width, 1) + MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData));
+	return Max(tuples, floor(density * pages));
+}
+
+/*
  * guard_judge_note_size: the get_relation_info hook's report of a base
  * relation's estimated size, for the planning guard follows (if any).
  */
 void
-guard_judge_note_size(Oid relid, double tuples)
+guard_judge_note_size(Oid relid, double tuples, BlockNumber pages)
 {
 	PlanningSizes *ps = current_sizes;
 
@@ -107,7 +173,7 @@ guard_judge_note_size(Oid relid, double tuples)
 		ps->max *= 2;
 	}
 	ps->sizes[ps->n].relid = relid;
-	ps->sizes[ps->n].tuples = tuples;
+	ps->sizes[ps->n].tuples = rows_by_width(relid, tuples, pages);
 	ps->n++;
 }
 

@@ -21,6 +21,7 @@
 #ifndef GUARD_JUDGE_H
 #define GUARD_JUDGE_H
 
+#include "storage/block.h"
 #include "nodes/params.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
@@ -65,7 +66,7 @@ extern PlannedStmt *guard_plan(Query *parse, const char *query_string,
 extern PlannedStmt *guard_plan_unjudged(Query *parse, const char *query_string,
 										int cursorOptions, ParamListInfo boundParams,
 										GuardPlannerFn next);
-extern void guard_judge_note_size(Oid relid, double tuples);
+extern void guard_judge_note_size(Oid relid, double tuples, BlockNumber pages);
 
 /* The planning in progress, saved and restored around (sub)transaction aborts */
 typedef struct GuardPlanningState
