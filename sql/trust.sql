@@ -220,6 +220,25 @@ SELECT relation_rows > 100000 AS by_its_pages FROM guard.incidents
  WHERE relation = 'public.trust_stale';
 DROP TABLE trust_stale;
 
+-- a capture taken in block mode does not approve what block mode stopped
+\set VERBOSITY terse
+SELECT count(*) FROM trust_big WHERE payload = 'refused' OR a = -1;
+\set VERBOSITY default
+SELECT guard.approve_observed('second capture') >= 0 AS done;
+\set VERBOSITY terse
+SELECT count(*) FROM trust_big WHERE payload = 'refused' OR a = -1;
+\set VERBOSITY default
+
+-- a clause written without parentheses on purpose is acknowledged by
+-- approving its plan: no more warnings, no more incidents
+SET guard.mode = warn;
+SELECT count(*) FROM trust_big WHERE id = 1 AND a = 1 OR id = 2;
+SELECT guard.approve(query_hash, plan_hash, 'meant that way')
+  FROM guard.incidents WHERE reason = 'andor_precedence' AND query LIKE '%id = $1 AND a = $2 OR id = $3%';
+SELECT count(*) FROM trust_big WHERE id = 1 AND a = 1 OR id = 2;
+SELECT reason, resolved FROM guard.incidents WHERE query LIKE '%id = $1 AND a = $2 OR id = $3%';
+SET guard.mode = block;
+
 -- 3.5 no enforcement where the extension is not installed: guard observes
 CREATE DATABASE trust_noext;
 \c trust_noext

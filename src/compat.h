@@ -80,6 +80,13 @@
 	pg_analyze_and_rewrite_params((raw), (src), (ParserSetupHook) parse_variable_parameters, NULL, (env))
 #endif
 
+/* WARNING_CLIENT_ONLY (a warning the server log does not get) came in 14. */
+#ifdef WARNING_CLIENT_ONLY
+#define GUARD_WARNING_CLIENT WARNING_CLIENT_ONLY
+#else
+#define GUARD_WARNING_CLIENT WARNING
+#endif
+
 /* pg_proc_aclcheck became object_aclcheck in 16. */
 #if PG_VERSION_NUM >= 160000
 #define GuardFunctionAclCheck(func, role) \

@@ -253,6 +253,8 @@ flagged_detail(const GuardFingerprint *fp, const GuardJudgment *j, const char *s
  *	2. the record: incidents (a failure costs only the record);
  *	3. the action, outside any catch: nothing more (observe), a WARNING
  *	   (warn), or in block mode an ERROR or a wait for a limp-mode slot.
+ *	   The WARNING goes to the client only: the server log's record is the
+ *	   incident's LOG line, once per incident, not once per execution.
  * Runs before the executor has initialized anything, so a refused
  * statement has no side effects.
  */
@@ -313,7 +315,7 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 			break;
 		case GUARD_ACTION_WARNED:
 			if ((fp->flags & GUARD_FP_FLAGGED) == 0)
-				ereport(WARNING,
+				ereport(GUARD_WARNING_CLIENT,
 						(errcode(ERRCODE_GUARD_ANDOR),
 						 errmsg("WHERE clause mixes AND and OR without parentheses"),
 						 errdetail("PostgreSQL reads it as: %s. The statement's query_hash is %lld.",
@@ -321,7 +323,7 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 								   (long long) fp->query_hash),
 						 errhint("AND binds tighter than OR: add parentheses to say which grouping you mean.")));
 			else if (relation)
-				ereport(WARNING,
+				ereport(GUARD_WARNING_CLIENT,
 						(errcode(ERRCODE_GUARD_BLOCKED),
 						 errmsg("plan sequentially scans %s (about %.0f rows); guard.mode = block would %s it",
 								relation, rows,
@@ -329,7 +331,7 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
 						 decision_hint(fp, approver)));
 			else
-				ereport(WARNING,
+				ereport(GUARD_WARNING_CLIENT,
 						(errcode(ERRCODE_GUARD_BLOCKED),
 						 errmsg("plan was rejected; guard.mode = block would stop it"),
 						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),

@@ -465,7 +465,12 @@ judge_plan(PrePlan *pre, const char *query_string, ParamListInfo boundParams,
 			 guard_baseline_status(fp->query_hash, fp->plan_hash) == GUARD_STATUS_REJECTED)
 		fp->flags |= GUARD_FP_FLAGGED | GUARD_FP_REJECTED;	/* the only rule left */
 
-	if (pre->clause != NULL)
+	/*
+	 * The lint's finding, unless the DBA approved this plan: a clause
+	 * written that way on purpose is acknowledged by approving the plan.
+	 */
+	if (pre->clause != NULL &&
+		guard_baseline_status(fp->query_hash, fp->plan_hash) != GUARD_STATUS_APPROVED)
 	{
 		fp->flags |= GUARD_FP_ANDOR;
 		j->clause = pre->clause;

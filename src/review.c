@@ -340,6 +340,44 @@ adoption_insert(Adoption *a, Datum note, bool note_null, Datum who)
  * through 0.3's one-argument definition) it leaves out plans the rules
  * would flag and plans with open incidents.  Returns how many were adopted.
  */
+static int
+cmp_pair(const void *a, const void *b)
+{
+	const uint64 *x = (const uint64 *) a;
+	const uint64 *y = (const uint64 *) b;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	if (x[1] != y[1])
+		return x[1] < y[1] ? -1 : 1;
+	return 0;
+}
+
+/*
+ * refused_plans: the (query_hash, plan_hash) pairs of this database whose
+ * incidents say guard blocked them, sorted for
+ * guard_incidents_pairs_contain.
+ */
+static uint64 *
+refused_plans(int *n)
+{
+	int			nrows;
+	GuardIncidentRow *rows = guard_incidents_snapshot(&nrows);
+	uint64	   *pairs = palloc(Max(nrows, 1) * 2 * sizeof(uint64));
+	int			i;
+
+	*n = 0;
+	for (i = 0; i < nrows; i++)
+		if (rows[i].dbid == MyDatabaseId && rows[i].action == GUARD_ACTION_BLOCKED)
+		{
+			pairs[2 * *n] = rows[i].query_hash;
+			pairs[2 * *n + 1] = rows[i].plan_hash;
+			(*n)++;
+		}
+	qsort(pairs, *n, 2 * sizeof(uint64), cmp_pair);
+	return pairs;
+}
+
 Datum
 guard_approve_observed(PG_FUNCTION_ARGS)
 {
@@ -356,6 +394,9 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 	Adoption	clean;
 	int64		nflagged;
 	int64		nclean;
+	uint64	   *refused;
+	int			nrefused;
+	int64		skipped_refused = 0;
 
 	if (PG_NARGS() < 2)
 		skip_flagged = true;	/* 0.3's definition: the strict capture */
@@ -369,6 +410,7 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 	guard_store_require();
 	if (skip_flagged)
 		open = guard_incidents_open_plans(MyDatabaseId, &nopen);
+	refused = refused_plans(&nrefused);
 	rows = guard_store_snapshot(&nrows, true);
 	adoption_init(&flagged, nrows);
 	adoption_init(&clean, nrows);
@@ -380,6 +422,17 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 		if (r->dbid != MyDatabaseId || r->calls <= 0 ||
 			guard_baseline_status(r->query_hash, r->plan_hash) != GUARD_STATUS_NEW)
 			continue;
+
+		/*
+		 * calls counts the executions guard refused too: a plan guard
+		 * blocked never ran, and a capture taken in block mode must not
+		 * approve what block mode stopped.
+		 */
+		if (guard_incidents_pairs_contain(refused, nrefused, r->query_hash, r->plan_hash))
+		{
+			skipped_refused++;
+			continue;
+		}
 		flags = guard_policy_flags_row(r);
 		if (skip_flagged &&
 			(flags || guard_incidents_pairs_contain(open, nopen, r->query_hash, r->plan_hash)))
@@ -395,12 +448,18 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 	{
 		char	   *list;
 
+		/* the plans it counted: those whose seq scans reach the threshold */
+		const char *large =
+			"EXISTS (SELECT FROM unnest(p.seqscan_rows) r WHERE r >= current_setting('guard.seqscan_min_rows')::bigint)";
+
 		if (note_null)
-			list = psprintf("SELECT query, plan FROM guard.baseline WHERE note IS NULL AND created_at = '%s' AND plan LIKE '%%Seq Scan%%';",
-							timestamptz_to_str(GetCurrentTransactionStartTimestamp()));
+			list = psprintf("SELECT p.query, p.plan, p.seqscans, p.seqscan_rows FROM guard.plans p JOIN guard.baseline b USING (query_hash, plan_hash) "
+							"WHERE p.database = current_database() AND b.note IS NULL AND b.created_at = '%s' AND %s;",
+							timestamptz_to_str(GetCurrentTransactionStartTimestamp()), large);
 		else
-			list = psprintf("SELECT query, plan FROM guard.baseline WHERE note = %s AND plan LIKE '%%Seq Scan%%';",
-							quote_literal_cstr(TextDatumGetCString(note)));
+			list = psprintf("SELECT p.query, p.plan, p.seqscans, p.seqscan_rows FROM guard.plans p JOIN guard.baseline b USING (query_hash, plan_hash) "
+							"WHERE p.database = current_database() AND b.note = %s AND %s;",
+							quote_literal_cstr(TextDatumGetCString(note)), large);
 		ereport(NOTICE,
 				(errmsg_plural("approve_observed adopted %lld plan that reads a large table sequentially",
 							   "approve_observed adopted %lld plans that read large tables sequentially",
@@ -408,5 +467,12 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 				 errdetail("The rules would flag these plans (new_seqscan); approved, they run in every guard.mode and their incidents are resolved."),
 				 errhint("List them with: %s", list)));
 	}
+	if (skipped_refused > 0)
+		ereport(NOTICE,
+				(errmsg_plural("approve_observed skipped %lld plan that guard refused to run",
+							   "approve_observed skipped %lld plans that guard refused to run",
+							   (unsigned long) skipped_refused, (long long) skipped_refused),
+				 errdetail("Their executions were blocked; they are in guard.incidents."),
+				 errhint("Approve or reject them one by one with guard.approve() or guard.reject().")));
 	PG_RETURN_INT64(nflagged + nclean);
 }
