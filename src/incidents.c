@@ -769,7 +769,7 @@ reserve_ids(void)
 		if ((left || now - failed_at >= IDS_RETRY) &&
 			pg_atomic_test_set_flag(&ishared->ids_busy))
 		{
-			bool		ok = false;
+			volatile bool ok = false;
 
 			/* the flag must not outlive an error here: others wait for it */
 			PG_TRY();
@@ -1297,9 +1297,11 @@ journal_path(char *path, uint64 gen)
 }
 
 /*
- * fsync pg_stat/ itself, so that a file just created or renamed there
- * survives a crash of the machine.  Returns false (after logging at elevel)
- * on failure; never raises, unless elevel is ERROR or more.
+ * fsync pg_stat/ itself, so that a file just created there survives a
+ * crash of the machine.  Returns false (after logging at elevel) on
+ * failure; never raises, unless elevel is ERROR or more.  Unlike core's
+ * data files, a failed fsync here is not worth a PANIC (data_sync_retry):
+ * guard's files are diagnostics, and a failure costs at most an incident.
  */
 static bool
 fsync_dir(int elevel)
@@ -1313,7 +1315,7 @@ fsync_dir(int elevel)
 		if (fd >= 0)
 			close(fd);
 		errno = save_errno;
-		ereport(data_sync_elevel(elevel),
+		ereport(elevel,
 				(errcode_for_file_access(),
 				 errmsg("could not fsync directory \"%s\": %m", INCIDENTS_DIR)));
 		return false;
@@ -1388,7 +1390,7 @@ journal_append(uint64 gen, char *rec, Size body_len)
 				 errdetail("A crash before guard's next save loses this incident.")));
 	}
 	else if (pg_fdatasync(fd) != 0)
-		ereport(data_sync_elevel(WARNING),
+		ereport(WARNING,	/* not a PANIC: see fsync_dir */
 				(errcode_for_file_access(),
 				 errmsg("could not fsync file \"%s\": %m", path),
 				 errdetail("A crash before guard's next save may lose this incident.")));
@@ -1665,7 +1667,7 @@ write_full_file(bool clean)
 static bool
 incidents_write_file(bool clean)
 {
-	bool		ok = false;
+	volatile bool ok = false;
 
 	if (!pg_atomic_test_set_flag(&ishared->save_busy))
 		return false;
