@@ -7,9 +7,15 @@
  * own transaction, which a block rolls back.  A "guard notifier" background
  * worker, started on demand for the incident's database (NOTIFY is per
  * database), sends the pending notifications in a transaction of its own,
- * saves the incidents file, and exits after half a second without work (it
- * holds a connection to the database meanwhile: a DROP DATABASE waits for
- * it).  On a standby (no NOTIFY during recovery) it only saves the file.
+ * and exits after half a second without work (it holds a connection to the
+ * database meanwhile: a DROP DATABASE waits for it).  On a standby (no
+ * NOTIFY during recovery) it sends nothing.
+ *
+ * It also writes the full incidents file (guard_incidents_save), which
+ * folds the journal the alerting backends appended to into it: once idle
+ * after sending, and at most every NOTIFIER_SAVE_INTERVAL while busy.  The
+ * journal keeps alerted incidents crash-safe meanwhile, so the (whole
+ * table) save need not follow every batch.
  *
  * The payload carries no text: incident id, database, reason, action and
  * the two hashes.  Any role that may connect to the database can LISTEN,
@@ -60,6 +66,7 @@
 #define NOTIFIERS				4		/* databases notified at once */
 #define NOTIFY_CHANNEL			"guard_incident"
 #define NOTIFY_BATCH			64		/* notifications per transaction */
+#define NOTIFIER_SAVE_INTERVAL	(10 * USECS_PER_SEC)
 
 typedef struct NotifierShared
 {
@@ -312,6 +319,8 @@ void
 guard_notifier_main(Datum arg)
 {
 	int			idle = 0;
+	bool		unsaved = false;	/* sent a batch since the last save */
+	TimestampTz last_save;
 	GuardIncidentNote *notes;
 
 	notifier_dbid = DatumGetObjectId(arg);
@@ -324,6 +333,7 @@ guard_notifier_main(Datum arg)
 	pgstat_report_appname("guard notifier");
 	register_pid();
 	notes = palloc(NOTIFY_BATCH * sizeof(GuardIncidentNote));
+	last_save = GetCurrentTimestamp();
 
 	for (;;)
 	{
@@ -352,11 +362,23 @@ guard_notifier_main(Datum arg)
 			CommitTransactionCommand();
 			in_xact = false;
 			guard_incidents_done_pending(notes, n);
-			guard_incidents_save();
+			unsaved = true;
+			if (GetCurrentTimestamp() - last_save >= NOTIFIER_SAVE_INTERVAL)
+			{
+				guard_incidents_save();
+				last_save = GetCurrentTimestamp();
+				unsaved = false;
+			}
 			idle = 0;
 		}
 		else if (++idle >= 5)
 		{
+			if (unsaved)
+			{
+				guard_incidents_save();
+				last_save = GetCurrentTimestamp();
+				unsaved = false;
+			}
 			if (!give_up_slot(notes))
 			{
 				notifier_dbid = InvalidOid; /* notifier_exit: nothing left */
