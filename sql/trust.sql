@@ -239,6 +239,23 @@ SELECT count(*) FROM trust_big WHERE id = 1 AND a = 1 OR id = 2;
 SELECT reason, resolved FROM guard.incidents WHERE query LIKE '%id = $1 AND a = $2 OR id = $3%';
 SET guard.mode = block;
 
+-- one bug, one alarm across protocols: the same statement with literal
+-- values and prepared with a parameter is one incident and one decision
+SET guard.mode = observe;
+SELECT count(*) FROM trust_big WHERE b = 3 AND payload <> 'proto';
+PREPARE trust_proto(int) AS SELECT count(*) FROM trust_big WHERE b = $1 AND payload <> 'proto';
+EXECUTE trust_proto(3);
+SELECT reason, count FROM guard.incidents WHERE query LIKE '%WHERE b = $1 AND payload <> $2%';
+SELECT count(DISTINCT query_hash) AS statements FROM guard.plans
+ WHERE query LIKE '%WHERE b = $1 AND payload <> $2%';
+SELECT count(guard.approve(query_hash, plan_hash, 'both protocols')) AS decisions
+  FROM guard.incidents WHERE query LIKE '%WHERE b = $1 AND payload <> $2%';
+SELECT status, resolved FROM guard.incidents WHERE query LIKE '%WHERE b = $1 AND payload <> $2%';
+SET guard.mode = block;
+SELECT count(*) FROM trust_big WHERE b = 3 AND payload <> 'proto';
+EXECUTE trust_proto(3);
+DEALLOCATE trust_proto;
+
 -- 3.5 no enforcement where the extension is not installed: guard observes
 CREATE DATABASE trust_noext;
 \c trust_noext

@@ -135,6 +135,32 @@ record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp,
 		if (guard_incident_seen(MyDatabaseId, &occ, now))
 			continue;
 
+		/*
+		 * One bug, one alarm, across protocols: the same statement sent
+		 * with literal values and prepared with parameters has two
+		 * query_hashes.  If its alias already has this incident, the
+		 * occurrence is that incident's (rare path: a new incident).
+		 */
+		if (!guard_incident_exists(MyDatabaseId, &occ))
+		{
+			uint64		aliases[4];
+			int			n = guard_store_aliases(MyDatabaseId, fp->query_hash,
+												fp->plan_hash, aliases,
+												lengthof(aliases));
+			int			a;
+
+			for (a = 0; a < n; a++)
+			{
+				occ.query_hash = aliases[a];
+				if (guard_incident_exists(MyDatabaseId, &occ))
+					break;
+			}
+			if (a == n)
+				occ.query_hash = fp->query_hash;
+			else if (guard_incident_seen(MyDatabaseId, &occ, now))
+				continue;
+		}
+
 		/* new: its texts, the query as stored (normalized) if possible */
 		if (query == NULL)
 		{

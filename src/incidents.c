@@ -408,6 +408,23 @@ guard_incident_seen(Oid dbid, const GuardOccurrence *occ, TimestampTz now)
 	return known;
 }
 
+/*
+ * guard_incident_exists: is there an incident (open or resolved) of this
+ * occurrence's database, reason, statement and plan?
+ */
+bool
+guard_incident_exists(Oid dbid, const GuardOccurrence *occ)
+{
+	IncidentKey key;
+	bool		found;
+
+	make_key(&key, dbid, occ);
+	LWLockAcquire(ishared->lock, LW_SHARED);
+	found = hash_search(incident_hash, &key, HASH_FIND, NULL) != NULL;
+	LWLockRelease(ishared->lock);
+	return found;
+}
+
 /* Is a a better eviction victim than b?  Resolved first, then oldest. */
 static inline bool
 better_victim(const IncidentEntry *a, const IncidentEntry *b)

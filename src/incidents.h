@@ -76,6 +76,7 @@ typedef struct GuardIncidentRow
 extern Size guard_incidents_size(void);
 extern void guard_incidents_request(void);
 extern void guard_incidents_startup(void);
+extern bool guard_incident_exists(Oid dbid, const GuardOccurrence *occ);
 extern bool guard_incident_seen(Oid dbid, const GuardOccurrence *occ,
 								TimestampTz now);
 extern void guard_incident_record(Oid dbid, Oid userid, const GuardOccurrence *occ,

@@ -26,6 +26,8 @@
  */
 #include "postgres.h"
 
+#include "lib/stringinfo.h"
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -129,10 +131,9 @@ plan_texts(uint64 query_hash, uint64 plan_hash, char **query, char **plan)
  * expires_at (0: none) is a rejection's expiry.
  */
 static void
-decide(FunctionCallInfo fcinfo, GuardStatus status, TimestampTz expires_at)
+decide_one(FunctionCallInfo fcinfo, uint64 query_hash, uint64 plan_hash,
+		   GuardStatus status, TimestampTz expires_at)
 {
-	uint64		query_hash;
-	uint64		plan_hash;
 	Oid			argtypes[8] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 	NAMEOID, TIMESTAMPTZOID};
 	Datum		values[8];
@@ -143,7 +144,6 @@ decide(FunctionCallInfo fcinfo, GuardStatus status, TimestampTz expires_at)
 	bool		with_expiry = guard_baseline_has_column("expires_at");
 	char	   *who = GetUserNameFromId(GetUserId(), false);
 
-	get_hashes(fcinfo, &query_hash, &plan_hash);
 	if (expires_at != 0 && !with_expiry)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -192,6 +192,53 @@ decide(FunctionCallInfo fcinfo, GuardStatus status, TimestampTz expires_at)
 		guard_incidents_resolve_at_commit(query_hash, plan_hash);
 }
 
+/*
+ * The same statement sent with literal values and prepared with parameters
+ * has two query_hashes (a parameter and a constant jumble differently) but
+ * one text and one plan: a decision on one is a decision on both.  Fills
+ * up to max aliases (guard_store_aliases) and says so in a NOTICE.
+ */
+static int
+decision_aliases(uint64 query_hash, uint64 plan_hash, uint64 *aliases, int max)
+{
+	int			n;
+	StringInfoData buf;
+	int			i;
+
+	if (!guard_store_ready())
+		return 0;
+	n = guard_store_aliases(MyDatabaseId, query_hash, plan_hash, aliases, max);
+	if (n == 0)
+		return 0;
+	initStringInfo(&buf);
+	for (i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s%lld", i ? ", " : "", (long long) aliases[i]);
+	ereport(NOTICE,
+			(errmsg_plural("the decision applies to %d more statement with the same text and plan",
+						   "the decision applies to %d more statements with the same text and plan",
+						   n, n),
+			 errdetail("The same statement sent with parameters instead of literal values, or the other way round, has query_hash %s.",
+					   buf.data)));
+	return n;
+}
+
+/* A decision on a plan and on its aliases */
+static void
+decide(FunctionCallInfo fcinfo, GuardStatus status, TimestampTz expires_at)
+{
+	uint64		query_hash;
+	uint64		plan_hash;
+	uint64		aliases[16];
+	int			n;
+	int			i;
+
+	get_hashes(fcinfo, &query_hash, &plan_hash);
+	decide_one(fcinfo, query_hash, plan_hash, status, expires_at);
+	n = decision_aliases(query_hash, plan_hash, aliases, lengthof(aliases));
+	for (i = 0; i < n; i++)
+		decide_one(fcinfo, aliases[i], plan_hash, status, expires_at);
+}
+
 /* guard.approve(query_hash, plan_hash [, note]) */
 Datum
 guard_approve(PG_FUNCTION_ARGS)
@@ -237,12 +284,26 @@ guard_forget(PG_FUNCTION_ARGS)
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		values[2];
 
+	uint64		aliases[16];
+	int			n;
+	int			i;
+	uint64		deleted;
+
 	get_hashes(fcinfo, &query_hash, &plan_hash);
 	values[0] = Int64GetDatum((int64) query_hash);
 	values[1] = Int64GetDatum((int64) plan_hash);
-	PG_RETURN_BOOL(guard_baseline_write("DELETE FROM guard.baseline "
-										"WHERE query_hash = $1 AND plan_hash = $2",
-										2, argtypes, values, "  ", NULL) > 0);
+	deleted = guard_baseline_write("DELETE FROM guard.baseline "
+								   "WHERE query_hash = $1 AND plan_hash = $2",
+								   2, argtypes, values, "  ", NULL);
+	n = decision_aliases(query_hash, plan_hash, aliases, lengthof(aliases));
+	for (i = 0; i < n; i++)
+	{
+		values[0] = Int64GetDatum((int64) aliases[i]);
+		(void) guard_baseline_write("DELETE FROM guard.baseline "
+									"WHERE query_hash = $1 AND plan_hash = $2",
+									2, argtypes, values, "  ", NULL);
+	}
+	PG_RETURN_BOOL(deleted > 0);
 }
 
 /* Candidates of approve_observed, as the arrays its INSERT unnests */

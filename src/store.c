@@ -865,6 +865,86 @@ guard_store_siblings(Oid dbid, uint64 query_hash, const char *query,
 	return n;
 }
 
+/*
+ * Texts equal but for the numbers of their $n: a statement sent with
+ * literal values and the same statement prepared with parameters
+ * normalize alike, up to how their $n are numbered.
+ */
+static bool
+same_but_params(const char *a, const char *b)
+{
+	for (;;)
+	{
+		if (*a == '$' && *b == '$' && isdigit((unsigned char) a[1]) &&
+			isdigit((unsigned char) b[1]))
+		{
+			a++;
+			b++;
+			while (isdigit((unsigned char) *a))
+				a++;
+			while (isdigit((unsigned char) *b))
+				b++;
+			continue;
+		}
+		if (*a != *b)
+			return false;
+		if (*a == '\0')
+			return true;
+		a++;
+		b++;
+	}
+}
+
+/*
+ * guard_store_aliases: the other statements of dbid that have plan
+ * plan_hash and the same normalized text as (query_hash, plan_hash) up to
+ * the numbering of $n: the same statement sent through the other protocol
+ * (literal values, or parameters), whose query_hash differs because a
+ * parameter and a constant jumble differently.  Fills up to max query
+ * hashes and returns how many (0 if the plan or its text is not stored).
+ * Compares under the shared lock, copying nothing; scans the store, so
+ * callers use it on rare paths only (a new incident, a decision).
+ */
+int
+guard_store_aliases(Oid dbid, uint64 query_hash, uint64 plan_hash_v,
+					uint64 *aliases, int max)
+{
+	GuardPlanKey key;
+	GuardPlanEntry *own;
+	HASH_SEQ_STATUS hs;
+	GuardPlanEntry *entry;
+	const char *text;
+	int			n = 0;
+
+	make_key(&key, dbid, query_hash, plan_hash_v);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	own = hash_search(plan_hash, &key, HASH_FIND, NULL);
+	if (own == NULL || own->texts_len == 0)
+	{
+		LWLockRelease(shared->lock);
+		return 0;
+	}
+	text = ((const GuardTextBlob *) (arena + own->texts_off))->data;
+	hash_seq_init(&hs, plan_hash);
+	while ((entry = hash_seq_search(&hs)) != NULL)
+	{
+		if (entry->key.dbid != dbid || entry->key.query_hash == query_hash ||
+			entry->key.plan_hash != key.plan_hash || entry->texts_len == 0)
+			continue;
+		if (!same_but_params(((const GuardTextBlob *) (arena + entry->texts_off))->data,
+							 text))
+			continue;
+		aliases[n++] = entry->key.query_hash;
+		if (n >= max)
+		{
+			hash_seq_term(&hs);
+			break;
+		}
+	}
+	LWLockRelease(shared->lock);
+	return n;
+}
+
 /* guard_store_info: store-wide statistics. */
 void
 guard_store_info(GuardStoreInfo *info)

@@ -65,6 +65,8 @@ extern GuardPlanRow *guard_store_snapshot(int *nrows, bool with_texts);
 extern bool guard_store_get(Oid dbid, uint64 query_hash, uint64 plan_hash,
 							GuardPlanRow *row);
 extern void guard_store_info(GuardStoreInfo *info);
+extern int	guard_store_aliases(Oid dbid, uint64 query_hash, uint64 plan_hash,
+								uint64 *aliases, int max);
 extern int	guard_store_siblings(Oid dbid, uint64 query_hash, const char *query,
 								 uint64 *pairs, int max);
 
