@@ -87,6 +87,22 @@
 #define GUARD_WARNING_CLIENT WARNING
 #endif
 
+/* ExecCheckRTPerms became ExecCheckPermissions (with permInfos) in 16. */
+#if PG_VERSION_NUM >= 160000
+#define GuardCheckPermissions(pstmt, raise) \
+	ExecCheckPermissions((pstmt)->rtable, (pstmt)->permInfos, (raise))
+#else
+#define GuardCheckPermissions(pstmt, raise) \
+	ExecCheckRTPerms((pstmt)->rtable, (raise))
+#endif
+
+/* PgStat_StatTabEntry.n_live_tuples became live_tuples in 16. */
+#if PG_VERSION_NUM >= 160000
+#define GUARD_LIVE_TUPLES(tabentry) ((tabentry)->live_tuples)
+#else
+#define GUARD_LIVE_TUPLES(tabentry) ((tabentry)->n_live_tuples)
+#endif
+
 /* pg_proc_aclcheck became object_aclcheck in 16. */
 #if PG_VERSION_NUM >= 160000
 #define GuardFunctionAclCheck(func, role) \

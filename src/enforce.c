@@ -26,6 +26,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "executor/executor.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "parser/parse_func.h"
@@ -180,7 +181,7 @@ record_incidents(QueryDesc *queryDesc, const GuardFingerprint *fp,
 		if (shape == NULL)
 			shape = guard_plan_shape(queryDesc->plannedstmt);
 		occ.plan = shape;
-		guard_incident_record(MyDatabaseId, GetUserId(), &occ, now);
+		guard_incident_record(MyDatabaseId, GetOuterUserId(), &occ, now);
 	}
 }
 
@@ -212,7 +213,7 @@ guard_enforce_corrected(const GuardFingerprint *bad, const GuardJudgment *bad_ju
 		occ.query = query;
 		occ.plan = "(replaced by its approved plan; see guard.plans)";
 		if (!guard_incident_seen(MyDatabaseId, &occ, now))
-			guard_incident_record(MyDatabaseId, GetUserId(), &occ, now);
+			guard_incident_record(MyDatabaseId, GetOuterUserId(), &occ, now);
 	}
 	PG_CATCH();
 	{
@@ -222,8 +223,11 @@ guard_enforce_corrected(const GuardFingerprint *bad, const GuardJudgment *bad_ju
 }
 
 /*
- * May the current role approve plans?  Then the HINT gives the call;
- * otherwise it says to ask a DBA.
+ * May the role running the statement approve plans?  Then the HINT gives
+ * the call; otherwise it says to ask a DBA.  The role is the one outside
+ * any SECURITY DEFINER function (GetOuterUserId), as for incidents: a
+ * definer's function run by an application role is the application's
+ * statement, charged to its shares and alert quota.
  */
 static bool
 can_approve(void)
@@ -231,12 +235,12 @@ can_approve(void)
 	Oid			argtypes[3] = {INT8OID, INT8OID, TEXTOID};
 	Oid			func;
 
-	if (superuser())
+	if (superuser_arg(GetOuterUserId()))
 		return true;
 	func = LookupFuncName(list_make2(makeString("guard"), makeString("approve")),
 						  3, argtypes, true);
 	return OidIsValid(func) &&
-		GuardFunctionAclCheck(func, GetUserId()) == ACLCHECK_OK;
+		GuardFunctionAclCheck(func, GetOuterUserId()) == ACLCHECK_OK;
 }
 
 /* The HINT of guard's messages about a plan (inside ereport) */
@@ -295,6 +299,14 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 	char	   *volatile shape = NULL;
 	volatile bool approver = false;
 	MemoryContext cxt = CurrentMemoryContext;
+
+	/*
+	 * A statement its role may not run at all fails in ExecutorStart with
+	 * "permission denied": it gets no incident (an alarm about a table the
+	 * role cannot read) and no message naming the table and its size.
+	 */
+	if (!GuardCheckPermissions(queryDesc->plannedstmt, false))
+		return;
 
 	memset(&j, 0, sizeof(j));
 	j.reasons = fp->flags & (GUARD_FP_REASONS | GUARD_FP_ANDOR);

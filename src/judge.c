@@ -40,12 +40,14 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "optimizer/plancat.h"
+#include "pgstat.h"
 #include "storage/bufpage.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
 
 #include "baseline.h"
+#include "compat.h"
 #include "correct.h"
 #include "enforce.h"
 #include "fingerprint.h"
@@ -102,7 +104,8 @@ typedef struct PrePlan
  * Only relations whose estimate is under guard.seqscan_min_rows and whose
  * pages could hold that many rows at all (MaxHeapTuplesPerPage per page)
  * get here; their average row width is cached per backend and forgotten
- * with the relation's relcache entry.
+ * with the relation's relcache entry.  The live rows of the cumulative
+ * statistics are a second floor (below).
  */
 #define WIDTH_SLOTS 64
 
@@ -148,7 +151,23 @@ rows_by_width(Oid relid, double tuples, BlockNumber pages)
 	/* as estimate_rel_size does for a relation never analyzed */
 	density = (double) (BLCKSZ - SizeOfPageHeaderData) /
 		(double) (Max(slot->width, 1) + MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData));
-	return Max(tuples, floor(density * pages));
+	tuples = Max(tuples, floor(density * pages));
+
+	/*
+	 * Widths come from statistics and declared types, which the table's
+	 * owner controls too (ANALYZE fat rows, then replace them by thin
+	 * ones; declare wide columns and store narrow values).  The live rows
+	 * the cumulative statistics count cannot be lowered without deleting
+	 * rows: they are a floor as well.
+	 */
+	if (tuples < (double) guard_seqscan_min_rows)
+	{
+		PgStat_StatTabEntry *tabentry = pgstat_fetch_stat_tabentry(relid);
+
+		if (tabentry != NULL)
+			tuples = Max(tuples, (double) GUARD_LIVE_TUPLES(tabentry));
+	}
+	return tuples;
 }
 
 /*
