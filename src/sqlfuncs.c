@@ -257,7 +257,7 @@ guard_explain(PG_FUNCTION_ARGS)
 						   guard_next_planner, false, &res);
 
 		/* like EXPLAIN: no peeking at plans over tables one cannot read */
-		(void) ExecCheckRTPerms(pstmt->rtable, true);
+		(void) GuardExecCheckPermissions(pstmt, true);
 
 		if ((res.fp.flags & GUARD_FP_VALID) == 0)
 			ereport(ERROR,
