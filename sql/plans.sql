@@ -44,7 +44,7 @@ DEALLOCATE byid;
 SELECT guard.reset();
 EXPLAIN (COSTS OFF) SELECT owner FROM accounts WHERE id = 99;
 SELECT query, calls FROM guard.plans WHERE query LIKE '%id = $1%';
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT owner FROM accounts WHERE id = 99;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) SELECT owner FROM accounts WHERE id = 99;
 SELECT query, calls FROM guard.plans WHERE query LIKE '%id = $1%';
 
 -- utility statements are not fingerprinted

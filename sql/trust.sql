@@ -18,12 +18,15 @@ CREATE FUNCTION trust_par() RETURNS bigint LANGUAGE plpgsql PARALLEL SAFE AS
 $$ BEGIN RETURN (SELECT count(*) FROM trust_big WHERE payload LIKE 'par'); END $$;
 SET ROLE trust_app;
 SET max_parallel_workers_per_gather = 2;
-SET force_parallel_mode = on;
+-- force_parallel_mode is called debug_parallel_query since PostgreSQL 16
+SELECT set_config(name, 'on', false) AS forced FROM pg_settings
+ WHERE name IN ('force_parallel_mode', 'debug_parallel_query');
 EXPLAIN (COSTS OFF) SELECT trust_par();
 \set VERBOSITY terse
 SELECT trust_par();
 \set VERBOSITY default
-RESET force_parallel_mode;
+SELECT set_config(name, reset_val, false) AS reset FROM pg_settings
+ WHERE name IN ('force_parallel_mode', 'debug_parallel_query');
 SET max_parallel_workers_per_gather = 0;
 RESET ROLE;
 SELECT reason, relation, action FROM guard.incidents WHERE query LIKE '%payload LIKE $1%';

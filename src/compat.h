@@ -3,9 +3,13 @@
  * compat.h
  *		Every PostgreSQL version test guard needs, in one place.
  *
- * guard is built and tested against PostgreSQL 15.  The macros below keep
- * 13 to 18 buildable in principle: code elsewhere calls these wrappers and
- * never tests PG_VERSION_NUM itself.
+ * guard is built and tested against PostgreSQL 15 and 18.  The macros below
+ * keep 13 to 18 buildable: code elsewhere calls these wrappers, or tests a
+ * GUARD_HAVE_* macro defined here, and never tests PG_VERSION_NUM itself.
+ *
+ * Where a node field a hash reads changed between majors, the wrapper maps
+ * the new field onto the values 15 hashes, so that a statement's hash input
+ * on 15 stays what it was.
  *
  * IDENTIFICATION
  *		src/compat.h
@@ -105,11 +109,54 @@
 
 /* pg_proc_aclcheck became object_aclcheck in 16. */
 #if PG_VERSION_NUM >= 160000
+#include "catalog/pg_proc_d.h"	/* ProcedureRelationId */
 #define GuardFunctionAclCheck(func, role) \
 	object_aclcheck(ProcedureRelationId, (func), (role), ACL_EXECUTE)
 #else
 #define GuardFunctionAclCheck(func, role) \
 	pg_proc_aclcheck((func), (role), ACL_EXECUTE)
+#endif
+
+/*
+ * ExplainOnePlan got the planner's memory counters (EXPLAIN (MEMORY)) in 17;
+ * in 18 ExplainState and ExplainPropertyText moved to their own headers
+ * (commands/explain_state.h, commands/explain_format.h).
+ */
+#if PG_VERSION_NUM >= 170000
+#define GUARD_HAVE_EXPLAIN_MEMORY 1
+#endif
+#if PG_VERSION_NUM >= 180000
+#define GUARD_HAVE_EXPLAIN_STATE_H 1
+#endif
+
+/*
+ * MergeAction's bool "matched" became the three-valued matchKind in 17
+ * (WHEN NOT MATCHED BY SOURCE is new).  The hash input: 1 for WHEN MATCHED
+ * and 0 for WHEN NOT MATCHED [BY TARGET], as 15 hashes the bool; 2 for
+ * WHEN NOT MATCHED BY SOURCE, which 15 cannot express.
+ */
+#if PG_VERSION_NUM >= 170000
+#define GuardMergeActionMatched(action) \
+	((action)->matchKind == MERGE_WHEN_MATCHED ? 1 : \
+	 (action)->matchKind == MERGE_WHEN_NOT_MATCHED_BY_TARGET ? 0 : 2)
+#else
+#define GuardMergeActionMatched(action) ((action)->matched ? 1 : 0)
+#endif
+
+/*
+ * RowCompareExpr's rctype (RowCompareType) became cmptype (CompareType) in
+ * 18; the two enums number LT..NE alike (1..6, the btree strategies), so the
+ * hash input is the same number on both.
+ */
+#if PG_VERSION_NUM >= 180000
+#define GuardRowCompareType(rcexpr) ((int) (rcexpr)->cmptype)
+#else
+#define GuardRowCompareType(rcexpr) ((int) (rcexpr)->rctype)
+#endif
+
+/* The range table got RTE_GROUP entries (the grouping step) in 18. */
+#if PG_VERSION_NUM >= 180000
+#define GUARD_HAVE_RTE_GROUP 1
 #endif
 
 #endif							/* GUARD_COMPAT_H */

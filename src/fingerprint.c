@@ -54,6 +54,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "compat.h"
 #include "guard.h"
 #include "fingerprint.h"
 #include "namecache.h"
@@ -206,6 +207,16 @@ jumble_rangetable(QueryJumble *qj, List *rtable)
 			case RTE_RESULT:
 				J(RTE_RESULT);
 				break;
+#ifdef GUARD_HAVE_RTE_GROUP
+			case RTE_GROUP:
+				/*
+				 * The grouped expressions: the target list and HAVING
+				 * refer to them by Vars of this entry.
+				 */
+				J(RTE_GROUP);
+				jumble_expr(qj, (Node *) rte->groupexprs);
+				break;
+#endif
 		}
 	}
 }
@@ -448,7 +459,7 @@ jumble_node(QueryJumble *qj, Node *node)
 			jumble_expr(qj, (Node *) ((RowExpr *) node)->args);
 			break;
 		case T_RowCompareExpr:
-			J(((RowCompareExpr *) node)->rctype);
+			J(GuardRowCompareType((RowCompareExpr *) node));
 			jumble_expr(qj, (Node *) ((RowCompareExpr *) node)->largs);
 			jumble_expr(qj, (Node *) ((RowCompareExpr *) node)->rargs);
 			break;
@@ -549,7 +560,7 @@ jumble_node(QueryJumble *qj, Node *node)
 			}
 			break;
 		case T_MergeAction:
-			J(((MergeAction *) node)->matched);
+			J(GuardMergeActionMatched((MergeAction *) node));
 			J(((MergeAction *) node)->commandType);
 			jumble_expr(qj, ((MergeAction *) node)->qual);
 			jumble_expr(qj, (Node *) ((MergeAction *) node)->targetList);

@@ -45,6 +45,10 @@
 #include "utils/memutils.h"
 
 #include "compat.h"
+#ifdef GUARD_HAVE_EXPLAIN_STATE_H
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
 #include "enforce.h"
 #include "guard.h"
 #include "hooks.h"
@@ -235,6 +239,11 @@ guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 	BufferUsage bufusage_start,
 				bufusage;
 	char	   *volatile verdict = NULL;
+#ifdef GUARD_HAVE_EXPLAIN_MEMORY
+	MemoryContextCounters mem_counters;
+	MemoryContext planner_ctx = NULL;
+	MemoryContext saved_ctx = NULL;
+#endif
 
 	if (prev_ExplainOneQuery)
 	{
@@ -243,12 +252,29 @@ guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 		return;
 	}
 
+#ifdef GUARD_HAVE_EXPLAIN_MEMORY
+	/* EXPLAIN (MEMORY): plan in a context of its own, as core does (17+) */
+	if (es->memory)
+	{
+		planner_ctx = AllocSetContextCreate(CurrentMemoryContext,
+											"explain analyze planner context",
+											ALLOCSET_DEFAULT_SIZES);
+		saved_ctx = MemoryContextSwitchTo(planner_ctx);
+	}
+#endif
 	if (es->buffers)
 		bufusage_start = pgBufferUsage;
 	INSTR_TIME_SET_CURRENT(planstart);
 	plan = pg_plan_query(query, queryString, cursorOptions, params);
 	INSTR_TIME_SET_CURRENT(planduration);
 	INSTR_TIME_SUBTRACT(planduration, planstart);
+#ifdef GUARD_HAVE_EXPLAIN_MEMORY
+	if (es->memory)
+	{
+		MemoryContextSwitchTo(saved_ctx);
+		MemoryContextMemConsumed(planner_ctx, &mem_counters);
+	}
+#endif
 	if (es->buffers)
 	{
 		memset(&bufusage, 0, sizeof(BufferUsage));
@@ -270,8 +296,14 @@ guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 		PG_END_TRY();
 	}
 
+#ifdef GUARD_HAVE_EXPLAIN_MEMORY
+	ExplainOnePlan(plan, into, es, queryString, params, queryEnv,
+				   &planduration, (es->buffers ? &bufusage : NULL),
+				   (es->memory ? &mem_counters : NULL));
+#else
 	ExplainOnePlan(plan, into, es, queryString, params, queryEnv,
 				   &planduration, (es->buffers ? &bufusage : NULL));
+#endif
 
 	if (verdict != NULL)
 		ExplainPropertyText("Guard", verdict, es);

@@ -12,6 +12,13 @@
  * negative number ("-5") is one constant.  Runs only when a plan is seen
  * for the first time, never per execution.
  *
+ * The grammar's token numbers (parser/gram.h, parser/gramparse.h) are not
+ * installed since PostgreSQL 16, so the scanner is given a keyword token
+ * table of guard's own (as PL/pgSQL gives it its own): keyword number k
+ * lexes as GUARD_KW_TOKEN + k, above every token the grammar defines, and
+ * the few keywords looked for are compared by number.  A parameter ($n) is
+ * recognized by its text: no other token starts with '$' and a digit.
+ *
  * IDENTIFICATION
  *		src/normalize.c
  *
@@ -19,17 +26,87 @@
  */
 #include "postgres.h"
 
+#include "common/keywords.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "parser/scansup.h"
-#include "parser/gramparse.h"
 #include "parser/scanner.h"
+#include "utils/memutils.h"
 
 #include "guard.h"
 #include "fingerprint.h"
 
 /* Texts longer than this are cut (on a character boundary) when stored. */
 #define GUARD_MAX_TEXT	65536
+
+/*
+ * Keyword k lexes as GUARD_KW_TOKEN + k: above the grammar's own tokens
+ * (a few hundred), and within uint16 for every keyword list to come.
+ */
+#define GUARD_KW_TOKEN	4096
+
+/* The keywords command_prefix looks for, as tokens (set with kw_tokens). */
+static int	kw_analyse,
+			kw_analyze,
+			kw_as,
+			kw_explain,
+			kw_prepare,
+			kw_select,
+			kw_table,
+			kw_values,
+			kw_verbose,
+			kw_with;
+static uint16 *kw_tokens = NULL;
+
+static int
+keyword_token(const char *kw)
+{
+	int			kwnum = ScanKeywordLookup(kw, &ScanKeywords);
+
+	/* every keyword looked for is a core keyword in every version */
+	if (kwnum < 0)
+		elog(ERROR, "\"%s\" is not a keyword", kw);
+	return GUARD_KW_TOKEN + kwnum;
+}
+
+/*
+ * guard_scanner_init: scanner_init with guard's keyword token table, built
+ * on first use (in TopMemoryContext: it lives as long as the backend).
+ */
+static core_yyscan_t
+guard_scanner_init(const char *text, core_yy_extra_type *yyextra)
+{
+	if (kw_tokens == NULL)
+	{
+		uint16	   *tokens;
+		int			i;
+
+		tokens = MemoryContextAlloc(TopMemoryContext,
+									Max(ScanKeywords.num_keywords, 1) * sizeof(uint16));
+		for (i = 0; i < ScanKeywords.num_keywords; i++)
+			tokens[i] = (uint16) (GUARD_KW_TOKEN + i);
+		kw_analyse = keyword_token("analyse");
+		kw_analyze = keyword_token("analyze");
+		kw_as = keyword_token("as");
+		kw_explain = keyword_token("explain");
+		kw_prepare = keyword_token("prepare");
+		kw_select = keyword_token("select");
+		kw_table = keyword_token("table");
+		kw_values = keyword_token("values");
+		kw_verbose = keyword_token("verbose");
+		kw_with = keyword_token("with");
+		kw_tokens = tokens;
+	}
+	return scanner_init(text, yyextra, &ScanKeywords, kw_tokens);
+}
+
+/* Is the token at loc a parameter ($n)?  Nothing else starts "$digit". */
+static inline bool
+is_param(const core_yy_extra_type *yyextra, YYLTYPE loc)
+{
+	return yyextra->scanbuf[loc] == '$' &&
+		yyextra->scanbuf[loc + 1] >= '0' && yyextra->scanbuf[loc + 1] <= '9';
+}
 
 static int
 cmp_int(const void *a, const void *b)
@@ -88,10 +165,10 @@ command_prefix_lex(const char *stmt, int len, int *skip, int *stmt_len)
 	if (len <= 0 || strchr("eEpP-/", stmt[0]) == NULL)
 		return false;
 	text = pnstrdup(stmt, len);
-	yyscanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	yyscanner = guard_scanner_init(text, &yyextra);
 	yyextra.escape_string_warning = false;
 	tok = core_yylex(&yylval, &yylloc, yyscanner);
-	if (tok == EXPLAIN)
+	if (tok == kw_explain)
 	{
 		tok = core_yylex(&yylval, &yylloc, yyscanner);
 		if (tok == '(')
@@ -100,7 +177,7 @@ command_prefix_lex(const char *stmt, int len, int *skip, int *stmt_len)
 
 			tok = core_yylex(&yylval, &yylloc, yyscanner);
 			/* "EXPLAIN (SELECT ...)": the parenthesis is the statement's */
-			if (tok == SELECT || tok == VALUES || tok == WITH || tok == TABLE ||
+			if (tok == kw_select || tok == kw_values || tok == kw_with || tok == kw_table ||
 				tok == '(')
 			{
 				yylloc = paren;
@@ -114,19 +191,19 @@ command_prefix_lex(const char *stmt, int len, int *skip, int *stmt_len)
 		}
 		else
 		{
-			while (tok == ANALYZE || tok == ANALYSE || tok == VERBOSE)
+			while (tok == kw_analyze || tok == kw_analyse || tok == kw_verbose)
 				tok = core_yylex(&yylval, &yylloc, yyscanner);
 			found = (tok != 0);
 		}
 	}
-	else if (tok == PREPARE)
+	else if (tok == kw_prepare)
 	{
 		tok = core_yylex(&yylval, &yylloc, yyscanner);	/* the name */
 		if (tok != 0)
 			tok = core_yylex(&yylval, &yylloc, yyscanner);
 		if (tok == '(' && skip_parens(yyscanner, &yylval, &yylloc))
 			tok = core_yylex(&yylval, &yylloc, yyscanner);
-		if (tok == AS)
+		if (tok == kw_as)
 		{
 			tok = core_yylex(&yylval, &yylloc, yyscanner);
 			found = (tok != 0);
@@ -289,7 +366,7 @@ lex_constants(char *text, const int *locs, int n, int *lens, int *max_param)
 	YYLTYPE		yylloc;
 	int			next = 0;
 
-	yyscanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	yyscanner = guard_scanner_init(text, &yyextra);
 	yyextra.escape_string_warning = false;
 	for (;;)
 	{
@@ -297,7 +374,7 @@ lex_constants(char *text, const int *locs, int n, int *lens, int *max_param)
 
 		if (tok == 0)
 			break;
-		if (tok == PARAM && yylval.ival > *max_param)
+		if (is_param(&yyextra, yylloc) && yylval.ival > *max_param)
 			*max_param = yylval.ival;
 		while (next < n && locs[next] < yylloc)
 			next++;				/* a location we cannot match: keep text */

@@ -2,7 +2,14 @@
 # missing, build and install guard.  Sourced, not run.  Needs root.
 
 GUARD_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_BIN=/usr/lib/postgresql/15/bin
+# GUARD_PG_CONFIG: the server to build and test against.  Default: Debian's
+# PostgreSQL 15; test/pg18/run.sh points it at the 18 of test/pg18/build.sh.
+if [ -n "${GUARD_PG_CONFIG:-}" ]; then
+	PG_BIN=$("$GUARD_PG_CONFIG" --bindir)
+else
+	GUARD_PG_CONFIG=/usr/bin/pg_config
+	PG_BIN=/usr/lib/postgresql/15/bin
+fi
 export PATH="$PG_BIN:$PATH"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -26,10 +33,17 @@ guard_deps() {
 
 # guard_build: build with warnings as errors, install into the server.
 guard_build() {
-	say "building and installing guard"
+	local stamp="$GUARD_ROOT/.guard-built-for" target
+	target="$GUARD_PG_CONFIG $("$GUARD_PG_CONFIG" --version)"
+	say "building and installing guard ($target)"
+	# objects built for another server must not be linked for this one
+	if [ "$(cat "$stamp" 2>/dev/null)" != "$target" ]; then
+		make -C "$GUARD_ROOT" -s PG_CONFIG="$GUARD_PG_CONFIG" clean >/dev/null
+		echo "$target" > "$stamp"
+	fi
 	# a failed build must fail here, not install the previous library
-	make -C "$GUARD_ROOT" -s PG_CONFIG=/usr/bin/pg_config PG_CFLAGS=-Werror >/dev/null &&
-		make -C "$GUARD_ROOT" -s PG_CONFIG=/usr/bin/pg_config install >/dev/null
+	make -C "$GUARD_ROOT" -s PG_CONFIG="$GUARD_PG_CONFIG" PG_CFLAGS=-Werror >/dev/null &&
+		make -C "$GUARD_ROOT" -s PG_CONFIG="$GUARD_PG_CONFIG" install >/dev/null
 }
 
 # guard_workdir NAME: a fresh directory the postgres user can write to.

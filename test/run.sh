@@ -8,6 +8,8 @@
 #   3. PostgreSQL's own regression suite with and without guard (test/pgregress),
 #      unless GUARD_SKIP_PGREGRESS=1.
 # Ends with one line "N passed, N failed".
+# GUARD_PG_CONFIG=/path/to/pg_config tests against another server (default:
+# Debian's PostgreSQL 15); test/pg18/run.sh does so for PostgreSQL 18.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -27,7 +29,7 @@ log="$work/suite.log"
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
 say "pg_regress"
-(cd "$work" && runuser -u postgres -- make -s installcheck TAP_TESTS= PG_CONFIG=/usr/bin/pg_config) 2>&1 | tee "$log"
+(cd "$work" && runuser -u postgres -- make -s installcheck TAP_TESTS= PG_CONFIG="$GUARD_PG_CONFIG") 2>&1 | tee "$log"
 [ -f "$work/regression.diffs" ] && cat "$work/regression.diffs"
 if n=$(grep -oE 'All [0-9]+ tests passed' "$log" | grep -oE '[0-9]+'); then
 	count "$n" 0
@@ -39,7 +41,7 @@ else
 fi
 
 say "TAP"
-(cd "$work" && runuser -u postgres -- make -s installcheck REGRESS= PG_CONFIG=/usr/bin/pg_config) 2>&1 | tee "$log"
+(cd "$work" && runuser -u postgres -- make -s installcheck REGRESS= PG_CONFIG="$GUARD_PG_CONFIG") 2>&1 | tee "$log"
 for f in "$work"/tmp_check/log/regress_log_*; do
 	[ -f "$f" ] && grep -q '^\[.*\] not ok' "$f" && { echo "--- $f"; grep -B2 -A20 'not ok' "$f" | head -80; }
 done
@@ -55,7 +57,7 @@ fi
 if [ "${GUARD_SKIP_PGREGRESS:-0}" != 1 ] && [ -x "$GUARD_ROOT/test/pgregress/run.sh" ]; then
 	say "PostgreSQL regression suite, with and without guard preloaded"
 	# one test: the core suite gives identical results with and without guard
-	if "$GUARD_ROOT/test/pgregress/run.sh"; then count 1 0; else count 0 1; fi
+	if PG_CONFIG="$GUARD_PG_CONFIG" "$GUARD_ROOT/test/pgregress/run.sh"; then count 1 0; else count 0 1; fi
 fi
 
 echo
