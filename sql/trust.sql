@@ -299,6 +299,16 @@ RESET ROLE;
 SELECT role, reason, action FROM guard.incidents WHERE query LIKE '%upper(payload) = $1%';
 DROP FUNCTION trust_definer();
 
+-- a statement without source text (a SQL-standard function body) is
+-- stored with a placeholder, not an empty text
+SET guard.mode = observe;
+CREATE FUNCTION trust_atomic(int) RETURNS bigint LANGUAGE sql
+BEGIN ATOMIC SELECT count(*) FROM trust_big WHERE c = $1 AND a = 7; END;
+SELECT trust_atomic(1);
+SELECT query FROM guard.plans WHERE plan LIKE '%trust_big%' AND query NOT LIKE '%SELECT%';
+DROP FUNCTION trust_atomic(int);
+SET guard.mode = block;
+
 -- 3.5 no enforcement where the extension is not installed: guard observes
 CREATE DATABASE trust_noext;
 \c trust_noext

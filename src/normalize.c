@@ -340,6 +340,12 @@ guard_clip_text(char *s, int len)
 	return s;
 }
 
+/*
+ * The text guard stores for a statement that has none: the body of a
+ * SQL-standard function (BEGIN ATOMIC), which is kept as a parse tree.
+ */
+#define NO_SOURCE_TEXT "<statement without source text>"
+
 /* guard_statement_text: the statement's own text, unnormalized. */
 char *
 guard_statement_text(const char *query, int query_loc, int query_len)
@@ -347,8 +353,10 @@ guard_statement_text(const char *query, int query_loc, int query_len)
 	const char *start;
 
 	if (query == NULL)
-		return pstrdup("");
+		return pstrdup(NO_SOURCE_TEXT);
 	start = statement_bounds(query, &query_loc, &query_len);
+	if (query_len <= 0)
+		return pstrdup(NO_SOURCE_TEXT);
 	return guard_clip_text(pnstrdup(start, query_len), query_len);
 }
 
@@ -421,8 +429,10 @@ guard_normalize_query(const char *query, int query_loc, int query_len,
 	StringInfoData buf;
 
 	if (query == NULL)
-		return pstrdup("");
+		return pstrdup(NO_SOURCE_TEXT);
 	stmt = statement_bounds(query, &query_loc, &query_len);
+	if (query_len <= 0)
+		return pstrdup(NO_SOURCE_TEXT);
 	if (nlocations == 0)
 		return guard_clip_text(pnstrdup(stmt, query_len), query_len);
 
