@@ -122,6 +122,14 @@
  * in 18 ExplainState and ExplainPropertyText moved to their own headers
  * (commands/explain_state.h, commands/explain_format.h).
  */
+/*
+ * 18's explain_per_plan_hook lets an extension add a property to EXPLAIN in
+ * every format, and is called for EXPLAIN EXECUTE too.
+ */
+#if PG_VERSION_NUM >= 180000
+#define GUARD_HAVE_EXPLAIN_PER_PLAN_HOOK 1
+#endif
+
 #if PG_VERSION_NUM >= 170000
 #define GUARD_HAVE_EXPLAIN_MEMORY 1
 #endif

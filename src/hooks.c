@@ -64,7 +64,11 @@ static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+#ifdef GUARD_HAVE_EXPLAIN_PER_PLAN_HOOK
+static explain_per_plan_hook_type prev_explain_per_plan = NULL;
+#else
 static ExplainOneQuery_hook_type prev_ExplainOneQuery = NULL;
+#endif
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 #ifdef GUARD_HAVE_SHMEM_REQUEST_HOOK
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
@@ -221,6 +225,38 @@ guard_ExecutorEnd(QueryDesc *queryDesc)
 		standard_ExecutorEnd(queryDesc);
 }
 
+#ifdef GUARD_HAVE_EXPLAIN_PER_PLAN_HOOK
+/*
+ * explain_per_plan_hook (18+): the "Guard" property of a plan guard flags
+ * (or corrected), in every EXPLAIN format and for EXPLAIN EXECUTE too.
+ * EXPLAIN without ANALYZE never runs the statement, so it is never blocked;
+ * it says what would happen.
+ */
+static void
+guard_explain_per_plan(PlannedStmt *plannedstmt, IntoClause *into,
+					   ExplainState *es, const char *queryString,
+					   ParamListInfo params, QueryEnvironment *queryEnv)
+{
+	char	   *volatile verdict = NULL;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (prev_explain_per_plan)
+		prev_explain_per_plan(plannedstmt, into, es, queryString, params, queryEnv);
+	if (!guard_explain_verdict || !guard_active())
+		return;
+	PG_TRY();
+	{
+		verdict = guard_explain_line(plannedstmt);
+	}
+	PG_CATCH();
+	{
+		guard_fail_open("judge a plan for EXPLAIN", "EXPLAIN shows the plan without guard's line.", cxt);
+	}
+	PG_END_TRY();
+	if (verdict != NULL)
+		ExplainPropertyText("Guard", verdict, es);
+}
+#else
 /*
  * ExplainOneQuery hook: EXPLAIN as core does it, plus a "Guard" line with
  * the verdict of a flagged plan (text format; the other formats have no
@@ -308,6 +344,8 @@ guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 	if (verdict != NULL)
 		ExplainPropertyText("Guard", verdict, es);
 }
+
+#endif							/* GUARD_HAVE_EXPLAIN_PER_PLAN_HOOK */
 
 /*
  * ExecutorRun hook: statements started inside this one are nested.  No
@@ -414,8 +452,13 @@ guard_install_hooks(void)
 	ExecutorFinish_hook = guard_ExecutorFinish;
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = guard_ExecutorEnd;
+#ifdef GUARD_HAVE_EXPLAIN_PER_PLAN_HOOK
+	prev_explain_per_plan = explain_per_plan_hook;
+	explain_per_plan_hook = guard_explain_per_plan;
+#else
 	prev_ExplainOneQuery = ExplainOneQuery_hook;
 	ExplainOneQuery_hook = guard_ExplainOneQuery;
+#endif
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = guard_ProcessUtility;
 
