@@ -232,6 +232,15 @@ SELECT guard.approve_observed('second capture') >= 0 AS done;
 SELECT count(*) FROM trust_big WHERE payload = 'refused' OR a = -1;
 \set VERBOSITY default
 
+-- nor what limp mode throttled (it ran, slowly, as a flagged plan): guard
+-- marks every plan it refused or throttled, whether or not its incident is
+-- still in the queue
+SET guard.flagged_max_concurrency = 1;
+SELECT count(*) FROM trust_big WHERE payload = 'limp' OR b = -1;
+RESET guard.flagged_max_concurrency;
+SELECT guard.approve_observed('third capture') >= 0 AS done;
+SELECT status FROM guard.plans WHERE query LIKE '%payload = $1 OR b = $2%';
+
 -- a clause written without parentheses on purpose is acknowledged by
 -- approving its plan: no more warnings, no more incidents
 SET guard.mode = warn;

@@ -376,6 +376,7 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 						 decision_hint(fp, approver)));
 			break;
 		case GUARD_ACTION_THROTTLED:
+			guard_store_mark_refused(MyDatabaseId, fp);
 			if (!guard_throttle_enter(queryDesc))
 				ereport(ERROR,
 						(errcode(ERRCODE_GUARD_THROTTLED),
@@ -387,6 +388,7 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 						 decision_hint(fp, approver)));
 			break;
 		case GUARD_ACTION_BLOCKED:
+			guard_store_mark_refused(MyDatabaseId, fp);
 			if (relation && (fp->flags & GUARD_FP_REJECTED))
 				ereport(ERROR,
 						(errcode(ERRCODE_GUARD_BLOCKED),

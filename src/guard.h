@@ -90,6 +90,7 @@ typedef enum GuardFault
 #define GUARD_FP_REASONS		0x0E00
 #define GUARD_FP_ANDOR			0x1000	/* lint: AND/OR without parentheses */
 #define GUARD_FP_CORRECTED		0x2000	/* re-planned by guard.correct */
+#define GUARD_FP_REFUSED		0x4000	/* store only: guard blocked or throttled it */
 #define GUARD_FP_VALID			0x8000	/* the fingerprint was computed */
 
 /*

@@ -199,7 +199,8 @@ decide_one(FunctionCallInfo fcinfo, uint64 query_hash, uint64 plan_hash,
  * up to max aliases (guard_store_aliases) and says so in a NOTICE.
  */
 static int
-decision_aliases(uint64 query_hash, uint64 plan_hash, uint64 *aliases, int max)
+decision_aliases(uint64 query_hash, uint64 plan_hash, uint64 *aliases, int max,
+				 bool forgetting)
 {
 	int			n;
 	StringInfoData buf;
@@ -214,7 +215,11 @@ decision_aliases(uint64 query_hash, uint64 plan_hash, uint64 *aliases, int max)
 	for (i = 0; i < n; i++)
 		appendStringInfo(&buf, "%s%lld", i ? ", " : "", (long long) aliases[i]);
 	ereport(NOTICE,
-			(errmsg_plural("the decision applies to %d more statement with the same text and plan",
+			(forgetting ?
+			 errmsg_plural("the decision is forgotten for %d more statement with the same text and plan",
+						   "the decision is forgotten for %d more statements with the same text and plan",
+						   n, n) :
+			 errmsg_plural("the decision applies to %d more statement with the same text and plan",
 						   "the decision applies to %d more statements with the same text and plan",
 						   n, n),
 			 errdetail("The same statement sent with parameters instead of literal values, or the other way round, has query_hash %s.",
@@ -234,7 +239,7 @@ decide(FunctionCallInfo fcinfo, GuardStatus status, TimestampTz expires_at)
 
 	get_hashes(fcinfo, &query_hash, &plan_hash);
 	decide_one(fcinfo, query_hash, plan_hash, status, expires_at);
-	n = decision_aliases(query_hash, plan_hash, aliases, lengthof(aliases));
+	n = decision_aliases(query_hash, plan_hash, aliases, lengthof(aliases), false);
 	for (i = 0; i < n; i++)
 		decide_one(fcinfo, aliases[i], plan_hash, status, expires_at);
 }
@@ -295,7 +300,7 @@ guard_forget(PG_FUNCTION_ARGS)
 	deleted = guard_baseline_write("DELETE FROM guard.baseline "
 								   "WHERE query_hash = $1 AND plan_hash = $2",
 								   2, argtypes, values, "  ", NULL);
-	n = decision_aliases(query_hash, plan_hash, aliases, lengthof(aliases));
+	n = decision_aliases(query_hash, plan_hash, aliases, lengthof(aliases), true);
 	for (i = 0; i < n; i++)
 	{
 		values[0] = Int64GetDatum((int64) aliases[i]);
@@ -458,6 +463,7 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 	uint64	   *refused;
 	int			nrefused;
 	int64		skipped_refused = 0;
+	int64		nandor = 0;
 
 	if (PG_NARGS() < 2)
 		skip_flagged = true;	/* 0.3's definition: the strict capture */
@@ -489,15 +495,19 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 		 * blocked never ran, and a capture taken in block mode must not
 		 * approve what block mode stopped.
 		 */
-		if (guard_incidents_pairs_contain(refused, nrefused, r->query_hash, r->plan_hash))
+		if ((r->flags & GUARD_FP_REFUSED) ||
+			guard_incidents_pairs_contain(refused, nrefused, r->query_hash, r->plan_hash))
 		{
 			skipped_refused++;
 			continue;
 		}
 		flags = guard_policy_flags_row(r);
 		if (skip_flagged &&
-			(flags || guard_incidents_pairs_contain(open, nopen, r->query_hash, r->plan_hash)))
+			(flags || (r->flags & GUARD_FP_ANDOR) ||
+			 guard_incidents_pairs_contain(open, nopen, r->query_hash, r->plan_hash)))
 			continue;
+		if (r->flags & GUARD_FP_ANDOR)
+			nandor++;
 		adoption_add(flags ? &flagged : &clean, r);
 	}
 
@@ -528,12 +538,19 @@ guard_approve_observed(PG_FUNCTION_ARGS)
 				 errdetail("The rules would flag these plans (new_seqscan); approved, they run in every guard.mode and their incidents are resolved."),
 				 errhint("List them with: %s", list)));
 	}
+	if (nandor > 0)
+		ereport(NOTICE,
+				(errmsg_plural("approve_observed adopted %lld plan whose WHERE clause mixes AND and OR without parentheses",
+							   "approve_observed adopted %lld plans whose WHERE clauses mix AND and OR without parentheses",
+							   (unsigned long) nandor, (long long) nandor),
+				 errdetail("Approved, their clauses are taken as written on purpose: the lint no longer warns about them."),
+				 errhint("List them with: SELECT reason, clause, query FROM guard.incidents WHERE reason = 'andor_precedence' OR clause IS NOT NULL;")));
 	if (skipped_refused > 0)
 		ereport(NOTICE,
 				(errmsg_plural("approve_observed skipped %lld plan that guard refused to run",
 							   "approve_observed skipped %lld plans that guard refused to run",
 							   (unsigned long) skipped_refused, (long long) skipped_refused),
-				 errdetail("Their executions were blocked; they are in guard.incidents."),
+				 errdetail("Their executions were blocked, or throttled in limp mode: they never ran as the application expected."),
 				 errhint("Approve or reject them one by one with guard.approve() or guard.reject().")));
 	PG_RETURN_INT64(nflagged + nclean);
 }

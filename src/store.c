@@ -637,6 +637,29 @@ guard_store_add(Oid dbid, Oid userid, const GuardFingerprint *fp,
 }
 
 /*
+ * guard_store_mark_refused: guard blocked or throttled an execution of the
+ * plan (its calls count those too): approve_observed must not take it for
+ * a plan that ran.  Cannot fail; a plan no longer stored is left alone.
+ */
+void
+guard_store_mark_refused(Oid dbid, const GuardFingerprint *fp)
+{
+	GuardPlanKey key;
+	GuardPlanEntry *entry;
+
+	make_key(&key, dbid, fp->query_hash, fp->plan_hash);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	entry = lookup_locked(&key);
+	if (entry)
+	{
+		SpinLockAcquire(&entry->mutex);
+		entry->c.flags |= GUARD_FP_REFUSED;
+		SpinLockRelease(&entry->mutex);
+	}
+	LWLockRelease(shared->lock);
+}
+
+/*
  * guard_store_count: count one execution of a plan.  Returns false if the
  * plan is not in the store (evicted since it was planned); the caller then
  * adds it and counts again.  Cannot ERROR: this is the executor's fast
@@ -762,6 +785,7 @@ guard_store_snapshot(int *nrows, bool with_texts)
 		row->plan_hash = entry->key.plan_hash;
 		row->userid = c.userid;
 		row->queryid = c.queryid;
+		row->flags = c.flags;
 		row->calls = c.calls;
 		row->generic_calls = c.generic_calls;
 		row->custom_calls = c.custom_calls;
@@ -797,6 +821,7 @@ guard_store_get(Oid dbid, uint64 query_hash, uint64 plan_hash_v, GuardPlanRow *r
 		SpinLockAcquire(&entry->mutex);
 		row->userid = entry->c.userid;
 		row->queryid = entry->c.queryid;
+		row->flags = entry->c.flags;
 		row->calls = entry->c.calls;
 		row->first_seen = entry->c.first_seen;
 		row->last_seen = entry->c.last_seen;

@@ -26,6 +26,7 @@ typedef struct GuardPlanRow
 	uint64		query_hash;
 	uint64		plan_hash;
 	uint64		queryid;
+	uint32		flags;			/* GUARD_FP_* of the first planning, and REFUSED */
 	int64		calls;
 	int64		generic_calls;
 	int64		custom_calls;
@@ -59,6 +60,7 @@ extern void guard_store_add(Oid dbid, Oid userid, const GuardFingerprint *fp,
 							const GuardPlanTexts *texts);
 extern bool guard_store_count(Oid dbid, const GuardFingerprint *fp,
 							  TimestampTz now);
+extern void guard_store_mark_refused(Oid dbid, const GuardFingerprint *fp);
 extern void guard_store_reset(void);
 extern void guard_store_reset_matching(Oid userid, Oid dbid, uint64 query_hash);
 extern GuardPlanRow *guard_store_snapshot(int *nrows, bool with_texts);
