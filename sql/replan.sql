@@ -26,6 +26,8 @@ SELECT guard.approve_observed('before the upgrade') AS adopted;
 -- a statement with only a rejected plan
 SELECT guard.reject(query_hash, plan_hash, 'full scan')
   FROM guard.plans WHERE query LIKE '%total > $1%';
+-- (the capture adopted its own call too)
+DELETE FROM guard.baseline WHERE query LIKE '%guard.%';
 
 -- nothing changed yet: every plan is still the approved one
 SELECT query, status, generic, changed, new_status, verdict, error
@@ -34,11 +36,11 @@ SELECT query, status, generic, changed, new_status, verdict, error
 -- the DDL of an upgrade: an index and a table are gone
 DROP INDEX rp_orders_customer;
 DROP TABLE rp_gone;
-SELECT query, status, generic, changed, new_plan, seqscans, seqscan_rows,
+SELECT query, status, generic, changed, new_status, seqscans, seqscan_rows,
        verdict, reasons, error
   FROM guard.replan() ORDER BY query;
 -- the approved plan shown beside the new one
-SELECT approved_plan, new_plan FROM guard.replan() WHERE changed;
+SELECT query, approved_plan, new_plan FROM guard.replan() WHERE changed;
 
 -- hashes: an unchanged statement's new plan is its approved plan, and the
 -- changed plan has the hashes the planner hook records when it runs
@@ -51,7 +53,8 @@ SELECT count(*) AS recorded_as_replanned
   FROM guard.replan() r JOIN guard.plans p
        ON p.query_hash = r.query_hash AND p.plan_hash = r.new_plan_hash
  WHERE r.changed AND p.database = current_database();
--- the prepared statement keeps its query_hash
+-- the prepared statement keeps its query_hash; a statement sent with
+-- literal values is filed under its own (its constants are now $n)
 SELECT query, new_query_hash = query_hash AS same_statement
   FROM guard.replan() WHERE query LIKE '%id = $1%';
 
