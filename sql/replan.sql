@@ -67,11 +67,13 @@ SELECT guard.approve(42, 43);
 INSERT INTO guard.baseline (query_hash, plan_hash, status, query, plan, created_by)
 VALUES (44, 45, 'approved', 'SELECT $1', 'Result', current_user),
        (46, 47, 'approved', 'VACUUM rp_orders', 'Result', current_user),
-       (48, 49, 'approved', 'SELECT 1; SELECT 2', 'Result', current_user);
+       (48, 49, 'approved', 'SELECT 1; SELECT 2', 'Result', current_user),
+       (50, 51, 'approved', 'SELECT $1 IS NULL', 'Result', current_user),
+       (52, 53, 'approved', 'SELECT * FROM rp_orders WHERE id = interval $1', 'Result', current_user);
 SELECT query_hash, query, status, changed, error FROM guard.replan()
- WHERE query_hash BETWEEN 42 AND 48 ORDER BY query_hash;
+ WHERE query_hash BETWEEN 42 AND 52 ORDER BY query_hash;
 SELECT count(*) AS planned FROM guard.replan() WHERE error IS NULL;
-DELETE FROM guard.baseline WHERE query_hash BETWEEN 42 AND 48;
+DELETE FROM guard.baseline WHERE query_hash BETWEEN 42 AND 52;
 
 -- an expired rejection is no decision: the statement is left out
 UPDATE guard.baseline SET expires_at = now() - interval '1 day'

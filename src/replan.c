@@ -210,7 +210,8 @@ read_statements(Oid relid, int *nstatements)
 	values = palloc(desc->natts * sizeof(Datum));
 	isnull = palloc(desc->natts * sizeof(bool));
 	stmts = palloc(max * sizeof(ReplanStatement));
-	snapshot = RegisterSnapshot(GetActiveSnapshot());
+	snapshot = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() :
+								GetTransactionSnapshot());
 	scan = table_beginscan(rel, snapshot, 0, NULL);
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
