@@ -6,7 +6,8 @@ MODULE_big = guard
 OBJS = src/guard.o src/hooks.o src/fingerprint.o src/normalize.o src/policy.o \
        src/namecache.o src/store.o src/sqlfuncs.o src/baseline.o src/lint.o \
        src/incidents.o src/notifier.o src/throttle.o src/names.o src/failopen.o \
-       src/judge.o src/enforce.o src/correct.o src/review.o
+       src/judge.o src/enforce.o src/correct.o src/review.o \
+       src/replan.o
 
 EXTENSION = guard
 DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql sql/guard--0.2--0.3.sql \
@@ -14,7 +15,7 @@ DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql sql/guard--0.2--0.3.sql \
 PGFILEDESC = "guard - plan fingerprints and sequential-scan regression guard"
 
 REGRESS = setup fingerprint plans explain security failopen baseline review block lint incidents correct limp \
-          privacy reset trust
+          privacy reset trust replan
 REGRESS_OPTS = --temp-config=$(srcdir)/test/fixtures/regress.conf \
                --temp-instance=./tmp_check_regress
 TAP_TESTS = 1

@@ -146,3 +146,37 @@ COMMENT ON FUNCTION guard.reset(oid, oid, bigint) IS
 'forget the observed plans and incidents of a role, a database, a statement (0: any); with no argument, everything';
 
 REVOKE ALL ON FUNCTION guard.reset(oid, oid, bigint) FROM PUBLIC;
+
+
+-- ---------------------------------------------------------------------
+-- Replan: the baseline's statements planned again on this server
+-- ---------------------------------------------------------------------
+
+-- after pg_upgrade, ANALYZE, DDL or a configuration change: one row per
+-- statement of guard.baseline with a decision in force, planned again
+-- (generically, recording nothing, executing nothing) and judged
+CREATE FUNCTION guard.replan(
+    OUT query_hash bigint,
+    OUT query text,
+    OUT status text,
+    OUT generic boolean,
+    OUT approved_plan_hash bigint,
+    OUT approved_plan text,
+    OUT new_query_hash bigint,
+    OUT new_plan_hash bigint,
+    OUT new_plan text,
+    OUT new_status text,
+    OUT changed boolean,
+    OUT seqscans text[],
+    OUT seqscan_rows bigint[],
+    OUT verdict text,
+    OUT reasons text[],
+    OUT error text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'guard_replan'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION guard.replan() IS
+'plan every statement of guard.baseline again on this server and judge the plans; see changed, verdict and error';
+
+REVOKE ALL ON FUNCTION guard.replan() FROM PUBLIC;

@@ -1,0 +1,113 @@
+--
+-- guard.replan(): the baseline's statements planned again after DDL; each
+-- statement's row says whether its plan changed and what guard thinks.
+--
+SET max_parallel_workers_per_gather = 0;
+CREATE TABLE rp_orders(id int PRIMARY KEY, customer int, total numeric);
+INSERT INTO rp_orders SELECT g, g % 1000, g FROM generate_series(1, 30000) g;
+CREATE INDEX rp_orders_customer ON rp_orders(customer);
+CREATE TABLE rp_gone(id int PRIMARY KEY, v int);
+INSERT INTO rp_gone SELECT g, g FROM generate_series(1, 100) g;
+VACUUM ANALYZE rp_orders;
+VACUUM ANALYZE rp_gone;
+SELECT guard.reset();
+TRUNCATE guard.baseline;
+
+-- warm-up: literal values, a prepared statement, no constant at all
+SELECT count(*) FROM rp_orders WHERE customer = 5;
+PREPARE rp_by_id(int) AS SELECT total FROM rp_orders WHERE id = $1;
+EXECUTE rp_by_id(7);
+SELECT max(id) FROM rp_orders;
+SELECT v FROM rp_gone WHERE id = 3;
+UPDATE rp_orders SET total = total WHERE id = 1;
+SELECT count(*) FROM rp_orders WHERE total > 100;
+DEALLOCATE rp_by_id;
+SELECT guard.approve_observed('before the upgrade') AS adopted;
+-- a statement with only a rejected plan
+SELECT guard.reject(query_hash, plan_hash, 'full scan')
+  FROM guard.plans WHERE query LIKE '%total > $1%';
+-- (the capture adopted its own call too)
+DELETE FROM guard.baseline WHERE query LIKE '%guard.%';
+
+-- nothing changed yet: every plan is still the approved one
+SELECT query, status, generic, changed, new_status, verdict, error
+  FROM guard.replan() ORDER BY query;
+
+-- the DDL of an upgrade: an index and a table are gone
+DROP INDEX rp_orders_customer;
+DROP TABLE rp_gone;
+SELECT query, status, generic, changed, new_status, seqscans, seqscan_rows,
+       verdict, reasons, error
+  FROM guard.replan() ORDER BY query;
+-- the approved plan shown beside the new one
+SELECT query, approved_plan, new_plan FROM guard.replan() WHERE changed;
+
+-- hashes: an unchanged statement's new plan is its approved plan, and the
+-- changed plan has the hashes the planner hook records when it runs
+SELECT query, approved_plan_hash = new_plan_hash AS same_plan,
+       new_plan_hash IN (SELECT plan_hash FROM guard.baseline b
+                          WHERE b.query_hash = r.query_hash) AS in_baseline
+  FROM guard.replan() r WHERE error IS NULL ORDER BY query;
+SELECT count(*) FROM rp_orders WHERE customer = 5;
+SELECT count(*) AS recorded_as_replanned
+  FROM guard.replan() r JOIN guard.plans p
+       ON p.query_hash = r.query_hash AND p.plan_hash = r.new_plan_hash
+ WHERE r.changed AND p.database = current_database();
+-- the prepared statement keeps its query_hash; a statement sent with
+-- literal values is filed under its own (its constants are now $n)
+SELECT query, new_query_hash = query_hash AS same_statement
+  FROM guard.replan() WHERE query LIKE '%id = $1%';
+
+-- planning only: the UPDATE did not run
+SELECT total FROM rp_orders WHERE id = 1;
+SELECT count(*) AS still_one FROM guard.plans WHERE query LIKE 'UPDATE rp_orders%';
+
+-- texts that cannot be planned get a row with the error; the others go on
+SELECT guard.approve(42, 43);
+INSERT INTO guard.baseline (query_hash, plan_hash, status, query, plan, created_by)
+VALUES (44, 45, 'approved', 'SELECT $1', 'Result', current_user),
+       (46, 47, 'approved', 'VACUUM rp_orders', 'Result', current_user),
+       (48, 49, 'approved', 'SELECT 1; SELECT 2', 'Result', current_user),
+       (50, 51, 'approved', 'SELECT $1 IS NULL', 'Result', current_user),
+       (52, 53, 'approved', 'SELECT * FROM rp_orders WHERE id = interval $1', 'Result', current_user);
+SELECT query_hash, query, status, changed, error FROM guard.replan()
+ WHERE query_hash BETWEEN 42 AND 52 ORDER BY query_hash;
+SELECT count(*) AS planned FROM guard.replan() WHERE error IS NULL;
+DELETE FROM guard.baseline WHERE query_hash BETWEEN 42 AND 52;
+
+-- an expired rejection is no decision: the statement is left out
+UPDATE guard.baseline SET expires_at = now() - interval '1 day'
+ WHERE status = 'rejected';
+SELECT count(*) AS rejected_rows FROM guard.replan() WHERE status = 'rejected';
+UPDATE guard.baseline SET expires_at = NULL WHERE status = 'rejected';
+
+-- the index is back: the plan is the approved one again
+CREATE INDEX rp_orders_customer ON rp_orders(customer);
+SELECT query, changed, verdict FROM guard.replan()
+ WHERE query LIKE '%customer%' ORDER BY query;
+
+-- an application role cannot run it; a DBA role granted it plans with its
+-- own privileges: a table it cannot read is an error row, texts masked
+CREATE ROLE rp_app;
+CREATE ROLE rp_dba;
+GRANT USAGE ON SCHEMA guard TO rp_app, rp_dba;
+GRANT EXECUTE ON FUNCTION guard.replan() TO rp_dba;
+SET ROLE rp_app;
+SELECT count(*) FROM guard.replan();
+RESET ROLE;
+SET ROLE rp_dba;
+SELECT query, approved_plan, new_plan, changed, error FROM guard.replan() ORDER BY query;
+RESET ROLE;
+GRANT SELECT ON rp_orders TO rp_dba;
+SET ROLE rp_dba;
+SELECT query, changed, verdict, error FROM guard.replan() ORDER BY query;
+RESET ROLE;
+REVOKE ALL ON rp_orders FROM rp_dba;
+REVOKE ALL ON FUNCTION guard.replan() FROM rp_dba;
+REVOKE USAGE ON SCHEMA guard FROM rp_app, rp_dba;
+DROP ROLE rp_app;
+DROP ROLE rp_dba;
+
+DROP TABLE rp_orders;
+TRUNCATE guard.baseline;
+SELECT guard.reset();
