@@ -76,6 +76,7 @@
 #include "judge.h"
 #include "policy.h"
 #include "replan.h"
+#include "sqlfuncs.h"
 
 PG_FUNCTION_INFO_V1(guard_replan);
 
@@ -486,28 +487,6 @@ replan_one(ReplanStatement *st, ReplanRow *row, MemoryContext cxt)
 }
 
 static Datum
-seqscan_names(GuardSeqScan *s, int n)
-{
-	Datum	   *elems = palloc(Max(n, 1) * sizeof(Datum));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		elems[i] = CStringGetTextDatum(s[i].relname);
-	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-}
-
-static Datum
-seqscan_rows(GuardSeqScan *s, int n)
-{
-	Datum	   *elems = palloc(Max(n, 1) * sizeof(Datum));
-	int			i;
-
-	for (i = 0; i < n; i++)
-		elems[i] = Int64GetDatum((int64) s[i].rows);
-	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
-static Datum
 reason_array(uint32 reasons)
 {
 	List	   *names = guard_reason_names(reasons);
@@ -564,8 +543,8 @@ emit_row(ReturnSetInfo *rsinfo, ReplanStatement *st, ReplanRow *row,
 		values[c++] = CStringGetTextDatum(row->new_plan);
 		values[c++] = CStringGetTextDatum(guard_status_name(row->new_status));
 		values[c++] = BoolGetDatum(row->changed);
-		values[c++] = seqscan_names(row->seqscans, row->nseqscans);
-		values[c++] = seqscan_rows(row->seqscans, row->nseqscans);
+		values[c++] = guard_seqscans_names(row->seqscans, row->nseqscans);
+		values[c++] = guard_seqscans_rows(row->seqscans, row->nseqscans);
 		values[c++] = CStringGetTextDatum(row->verdict);
 		values[c++] = reason_array(row->reasons);
 		nulls[c++] = true;

@@ -39,6 +39,7 @@
 #include "throttle.h"
 #include "hooks.h"
 #include "judge.h"
+#include "sqlfuncs.h"
 
 PG_FUNCTION_INFO_V1(guard_plans);
 PG_FUNCTION_INFO_V1(guard_info);
@@ -53,8 +54,9 @@ PG_FUNCTION_INFO_V1(guard_incidents);
 #define GUARD_INFO_COLS_03 13	/* extension 0.3 */
 #define GUARD_INFO_COLS 15
 
-static Datum
-text_array(GuardSeqScan *s, int n)
+/* guard_seqscans_names: the relation names of s as a text[] Datum */
+Datum
+guard_seqscans_names(const GuardSeqScan *s, int n)
 {
 	Datum	   *elems = palloc(Max(n, 1) * sizeof(Datum));
 	int			i;
@@ -64,8 +66,9 @@ text_array(GuardSeqScan *s, int n)
 	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
-static Datum
-rows_array(GuardSeqScan *s, int n)
+/* guard_seqscans_rows: the row estimates of s as a bigint[] Datum */
+Datum
+guard_seqscans_rows(const GuardSeqScan *s, int n)
 {
 	Datum	   *elems = palloc(Max(n, 1) * sizeof(Datum));
 	int			i;
@@ -129,8 +132,8 @@ guard_plans(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			values[c++] = text_array(r->seqscans, r->nseqscans);
-			values[c++] = rows_array(r->seqscans, r->nseqscans);
+			values[c++] = guard_seqscans_names(r->seqscans, r->nseqscans);
+			values[c++] = guard_seqscans_rows(r->seqscans, r->nseqscans);
 		}
 		/* decisions live in each database's own guard.baseline */
 		if (r->dbid == MyDatabaseId)
@@ -269,8 +272,8 @@ guard_explain(PG_FUNCTION_ARGS)
 		values[0] = Int64GetDatum((int64) res.fp.query_hash);
 		values[1] = Int64GetDatum((int64) res.fp.plan_hash);
 		values[2] = CStringGetTextDatum(plan);
-		values[3] = text_array(res.seqscans, res.nseqscans);
-		values[4] = rows_array(res.seqscans, res.nseqscans);
+		values[3] = guard_seqscans_names(res.seqscans, res.nseqscans);
+		values[4] = guard_seqscans_rows(res.seqscans, res.nseqscans);
 		values[5] = CStringGetTextDatum((res.fp.flags & GUARD_FP_CORRECTED) ? "corrected" :
 										(res.fp.flags & GUARD_FP_FLAGGED) ? "flagged" :
 										(res.fp.flags & GUARD_FP_ANDOR) ? "warning" : "ok");
