@@ -167,4 +167,38 @@
 #define GUARD_HAVE_RTE_GROUP 1
 #endif
 
+/*
+ * Fingerprint rules 2 (fingerprint.c) hash node types and enum members by
+ * name; these say which names the server being built for has.
+ *
+ * The NodeTag names 18 has and 15 lacks (src/nodenames.h).
+ */
+#if PG_VERSION_NUM >= 180000
+#define GUARD_HAVE_PG18_NODETAGS 1
+#endif
+
+/* JoinType got JOIN_RIGHT_ANTI in 16 and JOIN_RIGHT_SEMI in 18. */
+#if PG_VERSION_NUM >= 160000
+#define GUARD_HAVE_JOIN_RIGHT_ANTI 1
+#endif
+#if PG_VERSION_NUM >= 180000
+#define GUARD_HAVE_JOIN_RIGHT_SEMI 1
+#endif
+
+/* LimitOption lost LIMIT_OPTION_DEFAULT (never set by the parser) in 16. */
+#if PG_VERSION_NUM < 160000
+#define GUARD_HAVE_LIMIT_OPTION_DEFAULT 1
+#endif
+
+/*
+ * MERGE's join condition moved from jointree->quals to the new
+ * Query.mergeJoinCondition in 17 (WHEN NOT MATCHED BY SOURCE needs it
+ * apart).
+ */
+#if PG_VERSION_NUM >= 170000
+#define GuardMergeJoinCondition(query) ((query)->mergeJoinCondition)
+#else
+#define GuardMergeJoinCondition(query) ((Node *) NULL)
+#endif
+
 #endif							/* GUARD_COMPAT_H */

@@ -52,6 +52,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "rewrite/rewriteManip.h"
 #include "utils/rel.h"
 
 #include "compat.h"
@@ -92,6 +93,482 @@ finish(uint64 h)
 	return h;
 }
 
+/* ---------------------------------------------------------------------
+ * Rules: what a node type and an enum member contribute
+ *
+ * Rules 1 (guard.fingerprint_rules = 1) mix PostgreSQL's own numbers: the
+ * NodeTag and the enum member's position, both of which a major version
+ * may renumber.  Rules 2 mix guard's own: a node type by a hash of its
+ * name (nodenames.h), an enum member by the number enum_v2() gives its
+ * name.  Every node type and every enum member reaches a hash through
+ * tag_value() and ENUMV(), so no other line needs to know the rules.
+ *
+ * Cost under rules 1: the rules are fixed at server start, so each walk
+ * picks its table once (select_rules); a node type is then one load from
+ * an identity table, and an enum member one predictable branch.
+ * ---------------------------------------------------------------------
+ */
+#define GUARD_TAG_SLOTS		1024	/* a power of two above every NodeTag */
+
+static uint64 tag_values[GUARD_TAG_SLOTS];
+static bool tag_values_ready = false;
+
+static uint64
+name_hash(const char *name)
+{
+	return hash_bytes_extended((const unsigned char *) name, strlen(name), 0);
+}
+
+/*
+ * build_tag_values: the value each NodeTag contributes.  Rules 1: the tag
+ * itself (the hashes stay bit for bit what they were); rules 2: the hash
+ * of the type's name, and one constant for a type nodenames.h does not
+ * list.  The static assertions prove that under rules 1 no listed tag is
+ * folded by the mask in tag_value().
+ */
+static void
+build_tag_values(void)
+{
+	int			i;
+	uint64		unknown = name_hash("?");
+
+	for (i = 0; i < GUARD_TAG_SLOTS; i++)
+		tag_values[i] = guard_fingerprint_rules >= 2 ? unknown : (uint64) i;
+#define GUARD_NODETAG(name) \
+	StaticAssertStmt(T_##name < GUARD_TAG_SLOTS, "NodeTag above GUARD_TAG_SLOTS"); \
+	if (guard_fingerprint_rules >= 2) \
+		tag_values[T_##name] = name_hash(#name);
+#include "nodenames.h"
+#undef GUARD_NODETAG
+	tag_values_ready = true;
+}
+
+/* The tag table of the rules in force; built once per backend. */
+static inline const uint64 *
+select_rules(void)
+{
+	if (unlikely(!tag_values_ready))
+		build_tag_values();
+	return tag_values;
+}
+
+/* What a node type contributes: the one way a NodeTag reaches a hash */
+static inline uint64
+tag_value(const uint64 *tags, NodeTag tag)
+{
+	return tags[(uint32) tag & (GUARD_TAG_SLOTS - 1)];
+}
+
+/* The enums whose members reach a hash */
+typedef enum GuardEnum
+{
+	GE_CMD,						/* CmdType */
+	GE_RTE,						/* RTEKind */
+	GE_JOIN,					/* JoinType */
+	GE_LIMIT,					/* LimitOption */
+	GE_LOCKSTRENGTH,			/* LockClauseStrength */
+	GE_LOCKWAIT,				/* LockWaitPolicy */
+	GE_PARAM,					/* ParamKind */
+	GE_BOOLEXPR,				/* BoolExprType */
+	GE_SUBLINK,					/* SubLinkType */
+	GE_ROWCOMPARE,				/* RowCompareType (15), CompareType (18) */
+	GE_MINMAX,					/* MinMaxOp */
+	GE_SVF,						/* SQLValueFunctionOp */
+	GE_XML,						/* XmlExprOp */
+	GE_NULLTEST,				/* NullTestType */
+	GE_BOOLTEST,				/* BoolTestType */
+	GE_ONCONFLICT,				/* OnConflictAction */
+	GE_GROUPINGSET,				/* GroupingSetKind */
+	GE_SETOPERATION,			/* SetOperation (query) */
+	GE_CTEMATERIALIZE,			/* CTEMaterialize */
+	GE_SCANDIR,					/* ScanDirection */
+	GE_AGGSTRATEGY,				/* AggStrategy */
+	GE_AGGSPLIT,				/* AggSplit (flag bits) */
+	GE_SETOPCMD,				/* SetOpCmd (plan) */
+	GE_SETOPSTRATEGY			/* SetOpStrategy (plan) */
+} GuardEnum;
+
+/* a member enum_v2 does not know (a major newer than 18 added it) */
+#define GUARD_ENUM_UNKNOWN	0x3F3F
+
+/*
+ * enum_v2: guard's own number for an enum member, by the member's name.
+ * The numbers are part of rules 2 and never change: a member a newer major
+ * adds gets a new number, one it removes keeps its number unused.  They
+ * are small (below 256), as the callers that pack them next to other
+ * fields need.
+ */
+static uint64
+enum_v2(GuardEnum kind, int v)
+{
+	switch (kind)
+	{
+		case GE_CMD:
+			switch ((CmdType) v)
+			{
+				case CMD_UNKNOWN:
+					return 1;
+				case CMD_SELECT:
+					return 2;
+				case CMD_UPDATE:
+					return 3;
+				case CMD_INSERT:
+					return 4;
+				case CMD_DELETE:
+					return 5;
+				case CMD_MERGE:
+					return 6;
+				case CMD_UTILITY:
+					return 7;
+				case CMD_NOTHING:
+					return 8;
+			}
+			break;
+		case GE_RTE:
+			switch ((RTEKind) v)
+			{
+				case RTE_RELATION:
+					return 1;
+				case RTE_SUBQUERY:
+					return 2;
+				case RTE_JOIN:
+					return 3;
+				case RTE_FUNCTION:
+					return 4;
+				case RTE_TABLEFUNC:
+					return 5;
+				case RTE_VALUES:
+					return 6;
+				case RTE_CTE:
+					return 7;
+				case RTE_NAMEDTUPLESTORE:
+					return 8;
+				case RTE_RESULT:
+					return 9;
+#ifdef GUARD_HAVE_RTE_GROUP
+				case RTE_GROUP:
+					return 10;	/* never hashed: see group_var_expr() */
+#endif
+			}
+			break;
+		case GE_JOIN:
+			switch ((JoinType) v)
+			{
+				case JOIN_INNER:
+					return 1;
+				case JOIN_LEFT:
+					return 2;
+				case JOIN_FULL:
+					return 3;
+				case JOIN_RIGHT:
+					return 4;
+				case JOIN_SEMI:
+					return 5;
+				case JOIN_ANTI:
+					return 6;
+				case JOIN_UNIQUE_OUTER:
+					return 7;
+				case JOIN_UNIQUE_INNER:
+					return 8;
+#ifdef GUARD_HAVE_JOIN_RIGHT_ANTI
+				case JOIN_RIGHT_ANTI:
+					return 9;
+#endif
+#ifdef GUARD_HAVE_JOIN_RIGHT_SEMI
+				case JOIN_RIGHT_SEMI:
+					return 10;
+#endif
+			}
+			break;
+		case GE_LIMIT:
+			switch ((LimitOption) v)
+			{
+				case LIMIT_OPTION_COUNT:
+					return 1;
+				case LIMIT_OPTION_WITH_TIES:
+					return 2;
+#ifdef GUARD_HAVE_LIMIT_OPTION_DEFAULT
+				case LIMIT_OPTION_DEFAULT:
+					return 1;	/* never set by 15's parser; 16 dropped it */
+#endif
+			}
+			break;
+		case GE_LOCKSTRENGTH:
+			switch ((LockClauseStrength) v)
+			{
+				case LCS_NONE:
+					return 1;
+				case LCS_FORKEYSHARE:
+					return 2;
+				case LCS_FORSHARE:
+					return 3;
+				case LCS_FORNOKEYUPDATE:
+					return 4;
+				case LCS_FORUPDATE:
+					return 5;
+			}
+			break;
+		case GE_LOCKWAIT:
+			switch ((LockWaitPolicy) v)
+			{
+				case LockWaitBlock:
+					return 1;
+				case LockWaitSkip:
+					return 2;
+				case LockWaitError:
+					return 3;
+			}
+			break;
+		case GE_PARAM:
+			switch ((ParamKind) v)
+			{
+				case PARAM_EXTERN:
+					return 1;
+				case PARAM_EXEC:
+					return 2;
+				case PARAM_SUBLINK:
+					return 3;
+				case PARAM_MULTIEXPR:
+					return 4;
+			}
+			break;
+		case GE_BOOLEXPR:
+			switch ((BoolExprType) v)
+			{
+				case AND_EXPR:
+					return 1;
+				case OR_EXPR:
+					return 2;
+				case NOT_EXPR:
+					return 3;
+			}
+			break;
+		case GE_SUBLINK:
+			switch ((SubLinkType) v)
+			{
+				case EXISTS_SUBLINK:
+					return 1;
+				case ALL_SUBLINK:
+					return 2;
+				case ANY_SUBLINK:
+					return 3;
+				case ROWCOMPARE_SUBLINK:
+					return 4;
+				case EXPR_SUBLINK:
+					return 5;
+				case MULTIEXPR_SUBLINK:
+					return 6;
+				case ARRAY_SUBLINK:
+					return 7;
+				case CTE_SUBLINK:
+					return 8;
+			}
+			break;
+		case GE_ROWCOMPARE:
+			/* LT..NE are the btree strategy numbers 1..6 in both enums */
+			if (v >= 1 && v <= 6)
+				return (uint64) v;
+			break;
+		case GE_MINMAX:
+			switch ((MinMaxOp) v)
+			{
+				case IS_GREATEST:
+					return 1;
+				case IS_LEAST:
+					return 2;
+			}
+			break;
+		case GE_SVF:
+			switch ((SQLValueFunctionOp) v)
+			{
+				case SVFOP_CURRENT_DATE:
+					return 1;
+				case SVFOP_CURRENT_TIME:
+					return 2;
+				case SVFOP_CURRENT_TIME_N:
+					return 3;
+				case SVFOP_CURRENT_TIMESTAMP:
+					return 4;
+				case SVFOP_CURRENT_TIMESTAMP_N:
+					return 5;
+				case SVFOP_LOCALTIME:
+					return 6;
+				case SVFOP_LOCALTIME_N:
+					return 7;
+				case SVFOP_LOCALTIMESTAMP:
+					return 8;
+				case SVFOP_LOCALTIMESTAMP_N:
+					return 9;
+				case SVFOP_CURRENT_ROLE:
+					return 10;
+				case SVFOP_CURRENT_USER:
+					return 11;
+				case SVFOP_USER:
+					return 12;
+				case SVFOP_SESSION_USER:
+					return 13;
+				case SVFOP_CURRENT_CATALOG:
+					return 14;
+				case SVFOP_CURRENT_SCHEMA:
+					return 15;
+			}
+			break;
+		case GE_XML:
+			switch ((XmlExprOp) v)
+			{
+				case IS_XMLCONCAT:
+					return 1;
+				case IS_XMLELEMENT:
+					return 2;
+				case IS_XMLFOREST:
+					return 3;
+				case IS_XMLPARSE:
+					return 4;
+				case IS_XMLPI:
+					return 5;
+				case IS_XMLROOT:
+					return 6;
+				case IS_XMLSERIALIZE:
+					return 7;
+				case IS_DOCUMENT:
+					return 8;
+			}
+			break;
+		case GE_NULLTEST:
+			switch ((NullTestType) v)
+			{
+				case IS_NULL:
+					return 1;
+				case IS_NOT_NULL:
+					return 2;
+			}
+			break;
+		case GE_BOOLTEST:
+			switch ((BoolTestType) v)
+			{
+				case IS_TRUE:
+					return 1;
+				case IS_NOT_TRUE:
+					return 2;
+				case IS_FALSE:
+					return 3;
+				case IS_NOT_FALSE:
+					return 4;
+				case IS_UNKNOWN:
+					return 5;
+				case IS_NOT_UNKNOWN:
+					return 6;
+			}
+			break;
+		case GE_ONCONFLICT:
+			switch ((OnConflictAction) v)
+			{
+				case ONCONFLICT_NONE:
+					return 1;
+				case ONCONFLICT_NOTHING:
+					return 2;
+				case ONCONFLICT_UPDATE:
+					return 3;
+			}
+			break;
+		case GE_GROUPINGSET:
+			switch ((GroupingSetKind) v)
+			{
+				case GROUPING_SET_EMPTY:
+					return 1;
+				case GROUPING_SET_SIMPLE:
+					return 2;
+				case GROUPING_SET_ROLLUP:
+					return 3;
+				case GROUPING_SET_CUBE:
+					return 4;
+				case GROUPING_SET_SETS:
+					return 5;
+			}
+			break;
+		case GE_SETOPERATION:
+			switch ((SetOperation) v)
+			{
+				case SETOP_NONE:
+					return 1;
+				case SETOP_UNION:
+					return 2;
+				case SETOP_INTERSECT:
+					return 3;
+				case SETOP_EXCEPT:
+					return 4;
+			}
+			break;
+		case GE_CTEMATERIALIZE:
+			switch ((CTEMaterialize) v)
+			{
+				case CTEMaterializeDefault:
+					return 1;
+				case CTEMaterializeAlways:
+					return 2;
+				case CTEMaterializeNever:
+					return 3;
+			}
+			break;
+		case GE_SCANDIR:
+			if (ScanDirectionIsBackward((ScanDirection) v))
+				return 1;
+			if (ScanDirectionIsForward((ScanDirection) v))
+				return 3;
+			return 2;			/* no movement */
+		case GE_AGGSTRATEGY:
+			switch ((AggStrategy) v)
+			{
+				case AGG_PLAIN:
+					return 1;
+				case AGG_SORTED:
+					return 2;
+				case AGG_HASHED:
+					return 3;
+				case AGG_MIXED:
+					return 4;
+			}
+			break;
+		case GE_AGGSPLIT:
+			/* a set of flags: guard's own bit for each */
+			return 0x10 |
+				(DO_AGGSPLIT_COMBINE(v) ? 0x01 : 0) |
+				(DO_AGGSPLIT_SKIPFINAL(v) ? 0x02 : 0) |
+				(DO_AGGSPLIT_SERIALIZE(v) ? 0x04 : 0) |
+				(DO_AGGSPLIT_DESERIALIZE(v) ? 0x08 : 0);
+		case GE_SETOPCMD:
+			switch ((SetOpCmd) v)
+			{
+				case SETOPCMD_INTERSECT:
+					return 1;
+				case SETOPCMD_INTERSECT_ALL:
+					return 2;
+				case SETOPCMD_EXCEPT:
+					return 3;
+				case SETOPCMD_EXCEPT_ALL:
+					return 4;
+			}
+			break;
+		case GE_SETOPSTRATEGY:
+			switch ((SetOpStrategy) v)
+			{
+				case SETOP_SORTED:
+					return 1;
+				case SETOP_HASHED:
+					return 2;
+			}
+			break;
+	}
+	return GUARD_ENUM_UNKNOWN;
+}
+
+/*
+ * What an enum member contributes: the one way an enum reaches a hash.
+ * Rules 1: PostgreSQL's number, as before; rules 2: guard's.
+ */
+#define ENUMV(rules2, kind, v) \
+	((rules2) ? enum_v2((kind), (int) (v)) : (uint64) (v))
+
 /* =====================================================================
  * query_hash
  * =====================================================================
@@ -111,9 +588,13 @@ typedef struct QueryJumble
 	int			nlocs;
 	int			maxlocs;
 	bool		saw_andor;		/* an OR with an AND operand (lint.c) */
+	bool		rules2;			/* guard.fingerprint_rules >= 2 */
+	const uint64 *tags;			/* tag_value() table of the rules */
 } QueryJumble;
 
 #define J(v)		(qj->h = mix(qj->h, (uint64) (v)))
+#define JTAG(tag)	J(tag_value(qj->tags, (tag)))
+#define JENUM(kind, v) J(ENUMV(qj->rules2, (kind), (v)))
 #define JOID(cls, oid) \
 	do { if (OidIsValid(oid)) J(guard_objname_hash((cls), (oid))); else J(0); } while (0)
 
@@ -144,7 +625,9 @@ jumble_var(QueryJumble *qj, Var *var)
 {
 	int			level = qj->depth - 1 - (int) var->varlevelsup;
 
-	J((uint64) T_Var | (uint64) var->varno << 16 | (uint64) var->varlevelsup << 48);
+	/* the tag's bits and the others do not overlap under rules 1 */
+	J(tag_value(qj->tags, T_Var) ^
+	  ((uint64) var->varno << 16 | (uint64) var->varlevelsup << 48));
 	if (level >= 0 && level < qj->depth && !IS_SPECIAL_VARNO(var->varno) &&
 		var->varno >= 1 && var->varno <= list_length(qj->rtables[level]))
 	{
@@ -158,6 +641,39 @@ jumble_var(QueryJumble *qj, Var *var)
 	}
 	J(var->varattno);
 }
+
+#ifdef GUARD_HAVE_RTE_GROUP
+/*
+ * group_var_expr (rules 2): what a Var stands for when it points at the
+ * grouping step's RTE_GROUP entry (18): the grouped expression itself,
+ * which is what 15's target list and HAVING hold in its place.  Its Vars
+ * are relative to the grouping query; from inside a sublink (varlevelsup
+ * > 0) they are shifted as 15's parser writes them.  Any other node is
+ * returned as is.
+ */
+static Node *
+group_var_expr(QueryJumble *qj, Var *var)
+{
+	int			level = qj->depth - 1 - (int) var->varlevelsup;
+	RangeTblEntry *rte;
+	Node	   *expr;
+
+	if (level < 0 || level >= qj->depth || IS_SPECIAL_VARNO(var->varno) ||
+		var->varno < 1 || var->varno > list_length(qj->rtables[level]))
+		return (Node *) var;
+	rte = rt_fetch(var->varno, qj->rtables[level]);
+	if (rte->rtekind != RTE_GROUP || var->varattno < 1 ||
+		var->varattno > list_length(rte->groupexprs))
+		return (Node *) var;
+	expr = (Node *) list_nth(rte->groupexprs, var->varattno - 1);
+	if (var->varlevelsup > 0)
+	{
+		expr = copyObject(expr);
+		IncrementVarSublevelsUp(expr, var->varlevelsup, 0);
+	}
+	return expr;
+}
+#endif
 
 static void
 jumble_rangetable(QueryJumble *qj, List *rtable)
@@ -175,43 +691,53 @@ jumble_rangetable(QueryJumble *qj, List *rtable)
 				jumble_expr(qj, (Node *) rte->tablesample);
 				break;
 			case RTE_SUBQUERY:
-				J(RTE_SUBQUERY);
+				JENUM(GE_RTE, RTE_SUBQUERY);
 				jumble_query(qj, rte->subquery);
 				break;
 			case RTE_JOIN:
-				J((uint64) RTE_JOIN | (uint64) rte->jointype << 8);
+				J(ENUMV(qj->rules2, GE_RTE, RTE_JOIN) |
+				  ENUMV(qj->rules2, GE_JOIN, rte->jointype) << 8);
 				break;
 			case RTE_FUNCTION:
-				J(RTE_FUNCTION);
+				JENUM(GE_RTE, RTE_FUNCTION);
 				jumble_expr(qj, (Node *) rte->functions);
 				break;
 			case RTE_TABLEFUNC:
-				J(RTE_TABLEFUNC);
+				JENUM(GE_RTE, RTE_TABLEFUNC);
 				jumble_expr(qj, (Node *) rte->tablefunc);
 				break;
 			case RTE_VALUES:
-				J(RTE_VALUES);
+				JENUM(GE_RTE, RTE_VALUES);
 				jumble_expr(qj, (Node *) rte->values_lists);
 				break;
 			case RTE_CTE:
-				J(RTE_CTE);
+				JENUM(GE_RTE, RTE_CTE);
 				qj->h = mix(qj->h, hash_bytes_extended((const unsigned char *) rte->ctename,
 													   strlen(rte->ctename), 0));
 				J(rte->ctelevelsup);
 				break;
 			case RTE_NAMEDTUPLESTORE:
-				J(RTE_NAMEDTUPLESTORE);
+				JENUM(GE_RTE, RTE_NAMEDTUPLESTORE);
 				qj->h = mix(qj->h, hash_bytes_extended((const unsigned char *) rte->enrname,
 													   strlen(rte->enrname), 0));
 				break;
 			case RTE_RESULT:
-				J(RTE_RESULT);
+				JENUM(GE_RTE, RTE_RESULT);
 				break;
 #ifdef GUARD_HAVE_RTE_GROUP
 			case RTE_GROUP:
+
 				/*
-				 * The grouped expressions: the target list and HAVING
-				 * refer to them by Vars of this entry.
+				 * Rules 2 hash the statement as 15, which has no RTE_GROUP,
+				 * does: each grouped expression where a Var of this entry
+				 * stands for it (group_var_expr).
+				 */
+				if (qj->rules2)
+					break;
+
+				/*
+				 * Rules 1: the grouped expressions here; the target list
+				 * and HAVING refer to them by Vars of this entry.
 				 */
 				J(RTE_GROUP);
 				jumble_expr(qj, (Node *) rte->groupexprs);
@@ -232,15 +758,28 @@ jumble_query(QueryJumble *qj, Query *query)
 	if (qj->depth >= QJ_MAX_DEPTH)
 	{
 		/* absurdly deep nesting: hash what we can without resolving Vars */
-		J(T_Query);
+		JTAG(T_Query);
 		return;
 	}
 	qj->rtables[qj->depth++] = query->rtable;
 
-	J((uint64) T_Query | (uint64) query->commandType << 16 |
-	  (uint64) query->resultRelation << 32);
+	J(tag_value(qj->tags, T_Query) ^
+	  (ENUMV(qj->rules2, GE_CMD, query->commandType) << 16 |
+	   (uint64) query->resultRelation << 32));
 	jumble_rangetable(qj, query->rtable);
-	jumble_expr(qj, (Node *) query->jointree);
+	if (qj->rules2 && GuardMergeJoinCondition(query) != NULL &&
+		query->jointree != NULL && query->jointree->quals == NULL)
+	{
+		/*
+		 * Since 17 MERGE keeps its join condition apart; 15 has it as the
+		 * quals of the join tree.  Rules 2 hash it there, as 15 does.
+		 */
+		JTAG(T_FromExpr);
+		jumble_expr(qj, (Node *) query->jointree->fromlist);
+		jumble_expr(qj, GuardMergeJoinCondition(query));
+	}
+	else
+		jumble_expr(qj, (Node *) query->jointree);
 	{
 		/* target columns of INSERT/UPDATE/MERGE count by name */
 		Oid			saved_target = qj->target_relid;
@@ -269,7 +808,8 @@ jumble_query(QueryJumble *qj, Query *query)
 	jumble_expr(qj, (Node *) query->sortClause);
 	jumble_expr(qj, query->limitOffset);
 	jumble_expr(qj, query->limitCount);
-	J((uint64) query->limitOption | (uint64) query->groupDistinct << 8 | 0x4c494d00);
+	J(ENUMV(qj->rules2, GE_LIMIT, query->limitOption) |
+	  (uint64) query->groupDistinct << 8 | 0x4c494d00);
 	{
 		ListCell   *lc;
 
@@ -280,8 +820,8 @@ jumble_query(QueryJumble *qj, Query *query)
 			if (!rowmark->pushedDown)
 			{
 				J(rowmark->rti);
-				J(rowmark->strength);
-				J(rowmark->waitPolicy);
+				JENUM(GE_LOCKSTRENGTH, rowmark->strength);
+				JENUM(GE_LOCKWAIT, rowmark->waitPolicy);
 			}
 		}
 	}
@@ -300,11 +840,16 @@ jumble_node(QueryJumble *qj, Node *node)
 {
 	ListCell   *lc;
 
+#ifdef GUARD_HAVE_RTE_GROUP
+	if (qj->rules2 && IsA(node, Var))
+		node = group_var_expr(qj, (Var *) node);
+#endif
+
 	/* deep expressions (a + a + ...) recurse: check the stack every 8 levels */
 	if ((++qj->expr_depth & 7) == 0)
 		check_stack_depth();
 
-	J(nodeTag(node));
+	JTAG(nodeTag(node));
 	switch (nodeTag(node))
 	{
 		case T_Var:
@@ -323,7 +868,7 @@ jumble_node(QueryJumble *qj, Node *node)
 			{
 				Param	   *p = (Param *) node;
 
-				J(p->paramkind);
+				JENUM(GE_PARAM, p->paramkind);
 				J(p->paramid);
 				JOID(TypeRelationId, p->paramtype);
 				if (p->paramkind == PARAM_EXTERN)
@@ -385,7 +930,7 @@ jumble_node(QueryJumble *qj, Node *node)
 			jumble_expr(qj, (Node *) ((ScalarArrayOpExpr *) node)->args);
 			break;
 		case T_BoolExpr:
-			J(((BoolExpr *) node)->boolop);
+			JENUM(GE_BOOLEXPR, ((BoolExpr *) node)->boolop);
 			if (((BoolExpr *) node)->boolop == OR_EXPR && !qj->saw_andor)
 			{
 				foreach(lc, ((BoolExpr *) node)->args)
@@ -399,7 +944,7 @@ jumble_node(QueryJumble *qj, Node *node)
 			{
 				SubLink    *sublink = (SubLink *) node;
 
-				J(sublink->subLinkType);
+				JENUM(GE_SUBLINK, sublink->subLinkType);
 				J(sublink->subLinkId);
 				jumble_expr(qj, (Node *) sublink->testexpr);
 				jumble_query(qj, castNode(Query, sublink->subselect));
@@ -459,7 +1004,7 @@ jumble_node(QueryJumble *qj, Node *node)
 			jumble_expr(qj, (Node *) ((RowExpr *) node)->args);
 			break;
 		case T_RowCompareExpr:
-			J(GuardRowCompareType((RowCompareExpr *) node));
+			JENUM(GE_ROWCOMPARE, GuardRowCompareType((RowCompareExpr *) node));
 			jumble_expr(qj, (Node *) ((RowCompareExpr *) node)->largs);
 			jumble_expr(qj, (Node *) ((RowCompareExpr *) node)->rargs);
 			break;
@@ -467,24 +1012,24 @@ jumble_node(QueryJumble *qj, Node *node)
 			jumble_expr(qj, (Node *) ((CoalesceExpr *) node)->args);
 			break;
 		case T_MinMaxExpr:
-			J(((MinMaxExpr *) node)->op);
+			JENUM(GE_MINMAX, ((MinMaxExpr *) node)->op);
 			jumble_expr(qj, (Node *) ((MinMaxExpr *) node)->args);
 			break;
 		case T_SQLValueFunction:
-			J(((SQLValueFunction *) node)->op);
+			JENUM(GE_SVF, ((SQLValueFunction *) node)->op);
 			J(((SQLValueFunction *) node)->typmod);
 			break;
 		case T_XmlExpr:
-			J(((XmlExpr *) node)->op);
+			JENUM(GE_XML, ((XmlExpr *) node)->op);
 			jumble_expr(qj, (Node *) ((XmlExpr *) node)->named_args);
 			jumble_expr(qj, (Node *) ((XmlExpr *) node)->args);
 			break;
 		case T_NullTest:
-			J(((NullTest *) node)->nulltesttype);
+			JENUM(GE_NULLTEST, ((NullTest *) node)->nulltesttype);
 			jumble_expr(qj, (Node *) ((NullTest *) node)->arg);
 			break;
 		case T_BooleanTest:
-			J(((BooleanTest *) node)->booltesttype);
+			JENUM(GE_BOOLTEST, ((BooleanTest *) node)->booltesttype);
 			jumble_expr(qj, (Node *) ((BooleanTest *) node)->arg);
 			break;
 		case T_CoerceToDomain:
@@ -534,7 +1079,7 @@ jumble_node(QueryJumble *qj, Node *node)
 			{
 				JoinExpr   *join = (JoinExpr *) node;
 
-				J(join->jointype);
+				JENUM(GE_JOIN, join->jointype);
 				J(join->isNatural);
 				J(join->rtindex);
 				jumble_expr(qj, join->larg);
@@ -550,7 +1095,7 @@ jumble_node(QueryJumble *qj, Node *node)
 			{
 				OnConflictExpr *conf = (OnConflictExpr *) node;
 
-				J(conf->action);
+				JENUM(GE_ONCONFLICT, conf->action);
 				jumble_expr(qj, (Node *) conf->arbiterElems);
 				jumble_expr(qj, conf->arbiterWhere);
 				jumble_expr(qj, (Node *) conf->onConflictSet);
@@ -561,7 +1106,7 @@ jumble_node(QueryJumble *qj, Node *node)
 			break;
 		case T_MergeAction:
 			J(GuardMergeActionMatched((MergeAction *) node));
-			J(((MergeAction *) node)->commandType);
+			JENUM(GE_CMD, ((MergeAction *) node)->commandType);
 			jumble_expr(qj, ((MergeAction *) node)->qual);
 			jumble_expr(qj, (Node *) ((MergeAction *) node)->targetList);
 			break;
@@ -580,7 +1125,7 @@ jumble_node(QueryJumble *qj, Node *node)
 			J(((SortGroupClause *) node)->nulls_first);
 			break;
 		case T_GroupingSet:
-			J(((GroupingSet *) node)->kind);
+			JENUM(GE_GROUPINGSET, ((GroupingSet *) node)->kind);
 			jumble_expr(qj, (Node *) ((GroupingSet *) node)->content);
 			break;
 		case T_WindowClause:
@@ -601,12 +1146,12 @@ jumble_node(QueryJumble *qj, Node *node)
 
 				qj->h = mix(qj->h, hash_bytes_extended((const unsigned char *) cte->ctename,
 													   strlen(cte->ctename), 0));
-				J(cte->ctematerialized);
+				JENUM(GE_CTEMATERIALIZE, cte->ctematerialized);
 				jumble_query(qj, castNode(Query, cte->ctequery));
 			}
 			break;
 		case T_SetOperationStmt:
-			J(((SetOperationStmt *) node)->op);
+			JENUM(GE_SETOPERATION, ((SetOperationStmt *) node)->op);
 			J(((SetOperationStmt *) node)->all);
 			jumble_expr(qj, ((SetOperationStmt *) node)->larg);
 			jumble_expr(qj, ((SetOperationStmt *) node)->rarg);
@@ -655,6 +1200,8 @@ guard_query_hash(Query *query, bool *has_params, int **const_locations,
 	qj.nlocs = 0;
 	qj.maxlocs = 0;
 	qj.saw_andor = false;
+	qj.tags = select_rules();
+	qj.rules2 = guard_fingerprint_rules >= 2;
 	jumble_query(&qj, query);
 	*has_params = qj.has_params;
 	*maybe_andor = qj.saw_andor;
@@ -676,7 +1223,11 @@ typedef struct PlanWalk
 	StringInfo	detail;			/* scratch for one node's shape line */
 	List	   *seqscan_relids; /* Oids of seq-scanned (normalized) rels */
 	List	   *seqscan_rtis;	/* RT indexes actually scanned */
+	bool		rules2;			/* guard.fingerprint_rules >= 2 */
+	const uint64 *tags;			/* tag_value() table of the rules */
 } PlanWalk;
+
+#define PENUM(kind, v) ENUMV(pw->rules2, (kind), (v))
 
 static uint64 walk_plan(PlanWalk *pw, Plan *plan, int indent);
 
@@ -1060,7 +1611,7 @@ walk_plan(PlanWalk *pw, Plan *plan, int indent)
 	if (detail)
 		resetStringInfo(detail);	/* used up before the children run */
 
-	h = mix(0x504c4e, nodeTag(plan));
+	h = mix(0x504c4e, tag_value(pw->tags, nodeTag(plan)));
 	h = mix(h, plan->parallel_aware);
 
 	switch (nodeTag(plan))
@@ -1090,7 +1641,7 @@ walk_plan(PlanWalk *pw, Plan *plan, int indent)
 				if (detail && ScanDirectionIsBackward(dir))
 					appendStringInfoString(detail, "Backward ");
 				h = mix(h, index_hash(indexid, is_child, detail));
-				h = mix(h, dir);
+				h = mix(h, PENUM(GE_SCANDIR, dir));
 				h = scan_hash(pw, h, ((Scan *) plan)->scanrelid, detail, &is_child, &relid);
 			}
 			break;
@@ -1099,7 +1650,7 @@ walk_plan(PlanWalk *pw, Plan *plan, int indent)
 			h = mix(h, index_hash(((BitmapIndexScan *) plan)->indexid, is_child, detail));
 			break;
 		case T_ForeignScan:
-			h = mix(h, ((ForeignScan *) plan)->operation);
+			h = mix(h, PENUM(GE_CMD, ((ForeignScan *) plan)->operation));
 			if (((Scan *) plan)->scanrelid > 0)
 				h = scan_hash(pw, h, ((Scan *) plan)->scanrelid, detail, &is_child, &relid);
 			break;
@@ -1121,23 +1672,23 @@ walk_plan(PlanWalk *pw, Plan *plan, int indent)
 		case T_NestLoop:
 		case T_MergeJoin:
 		case T_HashJoin:
-			h = mix(h, ((Join *) plan)->jointype);
+			h = mix(h, PENUM(GE_JOIN, ((Join *) plan)->jointype));
 			break;
 		case T_Agg:
-			h = mix(h, ((Agg *) plan)->aggstrategy);
-			h = mix(h, ((Agg *) plan)->aggsplit);
+			h = mix(h, PENUM(GE_AGGSTRATEGY, ((Agg *) plan)->aggstrategy));
+			h = mix(h, PENUM(GE_AGGSPLIT, ((Agg *) plan)->aggsplit));
 			break;
 		case T_SetOp:
-			h = mix(h, ((SetOp *) plan)->cmd);
-			h = mix(h, ((SetOp *) plan)->strategy);
+			h = mix(h, PENUM(GE_SETOPCMD, ((SetOp *) plan)->cmd));
+			h = mix(h, PENUM(GE_SETOPSTRATEGY, ((SetOp *) plan)->strategy));
 			break;
 		case T_ModifyTable:
 			{
 				ModifyTable *mt = (ModifyTable *) plan;
 				ListCell   *lc;
 
-				h = mix(h, mt->operation);
-				h = mix(h, mt->onConflictAction);
+				h = mix(h, PENUM(GE_CMD, mt->operation));
+				h = mix(h, PENUM(GE_ONCONFLICT, mt->onConflictAction));
 				foreach(lc, mt->resultRelations)
 				{
 					bool		child;
@@ -1195,9 +1746,13 @@ static uint64
 walk_statement(PlanWalk *pw)
 {
 	PlannedStmt *pstmt = pw->pstmt;
-	uint64		h = mix(GUARD_FINGERPRINT_VERSION, pstmt->commandType);
+	uint64		h;
 	ListCell   *lc;
 	int			plan_id = 1;
+
+	pw->tags = select_rules();
+	pw->rules2 = guard_fingerprint_rules >= 2;
+	h = mix(GUARD_FINGERPRINT_VERSION, PENUM(GE_CMD, pstmt->commandType));
 
 	build_parent_map(pw);
 	h = mix(h, walk_plan(pw, pstmt->planTree, 0));

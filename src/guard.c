@@ -47,6 +47,7 @@ int			guard_flagged_max_concurrency = 0;
 int			guard_flagged_wait_timeout = 5000;
 bool		guard_correct = false;
 bool		guard_explain_verdict = true;
+int			guard_fingerprint_rules = GUARD_FINGERPRINT_RULES_DEFAULT;
 
 /*
  * Settings that change verdicts.  A verdict travels with its plan, so when
@@ -258,6 +259,22 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	/*
+	 * Fixed at start: every hash in the store, the baselines and the
+	 * plans in every backend's cache must be of one rules version.
+	 */
+	DefineCustomIntVariable("guard.fingerprint_rules",
+							"Version of the fingerprint rules guard hashes statements and plans "
+							"with.",
+							"1: the original rules; 2: node types and enum values by name, so "
+							"that hashes agree across major versions.",
+							&guard_fingerprint_rules,
+							GUARD_FINGERPRINT_RULES_DEFAULT,
+							1, GUARD_FINGERPRINT_RULES_MAX,
+							PGC_POSTMASTER,
+							GUC_SUPERUSER_ONLY,
+							NULL, NULL, NULL);
 
 	DefineCustomEnumVariable("guard.debug_fault",
 							 "Makes guard fail on purpose (for testing fail-open).",

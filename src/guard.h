@@ -22,8 +22,17 @@
 #include "nodes/pg_list.h"
 #include "utils/palloc.h"
 
-/* Version of the fingerprint rules (doc/fingerprint.md). */
-#define GUARD_FINGERPRINT_VERSION	1
+/*
+ * Version of the fingerprint rules in force (doc/fingerprint.md): the
+ * setting guard.fingerprint_rules, fixed at server start.  It seeds both
+ * hashes, travels with every plan's fingerprint and heads the saved store
+ * file, so a hash made under one version is never read as another's.
+ */
+extern int	guard_fingerprint_rules;
+
+#define GUARD_FINGERPRINT_RULES_DEFAULT	1
+#define GUARD_FINGERPRINT_RULES_MAX		2
+#define GUARD_FINGERPRINT_VERSION	((uint32) guard_fingerprint_rules)
 
 /*
  * SQLSTATEs (doc/errors.md).  Class QG lies in the range the SQL standard
