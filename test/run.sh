@@ -3,7 +3,8 @@
 #   bash test/run.sh
 # Installs what is missing, builds guard with -Werror, installs it, and runs
 # (as the postgres user, on temporary instances with private sockets):
-#   1. pg_regress: sql/*.sql against expected/*.out
+#   1. pg_regress: sql/*.sql against expected/*.out, and the fingerprint
+#      tests again under guard.fingerprint_rules = 2 (make installcheck-rules2)
 #   2. TAP: test/t/*.pl (restarts, crashes, dump/restore, eviction, concurrency)
 #   3. PostgreSQL's own regression suite with and without guard (test/pgregress),
 #      unless GUARD_SKIP_PGREGRESS=1.
@@ -28,17 +29,25 @@ log="$work/suite.log"
 # count: add the tests a suite reports to the totals
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
+# regress TARGET: run one pg_regress make target, count its tests
+regress() {
+	rm -f "$work/regression.diffs"
+	(cd "$work" && runuser -u postgres -- make -s "$1" TAP_TESTS= PG_CONFIG="$GUARD_PG_CONFIG") 2>&1 | tee "$log"
+	[ -f "$work/regression.diffs" ] && cat "$work/regression.diffs"
+	if n=$(grep -oE 'All [0-9]+ tests passed' "$log" | grep -oE '[0-9]+'); then
+		count "$n" 0
+	elif line=$(grep -oE '[0-9]+ of [0-9]+ tests failed' "$log"); then
+		f=${line%% of*}; t=${line#* of }; t=${t%% *}
+		count $((t - f)) "$f"
+	else
+		count 0 1			# did not even run
+	fi
+}
+
 say "pg_regress"
-(cd "$work" && runuser -u postgres -- make -s installcheck TAP_TESTS= PG_CONFIG="$GUARD_PG_CONFIG") 2>&1 | tee "$log"
-[ -f "$work/regression.diffs" ] && cat "$work/regression.diffs"
-if n=$(grep -oE 'All [0-9]+ tests passed' "$log" | grep -oE '[0-9]+'); then
-	count "$n" 0
-elif line=$(grep -oE '[0-9]+ of [0-9]+ tests failed' "$log"); then
-	f=${line%% of*}; t=${line#* of }; t=${t%% *}
-	count $((t - f)) "$f"
-else
-	count 0 1			# did not even run
-fi
+regress installcheck
+say "pg_regress under guard.fingerprint_rules = 2"
+regress installcheck-rules2
 
 say "TAP"
 (cd "$work" && runuser -u postgres -- make -s installcheck REGRESS= PG_CONFIG="$GUARD_PG_CONFIG") 2>&1 | tee "$log"

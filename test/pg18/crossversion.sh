@@ -95,7 +95,10 @@ for rules in 2 1; do
 			[ -n "$sets" ] || sets="SELECT"
 			read -r qh ph <<<"$(hashes $v "$name" "$sets" "$stmt")"
 			q[$rules,$v,$name]=$qh; p[$rules,$v,$name]=$ph
-			[ $rules = 2 ] && ex[$v,$name]=$(explain $v "$sets" "$stmt" | md5sum | cut -c1-8)
+			if [ $rules = 2 ]; then
+				explain $v "$sets" "$stmt" > "$work/$name.$v.plan"
+				ex[$v,$name]=$(md5sum < "$work/$name.$v.plan" | cut -c1-8)
+			fi
 		done < "$here/crossversion.stmts"
 	done
 done
@@ -115,6 +118,13 @@ while IFS='|' read -r name sets stmt; do
 	mark=""
 	if [ $e = same ] && { [ $a != same ] || [ $b != same ]; }; then mark="  <-- FAIL"; fail=1; fi
 	printf '%-17s %-8s | %-12s %-12s | %-12s %-12s%s\n' "$name" "$e" "$a" "$b" "$c" "$d" "$mark"
+done < "$here/crossversion.stmts"
+# where the plans differ, show how (the hashes may differ there)
+while IFS='|' read -r name sets stmt; do
+	[[ -z "$name" || "$name" == \#* ]] && continue
+	[ "${ex[15,$name]}" = "${ex[18,$name]}" ] && continue
+	echo; echo "--- $name: EXPLAIN (COSTS OFF) on 15 (-) and 18 (+)"
+	diff -u "$work/$name.15.plan" "$work/$name.18.plan" | tail -n +3 || true
 done < "$here/crossversion.stmts"
 echo
 echo "$n statements; EXPLAIN (COSTS OFF) identical on 15 and 18: $same_ex"
