@@ -6,7 +6,10 @@
  * Pure functions of a parse tree or a plan tree: no locks, no I/O, no
  * shared state.  The rules are versioned (GUARD_FINGERPRINT_VERSION) and
  * written down in doc/fingerprint.md; any change to what is hashed below
- * must bump the version and update that document.
+ * must bump the version and update that document.  Two versions live side
+ * by side, chosen at server start (guard.fingerprint_rules): 1 mixes
+ * PostgreSQL's NodeTag and enum numbers, 2 guard's own (tag_value(),
+ * ENUMV()), so that its hashes agree across major versions.
  *
  * query_hash jumbles the Query the planner receives: node types, operators,
  * functions, types and relations by portable name (namecache.c), columns by
