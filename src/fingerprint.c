@@ -590,6 +590,7 @@ typedef struct QueryJumble
 	int		   *locs;			/* locations of Consts */
 	int			nlocs;
 	int			maxlocs;
+	int		   *locs_buf;		/* the caller's buffer, or NULL */
 	bool		saw_andor;		/* an OR with an AND operand (lint.c) */
 	bool		rules2;			/* guard.fingerprint_rules >= 2 */
 	const uint64 *tags;			/* tag_value() table of the rules */
@@ -615,9 +616,20 @@ record_const(QueryJumble *qj, int location)
 		return;
 	if (qj->nlocs >= qj->maxlocs)
 	{
-		qj->maxlocs = qj->maxlocs ? qj->maxlocs * 2 : 16;
-		qj->locs = qj->locs ? repalloc(qj->locs, qj->maxlocs * sizeof(int))
-			: palloc(qj->maxlocs * sizeof(int));
+		int			newmax = qj->maxlocs ? qj->maxlocs * 2 : 16;
+
+		/* the caller's buffer first: most statements have few constants */
+		if (qj->locs == NULL || qj->locs == qj->locs_buf)
+		{
+			int		   *bigger = palloc(newmax * sizeof(int));
+
+			if (qj->nlocs > 0)
+				memcpy(bigger, qj->locs, qj->nlocs * sizeof(int));
+			qj->locs = bigger;
+		}
+		else
+			qj->locs = repalloc(qj->locs, newmax * sizeof(int));
+		qj->maxlocs = newmax;
 	}
 	qj->locs[qj->nlocs++] = location;
 }
@@ -1189,7 +1201,7 @@ jumble_node(QueryJumble *qj, Node *node)
  */
 uint64
 guard_query_hash(Query *query, bool *has_params, int **const_locations,
-				 int *nconsts, bool *maybe_andor)
+				 int *nconsts, bool *maybe_andor, int *locs_buf, int locs_buf_size)
 {
 	QueryJumble qj;
 
@@ -1199,9 +1211,10 @@ guard_query_hash(Query *query, bool *has_params, int **const_locations,
 	qj.expr_depth = 0;
 	qj.has_params = false;
 	qj.target_relid = InvalidOid;
-	qj.locs = NULL;
+	qj.locs = locs_buf;
+	qj.locs_buf = locs_buf;
 	qj.nlocs = 0;
-	qj.maxlocs = 0;
+	qj.maxlocs = locs_buf ? locs_buf_size : 0;
 	qj.saw_andor = false;
 	qj.tags = select_rules();
 	qj.rules2 = guard_fingerprint_rules >= 2;
@@ -1939,11 +1952,42 @@ void
 guard_fingerprint_attach(PlannedStmt *pstmt, const GuardFingerprint *fp)
 {
 	MemoryContext cxt = GetMemoryChunkContext(pstmt);
-	PlanInvalItem *items = MemoryContextAlloc(cxt, CARRIER_ITEMS * sizeof(PlanInvalItem));
+	PlanInvalItem *items;
 	uint64		q = fp->query_hash;
 	uint64		p = fp->plan_hash;
-	MemoryContext oldcxt;
 	int			i;
+
+	if (pstmt->invalItems == NIL)
+	{
+		/*
+		 * The common case, on every planning: one chunk holds the List, its
+		 * three cells and the three items (list_free and copyObject treat it
+		 * as any list whose cells are its initial ones).
+		 */
+		Size		listsize = MAXALIGN(offsetof(List, initial_elements) +
+										CARRIER_ITEMS * sizeof(ListCell));
+		char	   *chunk = MemoryContextAlloc(cxt, listsize +
+											   CARRIER_ITEMS * sizeof(PlanInvalItem));
+		List	   *list = (List *) chunk;
+
+		items = (PlanInvalItem *) (chunk + listsize);
+		list->type = T_List;
+		list->length = CARRIER_ITEMS;
+		list->max_length = CARRIER_ITEMS;
+		list->elements = list->initial_elements;
+		for (i = 0; i < CARRIER_ITEMS; i++)
+			list->initial_elements[i].ptr_value = &items[i];
+		pstmt->invalItems = list;
+	}
+	else
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+
+		items = palloc(CARRIER_ITEMS * sizeof(PlanInvalItem));
+		for (i = 0; i < CARRIER_ITEMS; i++)
+			pstmt->invalItems = lappend(pstmt->invalItems, &items[i]);
+		MemoryContextSwitchTo(oldcxt);
+	}
 
 	/* 16 flag bits + 12 bits of q | 32 bits of q */
 	items[0].cacheId = CARRIER_ID(0, ((fp->flags | GUARD_FP_VALID) & 0xFFFF) << 12 | (uint32) (q >> 52));
@@ -1954,16 +1998,8 @@ guard_fingerprint_attach(PlannedStmt *pstmt, const GuardFingerprint *fp)
 	/* 24 bits of p */
 	items[2].cacheId = CARRIER_ID(2, (uint32) (p & 0xFFFFFF));
 	items[2].hashValue = GUARD_FINGERPRINT_VERSION;
-
 	for (i = 0; i < CARRIER_ITEMS; i++)
 		items[i].type = T_PlanInvalItem;
-	oldcxt = MemoryContextSwitchTo(cxt);
-	if (pstmt->invalItems == NIL)
-		pstmt->invalItems = list_make3(&items[0], &items[1], &items[2]);	/* one allocation */
-	else
-		for (i = 0; i < CARRIER_ITEMS; i++)
-			pstmt->invalItems = lappend(pstmt->invalItems, &items[i]);
-	MemoryContextSwitchTo(oldcxt);
 }
 
 #define CARRIER_IS(item, i) \

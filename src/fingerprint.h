@@ -45,7 +45,8 @@ typedef struct GuardRelSize
 /* fingerprint.c */
 extern uint64 guard_query_hash(Query *query, bool *has_params,
 							   int **const_locations, int *nconsts,
-							   bool *maybe_andor);
+							   bool *maybe_andor, int *locs_buf,
+							   int locs_buf_size);
 extern uint64 guard_plan_hash(PlannedStmt *pstmt, List **seqscanned);
 extern char *guard_plan_shape(PlannedStmt *pstmt);
 extern int	guard_plan_seqscans(PlannedStmt *pstmt, const GuardRelSize *sizes,

@@ -91,6 +91,7 @@ typedef struct PrePlan
 	uint64		queryid;
 	char	   *clause;			/* the lint's finding, or NULL */
 	uint32		extra_flags;	/* GUARD_FP_CORRECTED */
+	int			locs_buf[16];	/* const_locs of most statements */
 } PrePlan;
 
 /*
@@ -682,12 +683,21 @@ guard_plan(Query *parse, const char *query_string, int cursorOptions,
 		ResetPlanCache();
 	}
 
-	memset(&pre, 0, sizeof(pre));
+	/* not memset: locs_buf needs no clearing */
+	pre.ok = false;
+	pre.query_hash = 0;
+	pre.has_params = false;
+	pre.const_locs = NULL;
+	pre.nconsts = 0;
+	pre.queryid = 0;
+	pre.clause = NULL;
+	pre.extra_flags = 0;
 	PG_TRY();
 	{
 		pre.query_hash = guard_query_hash(parse, &pre.has_params,
 										  &pre.const_locs, &pre.nconsts,
-										  &maybe_andor);
+										  &maybe_andor, pre.locs_buf,
+										  lengthof(pre.locs_buf));
 		pre.queryid = parse->queryId;
 		pre.ok = true;
 	}
