@@ -44,6 +44,7 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
@@ -98,6 +99,7 @@ static TimestampTz next_expiry = 0; /* earliest rejection expiry ahead; 0: none 
 static bool verdicts_stale = false; /* plans judged while the copy was stale */
 static bool load_failed = false;	/* the last attempt failed, ... */
 static TimestampTz load_failed_at = 0;	/* ... in the statement that started then */
+static int	foreign_rows = 0;	/* rows under other fingerprint rules, not carried */
 static Oid	baseline_relid = InvalidOid;	/* valid only with relid_known */
 static bool relid_known = false;
 static uint64 inval_count = 0;
@@ -218,6 +220,81 @@ parse_shape(const char *shape, List **seqscanned, List **indexed)
 }
 
 /*
+ * decision_key: what a decision is, independent of the rules its hashes
+ * were computed under: its status, statement text and plan shape (columns
+ * 3, 4 and 5).  guard.rekey copies all three to the carried row, so a
+ * decision under other rules whose key a current-rules row shares has been
+ * carried.  0 for a row without texts (it can never be carried).
+ */
+static uint64
+decision_key(TupleDesc desc, Datum *values, bool *isnull)
+{
+	uint64		h;
+	int			i;
+
+	if (desc->natts < 5 || isnull[3] || isnull[4])
+		return 0;
+	h = 0;
+	for (i = 2; i < 5; i++)
+	{
+		text	   *t = DatumGetTextPP(values[i]);
+
+		h = hash_combine64(h, hash_bytes_extended((unsigned char *) VARDATA_ANY(t),
+												  VARSIZE_ANY_EXHDR(t), i));
+	}
+	return h == 0 ? 1 : h;
+}
+
+static uint64 *
+carry_key_copy(uint64 key, MemoryContext cxt)
+{
+	uint64	   *k = MemoryContextAlloc(cxt, sizeof(uint64));
+
+	*k = key;
+	return k;
+}
+
+static int
+cmp_uint64(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * count_not_carried: the decisions under other rules (foreign) that no
+ * decision under the rules in force (current) carries.  Runs once per load
+ * of the copy, only when the table has the rules column.
+ */
+static int
+count_not_carried(List *foreign, List *current)
+{
+	uint64	   *cur;
+	int			ncur = 0;
+	int			n = 0;
+	ListCell   *lc;
+
+	if (foreign == NIL)
+		return 0;
+	cur = palloc(Max(list_length(current), 1) * sizeof(uint64));
+	foreach(lc, current)
+		cur[ncur++] = *(uint64 *) lfirst(lc);
+	qsort(cur, ncur, sizeof(uint64), cmp_uint64);
+	foreach(lc, foreign)
+	{
+		uint64		k = *(uint64 *) lfirst(lc);
+
+		if (k == 0 || ncur == 0 ||
+			bsearch(&k, cur, ncur, sizeof(uint64), cmp_uint64) == NULL)
+			n++;
+	}
+	pfree(cur);
+	return n;
+}
+
+/*
  * Read guard.baseline into fresh local hash tables and swap them in.
  * Returns false, changing nothing, when the table cannot be read now
  * (outside a transaction, no snapshot in parallel mode, or a conflicting
@@ -232,6 +309,7 @@ baseline_load(void)
 	Oid			relid;
 	uint64		start_count = inval_count;
 	int64		nrejected = 0;
+	int			nforeign = 0;
 	HTAB	   *new_plans;
 	HTAB	   *new_statements;
 	TimestampTz now = GetCurrentStatementStartTimestamp();
@@ -272,7 +350,10 @@ baseline_load(void)
 		TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
 		TupleDesc	desc = RelationGetDescr(rel);
 		AttrNumber	expires_attnum = get_attnum(relid, "expires_at");
+		AttrNumber	rules_attnum = get_attnum(relid, "fingerprint_rules");
 		HeapTuple	tuple;
+		List	   *foreign_keys = NIL;
+		List	   *current_keys = NIL;
 
 		/* heap_deform_tuple fills one slot per column of the table */
 		Datum	   *values = palloc(desc->natts * sizeof(Datum));
@@ -281,6 +362,9 @@ baseline_load(void)
 		if (expires_attnum != InvalidAttrNumber &&
 			get_atttype(relid, expires_attnum) != TIMESTAMPTZOID)
 			expires_attnum = InvalidAttrNumber;
+		if (rules_attnum != InvalidAttrNumber &&
+			get_atttype(relid, rules_attnum) != INT2OID)
+			rules_attnum = InvalidAttrNumber;
 		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 		{
 			BaselineKey key;
@@ -293,6 +377,29 @@ baseline_load(void)
 			heap_deform_tuple(tuple, desc, values, isnull);
 			if (isnull[0] || isnull[1] || isnull[2])
 				continue;
+
+			/*
+			 * A decision made under other fingerprint rules (NULL: rules 1)
+			 * has hashes this server never computes: it is not looked up,
+			 * only counted, unless guard.rekey carried it already.
+			 */
+			if (rules_attnum != InvalidAttrNumber)
+			{
+				int			rules = isnull[rules_attnum - 1] ? 1 :
+				DatumGetInt16(values[rules_attnum - 1]);
+				uint64		carry = decision_key(desc, values, isnull);
+
+				if (rules != guard_fingerprint_rules)
+				{
+					if (expires_attnum == InvalidAttrNumber ||
+						isnull[expires_attnum - 1] ||
+						DatumGetTimestampTz(values[expires_attnum - 1]) > now)
+						foreign_keys = lappend(foreign_keys,
+											   carry_key_copy(carry, loading_cxt));
+					continue;
+				}
+				current_keys = lappend(current_keys, carry_key_copy(carry, loading_cxt));
+			}
 			memset(&key, 0, sizeof(key));
 			key.query_hash = (uint64) DatumGetInt64(values[0]);
 			key.plan_hash = (uint64) DatumGetInt64(values[1]);
@@ -355,6 +462,7 @@ baseline_load(void)
 		table_close(rel, AccessShareLock);
 		pfree(values);
 		pfree(isnull);
+		nforeign = count_not_carried(foreign_keys, current_keys);
 	}
 
 	/* complete: swap the new copy in */
@@ -365,6 +473,7 @@ baseline_load(void)
 	baseline_plans = new_plans;
 	baseline_statements = new_statements;
 	next_expiry = first_expiry;
+	foreign_rows = nforeign;
 
 	/* an invalidation that arrived while loading means: load again */
 	baseline_valid = (inval_count == start_count);
@@ -543,6 +652,20 @@ guard_baseline_status(uint64 query_hash, uint64 plan_hash)
 		entry->expires_at <= GetCurrentStatementStartTimestamp())
 		return GUARD_STATUS_NEW;
 	return entry->status;
+}
+
+/*
+ * guard_baseline_foreign_rows: the decisions of this database made under
+ * other fingerprint rules than the server's and not yet carried to the
+ * current hashes by guard.rekey (0 when the baseline is unknown).  They
+ * are not applied: while there are any, enforce.c blocks no plan that has
+ * no decision.  Reads the table only when the cached copy is stale.
+ */
+int
+guard_baseline_foreign_rows(void)
+{
+	baseline_ensure();
+	return baseline_plans == NULL ? 0 : foreign_rows;
 }
 
 /*

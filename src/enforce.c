@@ -33,6 +33,7 @@
 #include "utils/acl.h"
 #include "utils/timestamp.h"
 
+#include "baseline.h"
 #include "compat.h"
 #include "enforce.h"
 #include "guard.h"
@@ -298,6 +299,8 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 	volatile double rows = 0;
 	char	   *volatile shape = NULL;
 	volatile bool approver = false;
+	volatile bool foreign = false;	/* action downgraded: see below */
+	volatile GuardAction mode_action = action;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	/*
@@ -307,6 +310,20 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 	 */
 	if (!GuardCheckPermissions(queryDesc->plannedstmt, false))
 		return;
+
+	/*
+	 * Decisions made under other fingerprint rules are not applied
+	 * until guard.rekey carries them: a plan without a decision may be
+	 * one of them, approved, so it is not stopped, only warned about.
+	 * A plan rejected under the current rules still is.
+	 */
+	if ((action == GUARD_ACTION_BLOCKED || action == GUARD_ACTION_THROTTLED) &&
+		(fp->flags & GUARD_FP_REJECTED) == 0 &&
+		guard_baseline_foreign_rows() > 0)
+	{
+		action = GUARD_ACTION_WARNED;
+		foreign = true;
+	}
 
 	memset(&j, 0, sizeof(j));
 	j.reasons = fp->flags & (GUARD_FP_REASONS | GUARD_FP_ANDOR);
@@ -360,6 +377,15 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 								   j.clause ? j.clause : "(clause not available)",
 								   (long long) fp->query_hash),
 						 errhint("AND binds tighter than OR: add parentheses to say which grouping you mean.")));
+			else if (foreign)
+				ereport(GUARD_WARNING_CLIENT,
+						(errcode(ERRCODE_GUARD_BLOCKED),
+						 errmsg("plan sequentially scans %s (about %.0f rows); not %s because decisions made under other fingerprint rules are not carried over yet",
+								relation ? relation : "a large relation", rows,
+								mode_action == GUARD_ACTION_THROTTLED ? "throttled" : "blocked"),
+						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
+						 errhint("Run SELECT * FROM guard.rekey(); to carry the decisions to guard.fingerprint_rules = %d, then review those it could not carry.",
+								 guard_fingerprint_rules)));
 			else if (relation)
 				ereport(GUARD_WARNING_CLIENT,
 						(errcode(ERRCODE_GUARD_BLOCKED),

@@ -47,8 +47,21 @@ PG_FUNCTION_INFO_V1(guard_reject);
 PG_FUNCTION_INFO_V1(guard_forget);
 PG_FUNCTION_INFO_V1(guard_approve_observed);
 
-/* 0.4: with the expiry of a rejection */
+/* 0.4: with the fingerprint rules in force and the expiry of a rejection */
 static const char *decide_sql =
+"INSERT INTO guard.baseline AS b "
+"  (query_hash, plan_hash, status, query, plan, note, created_at, created_by, expires_at, "
+"   fingerprint_rules) "
+"VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.now(), $7, $8, $9) "
+"ON CONFLICT (query_hash, plan_hash) DO UPDATE SET "
+"  status = excluded.status, note = excluded.note, "
+"  query = COALESCE(excluded.query, b.query), "
+"  plan = COALESCE(excluded.plan, b.plan), "
+"  created_at = excluded.created_at, created_by = excluded.created_by, "
+"  expires_at = excluded.expires_at, fingerprint_rules = excluded.fingerprint_rules";
+
+/* a 0.4 table before guard.rekey (not in a released 0.4): no rules column */
+static const char *decide_sql_expiry =
 "INSERT INTO guard.baseline AS b "
 "  (query_hash, plan_hash, status, query, plan, note, created_at, created_by, expires_at) "
 "VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.now(), $7, $8) "
@@ -134,14 +147,15 @@ static void
 decide_one(FunctionCallInfo fcinfo, uint64 query_hash, uint64 plan_hash,
 		   GuardStatus status, TimestampTz expires_at)
 {
-	Oid			argtypes[8] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	NAMEOID, TIMESTAMPTZOID};
-	Datum		values[8];
-	char		nulls[8] = "        ";
+	Oid			argtypes[9] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	NAMEOID, TIMESTAMPTZOID, INT2OID};
+	Datum		values[9];
+	char		nulls[9] = "         ";
 	char	   *query = NULL;
 	char	   *plan = NULL;
 	bool		have_texts;
 	bool		with_expiry = guard_baseline_has_column("expires_at");
+	bool		with_rules = with_expiry && guard_baseline_has_column("fingerprint_rules");
 	char	   *who = GetUserNameFromId(GetUserId(), false);
 
 	if (expires_at != 0 && !with_expiry)
@@ -171,8 +185,13 @@ decide_one(FunctionCallInfo fcinfo, uint64 query_hash, uint64 plan_hash,
 	else
 		nulls[7] = 'n';
 
-	(void) guard_baseline_write(with_expiry ? decide_sql : decide_sql_03,
-								with_expiry ? 8 : 7, argtypes, values, nulls, NULL);
+	values[8] = Int16GetDatum((int16) guard_fingerprint_rules);
+
+	if (with_rules)
+		(void) guard_baseline_write(decide_sql, 9, argtypes, values, nulls, NULL);
+	else
+		(void) guard_baseline_write(with_expiry ? decide_sql_expiry : decide_sql_03,
+									with_expiry ? 8 : 7, argtypes, values, nulls, NULL);
 
 	/*
 	 * An approval without a shape: the baseline cannot tell which relations
@@ -367,10 +386,22 @@ adoption_insert(Adoption *a, Datum note, bool note_null, Datum who)
 	"                 pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(q, p, qt, pt) "
 	"ON CONFLICT (query_hash, plan_hash) DO NOTHING "
 	"RETURNING query_hash, plan_hash";
-	Oid			argtypes[6] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTOID, NAMEOID};
-	Datum		values[6];
-	char		nulls[6] = "      ";
+
+	/* the same, recording the fingerprint rules in force */
+	static const char *sql_rules =
+	"INSERT INTO guard.baseline "
+	"  (query_hash, plan_hash, status, query, plan, note, created_at, created_by, "
+	"   fingerprint_rules) "
+	"SELECT u.q, u.p, 'approved', u.qt, u.pt, $5, pg_catalog.now(), $6, $7 "
+	"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
+	"                 pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(q, p, qt, pt) "
+	"ON CONFLICT (query_hash, plan_hash) DO NOTHING "
+	"RETURNING query_hash, plan_hash";
+	bool		with_rules = guard_baseline_has_column("fingerprint_rules");
+	Oid			argtypes[7] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTOID, NAMEOID, INT2OID};
+	Datum		values[7];
+	char		nulls[7] = "       ";
 	int			dims[1];
 	int			lbs[1] = {1};
 	uint64	   *keys;
@@ -389,8 +420,10 @@ adoption_insert(Adoption *a, Datum note, bool note_null, Datum who)
 	else
 		values[4] = note;
 	values[5] = who;
+	values[6] = Int16GetDatum((int16) guard_fingerprint_rules);
 
-	done = guard_baseline_write(sql, 6, argtypes, values, nulls, &keys);
+	done = guard_baseline_write(with_rules ? sql_rules : sql, with_rules ? 7 : 6,
+								argtypes, values, nulls, &keys);
 	for (i = 0; keys != NULL && i < done; i++)
 		guard_incidents_resolve_at_commit(keys[2 * i], keys[2 * i + 1]);
 	return (int64) done;
