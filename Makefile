@@ -11,7 +11,7 @@ OBJS = src/guard.o src/hooks.o src/fingerprint.o src/normalize.o src/policy.o \
 
 EXTENSION = guard
 DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql sql/guard--0.2--0.3.sql \
-       sql/guard--0.3--0.4.sql
+       sql/guard--0.3--0.4.sql sql/guard--0.4--0.5.sql
 PGFILEDESC = "guard - plan fingerprints and sequential-scan regression guard"
 
 REGRESS = setup fingerprint plans explain security failopen baseline review block lint incidents correct limp \

@@ -33,6 +33,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -46,6 +48,7 @@
 #include "commands/trigger.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
@@ -63,6 +66,7 @@
 
 #include "guard.h"
 #include "baseline.h"
+#include "fingerprint.h"
 
 PG_FUNCTION_INFO_V1(guard_baseline_changed);
 
@@ -99,7 +103,8 @@ static TimestampTz next_expiry = 0; /* earliest rejection expiry ahead; 0: none 
 static bool verdicts_stale = false; /* plans judged while the copy was stale */
 static bool load_failed = false;	/* the last attempt failed, ... */
 static TimestampTz load_failed_at = 0;	/* ... in the statement that started then */
-static int	foreign_rows = 0;	/* rows under other fingerprint rules, not carried */
+static HTAB *baseline_foreign = NULL;	/* decisions under other rules, by text */
+static int	foreign_unmatchable = 0;	/* such decisions without texts */
 static Oid	baseline_relid = InvalidOid;	/* valid only with relid_known */
 static bool relid_known = false;
 static uint64 inval_count = 0;
@@ -220,78 +225,123 @@ parse_shape(const char *shape, List **seqscanned, List **indexed)
 }
 
 /*
- * decision_key: what a decision is, independent of the rules its hashes
- * were computed under: its status, statement text and plan shape (columns
- * 3, 4 and 5).  guard.rekey copies all three to the carried row, so a
- * decision under other rules whose key a current-rules row shares has been
- * carried.  0 for a row without texts (it can never be carried).
+ * Decisions made under other fingerprint rules (guard.fingerprint_rules)
+ * than the server's have hashes this server never computes.  Until
+ * guard.rekey carries them, they are matched by what a decision is
+ * independent of the rules: its statement text, up to the numbering of its
+ * $n (a statement sent with literal values and the same statement prepared
+ * normalize alike but for that), and its plan shape.  The key is a 128-bit
+ * hash of both under seeds drawn at random per backend, so a statement
+ * cannot be crafted to collide with an approved one.
  */
-static uint64
-decision_key(TupleDesc desc, Datum *values, bool *isnull)
+typedef struct ForeignKey
 {
-	uint64		h;
-	int			i;
+	uint64		h1;
+	uint64		h2;
+} ForeignKey;
 
-	if (desc->natts < 5 || isnull[3] || isnull[4])
-		return 0;
-	h = 0;
-	for (i = 2; i < 5; i++)
+typedef struct ForeignEntry
+{
+	ForeignKey	key;
+	GuardStatus status;
+	TimestampTz expires_at;		/* a rejection's expiry; 0: none */
+} ForeignEntry;
+
+static uint64 foreign_seed[2];
+static bool foreign_seeded = false;
+
+static void
+foreign_key(const char *query, const char *plan, ForeignKey *key)
+{
+	StringInfoData buf;
+	const char *p;
+
+	if (!foreign_seeded)
 	{
-		text	   *t = DatumGetTextPP(values[i]);
-
-		h = hash_combine64(h, hash_bytes_extended((unsigned char *) VARDATA_ANY(t),
-												  VARSIZE_ANY_EXHDR(t), i));
+		if (!pg_strong_random(foreign_seed, sizeof(foreign_seed)))
+			elog(ERROR, "could not generate random seeds");
+		foreign_seeded = true;
 	}
-	return h == 0 ? 1 : h;
-}
-
-static uint64 *
-carry_key_copy(uint64 key, MemoryContext cxt)
-{
-	uint64	   *k = MemoryContextAlloc(cxt, sizeof(uint64));
-
-	*k = key;
-	return k;
-}
-
-static int
-cmp_uint64(const void *a, const void *b)
-{
-	uint64		x = *(const uint64 *) a;
-	uint64		y = *(const uint64 *) b;
-
-	return x < y ? -1 : x > y ? 1 : 0;
+	initStringInfo(&buf);
+	for (p = query; *p; p++)
+	{
+		appendStringInfoChar(&buf, *p);
+		if (*p == '$' && isdigit((unsigned char) p[1]))
+			while (isdigit((unsigned char) p[1]))
+				p++;
+	}
+	appendStringInfoChar(&buf, '\0');
+	appendStringInfoString(&buf, plan);
+	key->h1 = hash_bytes_extended((unsigned char *) buf.data, buf.len,
+								  foreign_seed[0]);
+	key->h2 = hash_bytes_extended((unsigned char *) buf.data, buf.len,
+								  foreign_seed[1]);
+	pfree(buf.data);
 }
 
 /*
- * count_not_carried: the decisions under other rules (foreign) that no
- * decision under the rules in force (current) carries.  Runs once per load
- * of the copy, only when the table has the rules column.
+ * foreign_add: file one decision made under other fingerprint rules in
+ * *table (created in loading_cxt on first use) by its texts (columns 4 and
+ * 5); an expired rejection is skipped, a decision without texts counted in
+ * *unmatchable.  Where an approval and a rejection share texts, the
+ * rejection wins.
  */
-static int
-count_not_carried(List *foreign, List *current)
+static void
+foreign_add(HTAB **table, TupleDesc desc, Datum *values, bool *isnull,
+			GuardStatus status, AttrNumber expires_attnum, TimestampTz now,
+			int *unmatchable)
 {
-	uint64	   *cur;
-	int			ncur = 0;
-	int			n = 0;
-	ListCell   *lc;
+	TimestampTz expires_at = 0;
+	ForeignKey	key;
+	ForeignEntry *entry;
+	bool		found;
+	char	   *query;
+	char	   *plan;
 
-	if (foreign == NIL)
-		return 0;
-	cur = palloc(Max(list_length(current), 1) * sizeof(uint64));
-	foreach(lc, current)
-		cur[ncur++] = *(uint64 *) lfirst(lc);
-	qsort(cur, ncur, sizeof(uint64), cmp_uint64);
-	foreach(lc, foreign)
+	if (status == GUARD_STATUS_REJECTED && expires_attnum != InvalidAttrNumber &&
+		!isnull[expires_attnum - 1])
 	{
-		uint64		k = *(uint64 *) lfirst(lc);
-
-		if (k == 0 || ncur == 0 ||
-			bsearch(&k, cur, ncur, sizeof(uint64), cmp_uint64) == NULL)
-			n++;
+		expires_at = DatumGetTimestampTz(values[expires_attnum - 1]);
+		if (expires_at <= now)
+			return;
 	}
-	pfree(cur);
-	return n;
+	if (desc->natts < 5 || isnull[3] || isnull[4])
+	{
+		(*unmatchable)++;
+		return;
+	}
+	query = TextDatumGetCString(values[3]);
+	if (strcmp(query, GUARD_NO_SOURCE_TEXT) == 0)
+	{
+		(*unmatchable)++;
+		pfree(query);
+		return;
+	}
+	plan = TextDatumGetCString(values[4]);
+	foreign_key(query, plan, &key);
+	pfree(query);
+	pfree(plan);
+
+	if (*table == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(ForeignKey);
+		ctl.entrysize = sizeof(ForeignEntry);
+		ctl.hcxt = loading_cxt;
+		*table = hash_create("guard baseline, other rules", 64, &ctl,
+							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(*table, &key, HASH_ENTER, &found);
+	if (!found || status == GUARD_STATUS_REJECTED)
+	{
+		if (found && entry->status == GUARD_STATUS_REJECTED &&
+			(entry->expires_at == 0 || (expires_at != 0 && expires_at < entry->expires_at)))
+			return;				/* keep the longer rejection */
+		entry->status = status;
+		entry->expires_at = expires_at;
+	}
 }
 
 /*
@@ -309,8 +359,9 @@ baseline_load(void)
 	Oid			relid;
 	uint64		start_count = inval_count;
 	int64		nrejected = 0;
-	int			nforeign = 0;
+	int			nunmatchable = 0;
 	HTAB	   *new_plans;
+	HTAB	   *new_foreign = NULL;
 	HTAB	   *new_statements;
 	TimestampTz now = GetCurrentStatementStartTimestamp();
 	TimestampTz first_expiry = 0;
@@ -352,8 +403,6 @@ baseline_load(void)
 		AttrNumber	expires_attnum = get_attnum(relid, "expires_at");
 		AttrNumber	rules_attnum = get_attnum(relid, "fingerprint_rules");
 		HeapTuple	tuple;
-		List	   *foreign_keys = NIL;
-		List	   *current_keys = NIL;
 
 		/* heap_deform_tuple fills one slot per column of the table */
 		Datum	   *values = palloc(desc->natts * sizeof(Datum));
@@ -379,26 +428,22 @@ baseline_load(void)
 				continue;
 
 			/*
-			 * A decision made under other fingerprint rules (NULL: rules 1)
-			 * has hashes this server never computes: it is not looked up,
-			 * only counted, unless guard.rekey carried it already.
+			 * A decision made under other fingerprint rules (NULL, or a
+			 * table from before 0.4 without the column: rules 1) has
+			 * hashes this server never computes: filed by its texts
+			 * (foreign_key), or counted when it has none.
 			 */
-			if (rules_attnum != InvalidAttrNumber)
+			if ((rules_attnum == InvalidAttrNumber ? 1 :
+				 isnull[rules_attnum - 1] ? 1 :
+				 DatumGetInt16(values[rules_attnum - 1])) != guard_fingerprint_rules)
 			{
-				int			rules = isnull[rules_attnum - 1] ? 1 :
-				DatumGetInt16(values[rules_attnum - 1]);
-				uint64		carry = decision_key(desc, values, isnull);
-
-				if (rules != guard_fingerprint_rules)
-				{
-					if (expires_attnum == InvalidAttrNumber ||
-						isnull[expires_attnum - 1] ||
-						DatumGetTimestampTz(values[expires_attnum - 1]) > now)
-						foreign_keys = lappend(foreign_keys,
-											   carry_key_copy(carry, loading_cxt));
-					continue;
-				}
-				current_keys = lappend(current_keys, carry_key_copy(carry, loading_cxt));
+				status = TextDatumGetCString(values[2]);
+				foreign_add(&new_foreign, desc, values, isnull,
+							strcmp(status, "approved") == 0 ?
+							GUARD_STATUS_APPROVED : GUARD_STATUS_REJECTED,
+							expires_attnum, now, &nunmatchable);
+				pfree(status);
+				continue;
 			}
 			memset(&key, 0, sizeof(key));
 			key.query_hash = (uint64) DatumGetInt64(values[0]);
@@ -462,7 +507,6 @@ baseline_load(void)
 		table_close(rel, AccessShareLock);
 		pfree(values);
 		pfree(isnull);
-		nforeign = count_not_carried(foreign_keys, current_keys);
 	}
 
 	/* complete: swap the new copy in */
@@ -473,7 +517,8 @@ baseline_load(void)
 	baseline_plans = new_plans;
 	baseline_statements = new_statements;
 	next_expiry = first_expiry;
-	foreign_rows = nforeign;
+	baseline_foreign = new_foreign;
+	foreign_unmatchable = nunmatchable;
 
 	/* an invalidation that arrived while loading means: load again */
 	baseline_valid = (inval_count == start_count);
@@ -655,17 +700,54 @@ guard_baseline_status(uint64 query_hash, uint64 plan_hash)
 }
 
 /*
- * guard_baseline_foreign_rows: the decisions of this database made under
- * other fingerprint rules than the server's and not yet carried to the
- * current hashes by guard.rekey (0 when the baseline is unknown).  They
- * are not applied: while there are any, enforce.c blocks no plan that has
- * no decision.  Reads the table only when the cached copy is stale.
+ * guard_baseline_has_foreign: does this database have decisions made under
+ * other fingerprint rules than the server's, with texts to match them by?
  */
-int
-guard_baseline_foreign_rows(void)
+bool
+guard_baseline_has_foreign(void)
 {
 	baseline_ensure();
-	return baseline_plans == NULL ? 0 : foreign_rows;
+	return baseline_plans != NULL && baseline_foreign != NULL;
+}
+
+/*
+ * guard_baseline_foreign_status: the decision made under other fingerprint
+ * rules on the statement of text query (normalized, as stored) planned as
+ * plan (its shape, as stored); GUARD_STATUS_NEW if none or expired.  The
+ * caller asks only for a plan without a decision under the rules in force.
+ */
+GuardStatus
+guard_baseline_foreign_status(const char *query, const char *plan)
+{
+	ForeignKey	key;
+	ForeignEntry *entry;
+
+	baseline_ensure();
+	if (baseline_plans == NULL || baseline_foreign == NULL)
+		return GUARD_STATUS_NEW;
+	foreign_key(query, plan, &key);
+	entry = hash_search(baseline_foreign, &key, HASH_FIND, NULL);
+	if (entry == NULL)
+		return GUARD_STATUS_NEW;
+	if (entry->expires_at != 0 &&
+		entry->expires_at <= GetCurrentStatementStartTimestamp())
+		return GUARD_STATUS_NEW;
+	return entry->status;
+}
+
+/*
+ * guard_baseline_foreign_unmatchable: the decisions made under other
+ * fingerprint rules that have no texts (approved without them, or stored
+ * without source text), so that neither the judge nor guard.rekey can tell
+ * which plans they are about (0 when the baseline is unknown).  While there
+ * are any, enforce.c blocks no plan that has no decision: it may be one of
+ * them.
+ */
+int
+guard_baseline_foreign_unmatchable(void)
+{
+	baseline_ensure();
+	return baseline_plans == NULL ? 0 : foreign_unmatchable;
 }
 
 /*

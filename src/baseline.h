@@ -24,7 +24,9 @@ extern bool guard_baseline_has_approved(uint64 query_hash);
 extern bool guard_baseline_approved_reads(uint64 query_hash, const char *relname,
 										  bool by_index);
 extern bool guard_baseline_has_column(const char *name);
-extern int	guard_baseline_foreign_rows(void);
+extern bool guard_baseline_has_foreign(void);
+extern GuardStatus guard_baseline_foreign_status(const char *query, const char *plan);
+extern int	guard_baseline_foreign_unmatchable(void);
 extern uint64 guard_baseline_write(const char *sql, int nargs, Oid *argtypes,
 								   Datum *values, const char *nulls, uint64 **keys);
 

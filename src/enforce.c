@@ -312,14 +312,14 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 		return;
 
 	/*
-	 * Decisions made under other fingerprint rules are not applied
-	 * until guard.rekey carries them: a plan without a decision may be
-	 * one of them, approved, so it is not stopped, only warned about.
-	 * A plan rejected under the current rules still is.
+	 * Decisions made under other fingerprint rules without texts match no
+	 * plan (judge.c matches the others by their texts): while there are
+	 * any, a plan without a decision may be one of them, approved, so it
+	 * is not stopped, only warned about.  A rejected plan still is.
 	 */
 	if ((action == GUARD_ACTION_BLOCKED || action == GUARD_ACTION_THROTTLED) &&
 		(fp->flags & GUARD_FP_REJECTED) == 0 &&
-		guard_baseline_foreign_rows() > 0)
+		guard_baseline_foreign_unmatchable() > 0)
 	{
 		action = GUARD_ACTION_WARNED;
 		foreign = true;
@@ -380,11 +380,11 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 			else if (foreign)
 				ereport(GUARD_WARNING_CLIENT,
 						(errcode(ERRCODE_GUARD_BLOCKED),
-						 errmsg("plan sequentially scans %s (about %.0f rows); not %s because decisions made under other fingerprint rules are not carried over yet",
+						 errmsg("plan sequentially scans %s (about %.0f rows); not %s because decisions made under other fingerprint rules without texts may approve it",
 								relation ? relation : "a large relation", rows,
 								mode_action == GUARD_ACTION_THROTTLED ? "throttled" : "blocked"),
 						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
-						 errhint("Run SELECT * FROM guard.rekey(); to carry the decisions to guard.fingerprint_rules = %d, then review those it could not carry.",
+						 errhint("Run SELECT * FROM guard.rekey(); to list the decisions guard cannot carry to guard.fingerprint_rules = %d, and decide their plans again.",
 								 guard_fingerprint_rules)));
 			else if (relation)
 				ereport(GUARD_WARNING_CLIENT,

@@ -58,6 +58,8 @@ extern void guard_carrier_attach(PlannedStmt *pstmt, const char *data, int len);
 extern char *guard_carrier_get(PlannedStmt *pstmt, int *len);
 
 /* normalize.c */
+/* the text stored for a statement whose source text is not available */
+#define GUARD_NO_SOURCE_TEXT "<statement without source text>"
 extern char *guard_normalize_query(const char *query, int query_loc,
 								   int query_len, const int *locations,
 								   int nlocations);

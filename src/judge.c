@@ -400,6 +400,58 @@ replaced_plan(PrePlan *pre, const char *query_string, PlannedStmt *pstmt,
 }
 
 /*
+ * foreign_decision: a flagged plan without a decision under the fingerprint
+ * rules in force may have one made under other rules (guard.fingerprint_rules
+ * changed and guard.rekey has not carried it yet): the same statement text,
+ * up to the numbering of its $n, planned to the same shape (baseline.c).
+ * An approval clears the flags, a rejection sets its reason.  Costs the
+ * texts the store would build, only on this rare path; a failure keeps the
+ * verdict.
+ */
+static pg_noinline void
+foreign_decision(PrePlan *pre, const char *query_string, PlannedStmt *pstmt,
+				 GuardFingerprint *fp, GuardJudgment *j)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile GuardStatus status = GUARD_STATUS_NEW;
+
+	PG_TRY();
+	{
+		char	   *query;
+		char	   *shape;
+
+		/* the texts exactly as record_plan stores them */
+		if (pre->const_locs != NULL || pre->nconsts == 0)
+			query = guard_normalize_query(query_string, pstmt->stmt_location,
+										  pstmt->stmt_len, pre->const_locs,
+										  pre->nconsts);
+		else
+			query = guard_statement_text(query_string, pstmt->stmt_location,
+										 pstmt->stmt_len);
+		shape = guard_plan_shape(pstmt);
+		shape = guard_clip_text(shape, strlen(shape));
+		status = guard_baseline_foreign_status(query, shape);
+		pfree(query);
+		pfree(shape);
+	}
+	PG_CATCH();
+	{
+		guard_fail_open("match a decision made under other fingerprint rules",
+						GUARD_VERDICT_KEPT, cxt);
+		status = GUARD_STATUS_NEW;
+	}
+	PG_END_TRY();
+
+	if (status == GUARD_STATUS_APPROVED)
+	{
+		fp->flags &= ~(GUARD_FP_FLAGGED | GUARD_FP_REASONS | GUARD_FP_ANDOR);
+		memset(j, 0, sizeof(*j));
+	}
+	else if (status == GUARD_STATUS_REJECTED)
+		fp->flags |= GUARD_FP_FLAGGED | GUARD_FP_REJECTED;
+}
+
+/*
  * judge_seqscans: the full rules, for a plan with a large sequential scan
  * (out of line: most plans never get here).  Fills j and the relids of the
  * regressed relations (for correction); returns the reason flags.
@@ -495,6 +547,13 @@ judge_plan(PrePlan *pre, const char *query_string, ParamListInfo boundParams,
 		fp->flags |= GUARD_FP_ANDOR;
 		j->clause = pre->clause;
 	}
+
+	/* decisions made under other fingerprint rules, by their texts */
+	if ((fp->flags & (GUARD_FP_FLAGGED | GUARD_FP_ANDOR)) &&
+		(fp->flags & GUARD_FP_REJECTED) == 0 &&
+		guard_baseline_has_foreign() &&
+		guard_baseline_status(fp->query_hash, fp->plan_hash) == GUARD_STATUS_NEW)
+		foreign_decision(pre, query_string, pstmt, fp, j);
 	j->reasons = fp->flags & (GUARD_FP_REASONS | GUARD_FP_ANDOR);
 
 	/* the rare path: a flagged plan carries its judgment */

@@ -344,7 +344,6 @@ guard_clip_text(char *s, int len)
  * The text guard stores for a statement that has none: the body of a
  * SQL-standard function (BEGIN ATOMIC), which is kept as a parse tree.
  */
-#define NO_SOURCE_TEXT "<statement without source text>"
 
 /* guard_statement_text: the statement's own text, unnormalized. */
 char *
@@ -353,10 +352,10 @@ guard_statement_text(const char *query, int query_loc, int query_len)
 	const char *start;
 
 	if (query == NULL)
-		return pstrdup(NO_SOURCE_TEXT);
+		return pstrdup(GUARD_NO_SOURCE_TEXT);
 	start = statement_bounds(query, &query_loc, &query_len);
 	if (query_len <= 0)
-		return pstrdup(NO_SOURCE_TEXT);
+		return pstrdup(GUARD_NO_SOURCE_TEXT);
 	return guard_clip_text(pnstrdup(start, query_len), query_len);
 }
 
@@ -429,10 +428,10 @@ guard_normalize_query(const char *query, int query_loc, int query_len,
 	StringInfoData buf;
 
 	if (query == NULL)
-		return pstrdup(NO_SOURCE_TEXT);
+		return pstrdup(GUARD_NO_SOURCE_TEXT);
 	stmt = statement_bounds(query, &query_loc, &query_len);
 	if (query_len <= 0)
-		return pstrdup(NO_SOURCE_TEXT);
+		return pstrdup(GUARD_NO_SOURCE_TEXT);
 	if (nlocations == 0)
 		return guard_clip_text(pnstrdup(stmt, query_len), query_len);
 

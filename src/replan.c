@@ -89,7 +89,6 @@ PG_FUNCTION_INFO_V1(guard_rekey);
 #define GUARD_REPLAN_COLS 16
 
 /* normalize.c stores this for a statement that has no text of its own */
-#define NO_SOURCE_TEXT "<statement without source text>"
 #define MASKED "<insufficient privilege>"
 
 /* One decision of guard.baseline */
@@ -473,7 +472,7 @@ replan_one(ReplanStatement *st, ReplanRow *row, MemoryContext cxt)
 	ResourceOwner owner = CurrentResourceOwner;
 
 	memset(row, 0, sizeof(*row));
-	if (st->query == NULL || strcmp(st->query, NO_SOURCE_TEXT) == 0)
+	if (st->query == NULL || strcmp(st->query, GUARD_NO_SOURCE_TEXT) == 0)
 	{
 		row->error = "no statement text";
 		return;
@@ -864,7 +863,7 @@ rekey_one(RekeyRow *r, MemoryContext cxt)
 {
 	ResourceOwner owner = CurrentResourceOwner;
 
-	if (r->query == NULL || strcmp(r->query, NO_SOURCE_TEXT) == 0)
+	if (r->query == NULL || strcmp(r->query, GUARD_NO_SOURCE_TEXT) == 0)
 	{
 		r->reason = "no statement text";
 		return;

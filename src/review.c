@@ -47,7 +47,7 @@ PG_FUNCTION_INFO_V1(guard_reject);
 PG_FUNCTION_INFO_V1(guard_forget);
 PG_FUNCTION_INFO_V1(guard_approve_observed);
 
-/* 0.4: with the fingerprint rules in force and the expiry of a rejection */
+/* 0.5: with the fingerprint rules in force (and, from 0.4, the expiry) */
 static const char *decide_sql =
 "INSERT INTO guard.baseline AS b "
 "  (query_hash, plan_hash, status, query, plan, note, created_at, created_by, expires_at, "
@@ -60,7 +60,7 @@ static const char *decide_sql =
 "  created_at = excluded.created_at, created_by = excluded.created_by, "
 "  expires_at = excluded.expires_at, fingerprint_rules = excluded.fingerprint_rules";
 
-/* a 0.4 table before guard.rekey (not in a released 0.4): no rules column */
+/* 0.4: with the expiry of a rejection */
 static const char *decide_sql_expiry =
 "INSERT INTO guard.baseline AS b "
 "  (query_hash, plan_hash, status, query, plan, note, created_at, created_by, expires_at) "
@@ -158,6 +158,12 @@ decide_one(FunctionCallInfo fcinfo, uint64 query_hash, uint64 plan_hash,
 	bool		with_rules = with_expiry && guard_baseline_has_column("fingerprint_rules");
 	char	   *who = GetUserNameFromId(GetUserId(), false);
 
+	if (!with_rules && guard_fingerprint_rules != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table guard.baseline has no column fingerprint_rules"),
+				 errdetail("A decision made now would be read as made under guard.fingerprint_rules = 1."),
+				 errhint("Run ALTER EXTENSION guard UPDATE.")));
 	if (expires_at != 0 && !with_expiry)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -297,8 +303,10 @@ guard_reject(PG_FUNCTION_ARGS)
 
 /*
  * guard.forget(query_hash, plan_hash): delete the decision on a plan, so
- * that it is judged again like an undecided one.  Returns whether there was
- * a decision.  Incidents are not touched.
+ * that it is judged again like an undecided one, with the same decision
+ * filed under other hashes: its aliases, and the rows of the same statement
+ * text (up to $n numbering) and plan shape under other fingerprint rules.
+ * Returns whether there was a decision.  Incidents are not touched.
  */
 Datum
 guard_forget(PG_FUNCTION_ARGS)
@@ -316,6 +324,20 @@ guard_forget(PG_FUNCTION_ARGS)
 	get_hashes(fcinfo, &query_hash, &plan_hash);
 	values[0] = Int64GetDatum((int64) query_hash);
 	values[1] = Int64GetDatum((int64) plan_hash);
+
+	/*
+	 * The same decision filed under other hashes: under other fingerprint
+	 * rules (matched by these texts until guard.rekey carried it), or by
+	 * guard.rekey for the same statement and plan.
+	 */
+	if (guard_baseline_has_column("fingerprint_rules"))
+		(void) guard_baseline_write("DELETE FROM guard.baseline b USING guard.baseline d "
+									"WHERE d.query_hash = $1 AND d.plan_hash = $2 "
+									"  AND NOT (b.query_hash = $1 AND b.plan_hash = $2) "
+									"  AND b.plan = d.plan "
+									"  AND pg_catalog.regexp_replace(b.query, '[$][0-9]+', '$', 'g') = "
+									"      pg_catalog.regexp_replace(d.query, '[$][0-9]+', '$', 'g')",
+									2, argtypes, values, "  ", NULL);
 	deleted = guard_baseline_write("DELETE FROM guard.baseline "
 								   "WHERE query_hash = $1 AND plan_hash = $2",
 								   2, argtypes, values, "  ", NULL);
@@ -410,6 +432,12 @@ adoption_insert(Adoption *a, Datum note, bool note_null, Datum who)
 
 	if (a->n == 0)
 		return 0;
+	if (!with_rules && guard_fingerprint_rules != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table guard.baseline has no column fingerprint_rules"),
+				 errdetail("A decision made now would be read as made under guard.fingerprint_rules = 1."),
+				 errhint("Run ALTER EXTENSION guard UPDATE.")));
 	dims[0] = a->n;
 	values[0] = PointerGetDatum(construct_array(a->qh, a->n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(a->ph, a->n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
