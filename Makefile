@@ -21,19 +21,20 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/fixtures/regress.conf \
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
 
-EXTRA_CLEAN = tmp_check tmp_check_regress tmp_check_rules2 results regression.diffs regression.out log
+EXTRA_CLEAN = tmp_check tmp_check_regress tmp_check_rules1 results regression.diffs regression.out log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The fingerprint tests again under guard.fingerprint_rules = 2 (the
-# setting is fixed at server start: an instance of its own).
-REGRESS_RULES2 = fingerprint_v2
-.PHONY: installcheck-rules2
-installcheck-rules2:
-	$(pg_regress_installcheck) --temp-config=$(srcdir)/test/fixtures/regress_rules2.conf \
-		--temp-instance=./tmp_check_rules2 $(REGRESS_RULES2)
+# The fingerprint tests again under guard.fingerprint_rules = 1, the rules
+# of 0.4 and before (the setting is fixed at server start: an instance of
+# its own).
+REGRESS_RULES1 = fingerprint_v1
+.PHONY: installcheck-rules1
+installcheck-rules1:
+	$(pg_regress_installcheck) --temp-config=$(srcdir)/test/fixtures/regress_rules1.conf \
+		--temp-instance=./tmp_check_rules1 $(REGRESS_RULES1)
 
 # PostgreSQL's own regression suite against a server with guard preloaded
 # (minutes; needs the server source, fetched by the script).

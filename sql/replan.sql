@@ -64,12 +64,12 @@ SELECT count(*) AS still_one FROM guard.plans WHERE query LIKE 'UPDATE rp_orders
 
 -- texts that cannot be planned get a row with the error; the others go on
 SELECT guard.approve(42, 43);
-INSERT INTO guard.baseline (query_hash, plan_hash, status, query, plan, created_by)
-VALUES (44, 45, 'approved', 'SELECT $1', 'Result', current_user),
-       (46, 47, 'approved', 'VACUUM rp_orders', 'Result', current_user),
-       (48, 49, 'approved', 'SELECT 1; SELECT 2', 'Result', current_user),
-       (50, 51, 'approved', 'SELECT $1 IS NULL', 'Result', current_user),
-       (52, 53, 'approved', 'SELECT * FROM rp_orders WHERE id = interval $1', 'Result', current_user);
+INSERT INTO guard.baseline (query_hash, plan_hash, status, query, plan, created_by, fingerprint_rules)
+VALUES (44, 45, 'approved', 'SELECT $1', 'Result', current_user, 2),
+       (46, 47, 'approved', 'VACUUM rp_orders', 'Result', current_user, 2),
+       (48, 49, 'approved', 'SELECT 1; SELECT 2', 'Result', current_user, 2),
+       (50, 51, 'approved', 'SELECT $1 IS NULL', 'Result', current_user, 2),
+       (52, 53, 'approved', 'SELECT * FROM rp_orders WHERE id = interval $1', 'Result', current_user, 2);
 SELECT query_hash, query, status, changed, error FROM guard.replan()
  WHERE query_hash BETWEEN 42 AND 52 ORDER BY query_hash;
 SELECT count(*) AS planned FROM guard.replan() WHERE error IS NULL;

@@ -267,8 +267,9 @@ _PG_init(void)
 	DefineCustomIntVariable("guard.fingerprint_rules",
 							"Version of the fingerprint rules guard hashes statements and plans "
 							"with.",
-							"1: the original rules; 2: node types and enum values by name, so "
-							"that hashes agree across major versions.",
+							"2 (the default): node types and enum values by name, so that "
+							"hashes agree across major versions; 1: the rules of guard 0.4 and "
+							"before, whose hashes change with the major version.",
 							&guard_fingerprint_rules,
 							GUARD_FINGERPRINT_RULES_DEFAULT,
 							1, GUARD_FINGERPRINT_RULES_MAX,

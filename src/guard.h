@@ -30,7 +30,7 @@
  */
 extern int	guard_fingerprint_rules;
 
-#define GUARD_FINGERPRINT_RULES_DEFAULT	1
+#define GUARD_FINGERPRINT_RULES_DEFAULT	2
 #define GUARD_FINGERPRINT_RULES_MAX		2
 #define GUARD_FINGERPRINT_VERSION	((uint32) guard_fingerprint_rules)
 

@@ -437,7 +437,7 @@ foreign_decision(PrePlan *pre, const char *query_string, PlannedStmt *pstmt,
 	PG_CATCH();
 	{
 		guard_fail_open("match a decision made under other fingerprint rules",
-						GUARD_VERDICT_KEPT, cxt);
+						"The plan is judged as a plan without a decision.", cxt);
 		status = GUARD_STATUS_NEW;
 	}
 	PG_END_TRY();

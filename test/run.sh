@@ -4,7 +4,7 @@
 # Installs what is missing, builds guard with -Werror, installs it, and runs
 # (as the postgres user, on temporary instances with private sockets):
 #   1. pg_regress: sql/*.sql against expected/*.out, and the fingerprint
-#      tests again under guard.fingerprint_rules = 2 (make installcheck-rules2)
+#      tests again under guard.fingerprint_rules = 1 (make installcheck-rules1)
 #   2. TAP: test/t/*.pl (restarts, crashes, dump/restore, eviction, concurrency)
 #   3. PostgreSQL's own regression suite with and without guard (test/pgregress),
 #      unless GUARD_SKIP_PGREGRESS=1.
@@ -46,8 +46,8 @@ regress() {
 
 say "pg_regress"
 regress installcheck
-say "pg_regress under guard.fingerprint_rules = 2"
-regress installcheck-rules2
+say "pg_regress under guard.fingerprint_rules = 1"
+regress installcheck-rules1
 
 say "TAP"
 (cd "$work" && runuser -u postgres -- make -s installcheck REGRESS= PG_CONFIG="$GUARD_PG_CONFIG") 2>&1 | tee "$log"

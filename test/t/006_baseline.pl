@@ -76,7 +76,7 @@ $node->safe_psql('old', q{CREATE EXTENSION guard VERSION '0.1'});
 is($node->safe_psql('old', q{SELECT to_regclass('guard.baseline') IS NULL}), 't', '0.1 has no baseline');
 $node->safe_psql('old', q{ALTER EXTENSION guard UPDATE});
 is($node->safe_psql('old', q{SELECT extversion, to_regclass('guard.baseline') IS NOT NULL
-	FROM pg_extension WHERE extname = 'guard'}), '0.4|t', 'ALTER EXTENSION UPDATE adds it');
+	FROM pg_extension WHERE extname = 'guard'}), '0.5|t', 'ALTER EXTENSION UPDATE adds it');
 is($node->safe_psql('old', q{SELECT count(*) FROM guard.incidents WHERE database = 'old'}), '0',
 	'and guard.incidents (0.3)');
 $node->safe_psql('old', q{SELECT guard.approve(1, 2)});
@@ -90,8 +90,8 @@ is($node->safe_psql('v02', q{SELECT verdict FROM guard.explain('SELECT 1')}), 'o
 	'guard.explain of 0.2 too');
 is($node->safe_psql('old', q{SELECT count(*) FROM guard.baseline}), '1', 'and it works');
 
-# a database still at 0.3 keeps its decision functions with the 0.4
-# library: reject without until, approve_observed with 0.3's strict capture
+# a database still at 0.3 cannot make decisions under rules 2 (the
+# default): its table cannot say which rules a decision was made under
 $node->safe_psql('postgres', q{CREATE DATABASE v03});
 $node->safe_psql('v03', q{
 	CREATE EXTENSION guard VERSION '0.3';
@@ -99,6 +99,17 @@ $node->safe_psql('v03', q{
 	INSERT INTO t SELECT g, g FROM generate_series(1, 20000) g;
 	ANALYZE t;
 });
+my ($ret, $out, $err) = $node->psql('v03', q{SELECT guard.approve(1, 2)});
+isnt($ret, 0, '0.3 under rules 2: approve refused');
+like($err, qr/table guard.baseline has no column fingerprint_rules.*\n.*read as made under guard.fingerprint_rules = 1.*\n.*ALTER EXTENSION guard UPDATE/s,
+	'with the reason and the hint');
+is($node->safe_psql('v03', q{SELECT count(*) FROM guard.baseline}), '0', 'nothing written');
+
+# under rules 1, a database still at 0.3 keeps its decision functions with
+# the new library: reject without until, approve_observed with 0.3's strict
+# capture
+$node->append_conf('postgresql.conf', 'guard.fingerprint_rules = 1');
+$node->restart;
 $node->safe_psql('v03', 'SET max_parallel_workers_per_gather = 0; SELECT v FROM t WHERE id = 1');
 $node->safe_psql('v03', 'SET max_parallel_workers_per_gather = 0; SELECT count(*) FROM t WHERE v > 0');
 is($node->safe_psql('v03', q{SELECT guard.approve_observed('0.3 capture') > 0}), 't',
@@ -111,8 +122,9 @@ $node->safe_psql('v03', q{SELECT guard.reject(query_hash, plan_hash, 'full scan'
 is($node->safe_psql('v03', q{SELECT status, note FROM guard.baseline WHERE note = 'full scan'}),
 	'rejected|full scan', '0.3: reject(query_hash, plan_hash, note) works');
 $node->safe_psql('v03', q{ALTER EXTENSION guard UPDATE});
-is($node->safe_psql('v03', q{SELECT status, expires_at IS NULL FROM guard.baseline WHERE note = 'full scan'}),
-	'rejected|t', 'the update to 0.4 keeps the decisions and adds expires_at');
+is($node->safe_psql('v03', q{SELECT status, expires_at IS NULL, fingerprint_rules IS NULL
+	FROM guard.baseline WHERE note = 'full scan'}),
+	'rejected|t|t', 'the update to 0.5 keeps the decisions and adds expires_at and fingerprint_rules');
 
 $node->stop;
 done_testing();
