@@ -7,7 +7,11 @@
 #      tests again under guard.fingerprint_rules = 1 (make installcheck-rules1)
 #   2. TAP: test/t/*.pl (restarts, crashes, dump/restore, eviction, concurrency)
 #   3. PostgreSQL's own regression suite with and without guard (test/pgregress),
-#      unless GUARD_SKIP_PGREGRESS=1.
+#      unless GUARD_SKIP_PGREGRESS=1;
+#   4. PostgreSQL 18, built once from Debian's source package into a cache
+#      (test/pg18/build.sh): 1-3 against 18 (test/pg18/run.sh), the hashes of
+#      the same statements on 15 and 18 (test/pg18/crossversion.sh) and a
+#      pg_upgrade from 15 to 18 (test/pg18/upgrade.sh), unless GUARD_SKIP_PG18=1.
 # Ends with one line "N passed, N failed".
 # GUARD_PG_CONFIG=/path/to/pg_config tests against another server (default:
 # Debian's PostgreSQL 15); test/pg18/run.sh does so for PostgreSQL 18.
@@ -67,6 +71,36 @@ if [ "${GUARD_SKIP_PGREGRESS:-0}" != 1 ] && [ -x "$GUARD_ROOT/test/pgregress/run
 	say "PostgreSQL regression suite, with and without guard preloaded"
 	# one test: the core suite gives identical results with and without guard
 	if PG_CONFIG="$GUARD_PG_CONFIG" "$GUARD_ROOT/test/pgregress/run.sh"; then count 1 0; else count 0 1; fi
+fi
+
+# add_line LINE: add a nested run's "N passed, N failed" to the totals
+add_line() {
+	if [[ $1 =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+		count "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+	else
+		count 0 1			# did not even finish
+	fi
+}
+
+# PostgreSQL 18 beside 15: only from the top-level run against Debian's 15
+if [ "$GUARD_PG_CONFIG" = /usr/bin/pg_config ] && [ "${GUARD_SKIP_PG18:-0}" != 1 ]; then
+	pg18=${GUARD_PG18_CACHE:-/var/cache/guard-pg18}
+	say "PostgreSQL 18: build once into $pg18 (test/pg18/build.sh)"
+	if bash "$GUARD_ROOT/test/pg18/build.sh"; then
+		say "PostgreSQL 18: the whole suite again (test/pg18/run.sh)"
+		GUARD_SKIP_PGREGRESS=${GUARD_SKIP_PGREGRESS:-0} bash "$GUARD_ROOT/test/pg18/run.sh" 2>&1 | tee "$work/pg18.log"
+		add_line "$(tail -1 "$work/pg18.log")"
+		say "PostgreSQL 15 and 18: identical hashes for identical plans (test/pg18/crossversion.sh)"
+		if bash "$GUARD_ROOT/test/pg18/crossversion.sh"; then count 1 0; else count 0 1; fi
+		if [ -f "$GUARD_ROOT/test/pg18/upgrade.sh" ]; then
+			say "pg_upgrade from 15 to 18 with guard (test/pg18/upgrade.sh)"
+			bash "$GUARD_ROOT/test/pg18/upgrade.sh" 2>&1 | tee "$work/upgrade.log"
+			add_line "$(tail -1 "$work/upgrade.log")"
+		fi
+	else
+		echo "building PostgreSQL 18 failed"
+		count 0 1
+	fi
 fi
 
 echo

@@ -5,7 +5,8 @@
 # about 15 minutes the first time, seconds afterwards), then runs
 # test/run.sh with GUARD_PG_CONFIG pointing at it.  guard is installed into
 # the cached 18 tree only, never into the system's PostgreSQL.  Core's own
-# regression suite (test/pgregress) is skipped unless GUARD_SKIP_PGREGRESS=0.
+# regression suite (test/pgregress, from the cached 18 source) is skipped
+# unless GUARD_SKIP_PGREGRESS=0 (test/run.sh sets it so).
 # Ends with test/run.sh's line "N passed, N failed".
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,4 +15,6 @@ CACHE=${GUARD_PG18_CACHE:-/var/cache/guard-pg18}
 bash "$here/build.sh"
 export GUARD_PG_CONFIG=$CACHE/pg18/bin/pg_config
 export GUARD_SKIP_PGREGRESS=${GUARD_SKIP_PGREGRESS:-1}
+export GUARD_PGSRC=$CACHE/src/postgresql-18
+export PGREGRESS_WORKDIR=${PGREGRESS_WORKDIR:-/var/tmp/pgcore-regress18}
 exec bash "$here/../run.sh"

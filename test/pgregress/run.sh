@@ -286,8 +286,13 @@ run_one() { # $1 = run name, $2 = port
     log "run '$name': pg_regress exit $rc after ${DUR[$name]}s ($(grep -E 'tests (passed|failed)' "$out/pg_regress.out" | tr -s ' ' | sed 's/^ //' | tail -1))"
 
     # statuses: "name status" for every test
-    sed -nE 's/^(test[[:space:]]+|[[:space:]]+)([A-Za-z0-9_.-]+)[[:space:]]+\.\.\.[[:space:]]+(ok|FAILED|failed \(ignored\))?.*$/\2 \3/p' \
-        "$out/pg_regress.out" | sed -E 's/ $/ FAILED/; s/failed \(ignored\)/ignored/' >"$out/status.txt"
+    # up to 15: "test name ... ok"; from 16 (TAP): "ok 2 + name 105 ms", "not ok ..."
+    {
+        sed -nE 's/^(test[[:space:]]+|[[:space:]]+)([A-Za-z0-9_.-]+)[[:space:]]+\.\.\.[[:space:]]+(ok|FAILED|failed \(ignored\))?.*$/\2 \3/p' \
+            "$out/pg_regress.out" | sed -E 's/ $/ FAILED/; s/failed \(ignored\)/ignored/'
+        sed -nE 's/^(not )?ok[[:space:]]+[0-9]+[[:space:]]+[-+][[:space:]]+([A-Za-z0-9_.-]+)[[:space:]].*$/\2 \1/p' \
+            "$out/pg_regress.out" | sed -E 's/ not $/ FAILED/; s/ $/ ok/'
+    } >"$out/status.txt"
     awk '$2 != "ok"' "$out/status.txt" | sort >"$out/failed.txt"
     # per-test diffs, with path/timestamp headers removed
     mkdir -p "$out/diffs"
@@ -350,7 +355,7 @@ compare() {
     ntests=$(wc -l <"$B/status.txt")
     echo
     echo "================ core regression summary ================"
-    echo "source: postgresql-15 $SRC_VERSION   server: $SERVER_VERSION"
+    echo "source: $SRC_VERSION ($SRC)   server: $SERVER_VERSION"
     echo "schedule: $SCHEDULE   work dir: $WORK"
     for r in $RUNS; do
         printf '%-10s %4ss  pg_regress exit %s  tests %s  failed %s%s\n' "$r" "${DUR[$r]}" "${RC[$r]}" \
