@@ -201,4 +201,16 @@
 #define GuardMergeJoinCondition(query) ((Node *) NULL)
 #endif
 
+/*
+ * RETURNING old.a / new.a (18): Var.varreturningtype.  guard's own number:
+ * 0 the default (every Var before 18), 1 old, 2 new.
+ */
+#if PG_VERSION_NUM >= 180000
+#define GuardVarReturningType(var) \
+	((var)->varreturningtype == VAR_RETURNING_OLD ? 1 : \
+	 (var)->varreturningtype == VAR_RETURNING_NEW ? 2 : 0)
+#else
+#define GuardVarReturningType(var) 0
+#endif
+
 #endif							/* GUARD_COMPAT_H */

@@ -643,6 +643,13 @@ jumble_var(QueryJumble *qj, Var *var)
 	/* the tag's bits and the others do not overlap under rules 1 */
 	J(tag_value(qj->tags, T_Var) ^
 	  ((uint64) var->varno << 16 | (uint64) var->varlevelsup << 48));
+
+	/*
+	 * 18's RETURNING old.a / new.a: only a non-default value counts, by
+	 * guard's own number, so every other Var hashes as on 15.
+	 */
+	if (GuardVarReturningType(var) != 0)
+		J(GuardVarReturningType(var) | UINT64CONST(0x5245540000000000));
 	if (level >= 0 && level < qj->depth && !IS_SPECIAL_VARNO(var->varno) &&
 		var->varno >= 1 && var->varno <= list_length(qj->rtables[level]))
 	{

@@ -126,6 +126,20 @@ while IFS='|' read -r name sets stmt; do
 	echo; echo "--- $name: EXPLAIN (COSTS OFF) on 15 (-) and 18 (+)"
 	diff -u "$work/$name.15.plan" "$work/$name.18.plan" | tail -n +3 || true
 done < "$here/crossversion.stmts"
+# 18 only: RETURNING old.* and new.* are different statements (under rules 1
+# and 2: the Var's varreturningtype counts only when it is not the default)
+for rules in 1 2; do
+	start 18 $rules
+	read -r qo _ <<<"$(hashes 18 old SELECT 'UPDATE notes SET body = body WHERE id = 5 RETURNING old.body')"
+	read -r qn _ <<<"$(hashes 18 new SELECT 'UPDATE notes SET body = body WHERE id = 5 RETURNING new.body')"
+	read -r qd _ <<<"$(hashes 18 plain SELECT 'UPDATE notes SET body = body WHERE id = 5 RETURNING body')"
+	if [ "$qo" != "$qn" ] && [ "$qo" != "$qd" ] && [ "$qn" != "$qd" ]; then
+		echo "rules $rules on 18: RETURNING old.body, new.body and body have three query_hashes"
+	else
+		echo "rules $rules on 18: RETURNING old.body, new.body and body share a query_hash  <-- FAIL"
+		fail=1
+	fi
+done
 echo
 echo "$n statements; EXPLAIN (COSTS OFF) identical on 15 and 18: $same_ex"
 echo "rules 2: query_hash equal $v2q/$n, plan_hash equal $v2p/$n"
