@@ -108,7 +108,7 @@ finish(uint64 h)
  *
  * Cost under rules 1: the rules are fixed at server start, so each walk
  * picks its table once (select_rules); a node type is then one load from
- * an identity table, and an enum member one predictable branch.
+ * an identity table, and an enum member one load from another.
  * ---------------------------------------------------------------------
  */
 #define GUARD_TAG_SLOTS		1024	/* a power of two above every NodeTag */
@@ -146,12 +146,17 @@ build_tag_values(void)
 	tag_values_ready = true;
 }
 
-/* The tag table of the rules in force; built once per backend. */
+static void build_enum_values(void);
+
+/* The tag and enum tables of the rules in force; built once per backend. */
 static inline const uint64 *
 select_rules(void)
 {
 	if (unlikely(!tag_values_ready))
+	{
+		build_enum_values();
 		build_tag_values();
+	}
 	return tag_values;
 }
 
@@ -567,10 +572,36 @@ enum_v2(GuardEnum kind, int v)
 
 /*
  * What an enum member contributes: the one way an enum reaches a hash.
- * Rules 1: PostgreSQL's number, as before; rules 2: guard's.
+ * Rules 1: PostgreSQL's number, as before; rules 2: guard's.  Members
+ * numbered below GUARD_ENUM_SLOTS (every member of 15's and 18's enums)
+ * are one load from a table built with the tag table.
  */
-#define ENUMV(rules2, kind, v) \
-	((rules2) ? enum_v2((kind), (int) (v)) : (uint64) (v))
+#define GUARD_ENUM_COUNT	(GE_SETOPSTRATEGY + 1)
+#define GUARD_ENUM_SLOTS	32
+
+static uint16 enum_values[GUARD_ENUM_COUNT][GUARD_ENUM_SLOTS];
+
+static void
+build_enum_values(void)
+{
+	int			k;
+	int			v;
+
+	for (k = 0; k < GUARD_ENUM_COUNT; k++)
+		for (v = 0; v < GUARD_ENUM_SLOTS; v++)
+			enum_values[k][v] = guard_fingerprint_rules >= 2 ?
+				(uint16) enum_v2((GuardEnum) k, v) : (uint16) v;
+}
+
+static inline uint64
+enum_value(bool rules2, GuardEnum kind, int v)
+{
+	if (likely((unsigned int) v < GUARD_ENUM_SLOTS))
+		return enum_values[kind][v];
+	return rules2 ? enum_v2(kind, v) : (uint64) v;
+}
+
+#define ENUMV(rules2, kind, v) enum_value((rules2), (kind), (int) (v))
 
 /* =====================================================================
  * query_hash
