@@ -736,6 +736,23 @@ guard_baseline_foreign_status(const char *query, const char *plan)
 }
 
 /*
+ * guard_baseline_status_texts: the decision on a plan for the views: its
+ * decision under the rules in force, else, given its texts (query, plan;
+ * NULL if unknown), one made under other rules that matches them.
+ */
+GuardStatus
+guard_baseline_status_texts(uint64 query_hash, uint64 plan_hash,
+							const char *query, const char *plan)
+{
+	GuardStatus status = guard_baseline_status(query_hash, plan_hash);
+
+	if (status == GUARD_STATUS_NEW && query != NULL && plan != NULL &&
+		baseline_foreign != NULL)
+		status = guard_baseline_foreign_status(query, plan);
+	return status;
+}
+
+/*
  * guard_baseline_foreign_unmatchable: the decisions made under other
  * fingerprint rules that have no texts (approved without them, or stored
  * without source text), so that neither the judge nor guard.rekey can tell

@@ -27,6 +27,8 @@ extern bool guard_baseline_has_column(const char *name);
 extern bool guard_baseline_has_foreign(void);
 extern GuardStatus guard_baseline_foreign_status(const char *query, const char *plan);
 extern int	guard_baseline_foreign_unmatchable(void);
+extern GuardStatus guard_baseline_status_texts(uint64 query_hash, uint64 plan_hash,
+											   const char *query, const char *plan);
 extern uint64 guard_baseline_write(const char *sql, int nargs, Oid *argtypes,
 								   Datum *values, const char *nulls, uint64 **keys);
 

@@ -137,8 +137,10 @@ guard_plans(PG_FUNCTION_ARGS)
 		}
 		/* decisions live in each database's own guard.baseline */
 		if (r->dbid == MyDatabaseId)
-			values[c++] = CStringGetTextDatum(guard_status_name(guard_baseline_status(r->query_hash,
-																					   r->plan_hash)));
+			values[c++] = CStringGetTextDatum(guard_status_name(guard_baseline_status_texts(r->query_hash,
+																							 r->plan_hash,
+																							 r->query,
+																							 r->plan)));
 		else
 			nulls[c++] = true;
 		values[c++] = Int64GetDatum(r->calls);
@@ -412,8 +414,10 @@ guard_incidents(PG_FUNCTION_ARGS)
 		values[c++] = TimestampTzGetDatum(r->last_seen);
 		values[c++] = BoolGetDatum(r->resolved);
 		if (r->dbid == MyDatabaseId)
-			values[c++] = CStringGetTextDatum(guard_status_name(guard_baseline_status(r->query_hash,
-																					   r->plan_hash)));
+			values[c++] = CStringGetTextDatum(guard_status_name(guard_baseline_status_texts(r->query_hash,
+																							 r->plan_hash,
+																							 r->query,
+																							 r->plan)));
 		else
 			nulls[c++] = true;
 		Assert(c == GUARD_INCIDENTS_COLS_03);

@@ -91,6 +91,11 @@ is($ret, 0, 'the approved index plan runs');
 ($ret, $out, $err) = $node->psql('postgres', $rejected);
 isnt($ret, 0, 'the plan rejected under rules 1 is refused');
 like($err, qr/rejected/, 'as rejected');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(status, ',' ORDER BY query) FROM guard.plans
+	 WHERE query IN ('SELECT count(*) FROM big WHERE v > $1', 'SELECT count(*) FROM big WHERE v < $1')}),
+	'rejected,approved,approved',
+	'guard.plans shows the decisions made under rules 1 (the report: literal and prepared forms)');
 ($ret, $out, $err) = $node->psql('postgres', 'SELECT count(*) FROM big WHERE w > 5');
 isnt($ret, 0, 'a new seq scan is blocked');
 like($err, qr/guard blocked a plan that sequentially scans public\.big/, 'by block mode');
