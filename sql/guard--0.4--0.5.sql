@@ -10,11 +10,18 @@
 -- computed under; rows written before 0.5 keep NULL, which means rules 1
 ALTER TABLE guard.baseline ADD COLUMN fingerprint_rules smallint;
 COMMENT ON COLUMN guard.baseline.fingerprint_rules IS
-'the guard.fingerprint_rules its hashes were computed under; NULL: 1. Decisions under other rules are not applied until guard.rekey() carries them';
+'the guard.fingerprint_rules its hashes were computed under (NULL: 1); a decision under other rules than the server''s applies by its texts until guard.rekey() files it under the new hashes';
 
--- after guard.fingerprint_rules changed: re-plan the statement of every
--- decision made under other rules and carry the decision to the new hashes
--- when the plan is the same; one row per such decision
+-- the role that ran the statement, when guard knew it (guard.replan plans
+-- the statement as that role, never with the caller's rights)
+ALTER TABLE guard.baseline ADD COLUMN query_role name;
+COMMENT ON COLUMN guard.baseline.query_role IS
+'the role that ran the statement, from guard.plans or the incident; guard.replan() plans the statement as this role (NULL: unknown, decisions made before 0.5)';
+
+-- after guard.fingerprint_rules changed: file every decision made under
+-- other rules under the hashes of the plans observed since (guard.plans)
+-- with the same statement text and plan shape; one row per decision and
+-- plan, or per decision that concerns no observed plan
 CREATE FUNCTION guard.rekey(
     OUT old_query_hash bigint,
     OUT old_plan_hash bigint,
@@ -23,6 +30,7 @@ CREATE FUNCTION guard.rekey(
     OUT query text,
     OUT new_query_hash bigint,
     OUT new_plan_hash bigint,
+    OUT new_status text,
     OUT carried boolean,
     OUT reason text)
 RETURNS SETOF record
@@ -30,6 +38,6 @@ AS 'MODULE_PATHNAME', 'guard_rekey'
 LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION guard.rekey() IS
-'carry the decisions made under other fingerprint rules to the hashes of the rules in force; see carried and reason';
+'file the decisions made under other fingerprint rules under the hashes of the plans observed since with the same texts; see carried and reason';
 
 REVOKE ALL ON FUNCTION guard.rekey() FROM PUBLIC;

@@ -64,16 +64,18 @@ SELECT count(*) AS still_one FROM guard.plans WHERE query LIKE 'UPDATE rp_orders
 
 -- texts that cannot be planned get a row with the error; the others go on
 SELECT guard.approve(42, 43);
-INSERT INTO guard.baseline (query_hash, plan_hash, status, query, plan, created_by, fingerprint_rules)
-VALUES (44, 45, 'approved', 'SELECT $1', 'Result', current_user, 2),
-       (46, 47, 'approved', 'VACUUM rp_orders', 'Result', current_user, 2),
-       (48, 49, 'approved', 'SELECT 1; SELECT 2', 'Result', current_user, 2),
-       (50, 51, 'approved', 'SELECT $1 IS NULL', 'Result', current_user, 2),
-       (52, 53, 'approved', 'SELECT * FROM rp_orders WHERE id = interval $1', 'Result', current_user, 2);
+INSERT INTO guard.baseline (query_hash, plan_hash, status, query, plan, created_by, fingerprint_rules, query_role)
+VALUES (44, 45, 'approved', 'SELECT $1', 'Result', current_user, 2, current_user),
+       (46, 47, 'approved', 'VACUUM rp_orders', 'Result', current_user, 2, current_user),
+       (48, 49, 'approved', 'SELECT 1; SELECT 2', 'Result', current_user, 2, current_user),
+       (50, 51, 'approved', 'SELECT $1 IS NULL', 'Result', current_user, 2, current_user),
+       (52, 53, 'approved', 'SELECT * FROM rp_orders WHERE id = interval $1', 'Result', current_user, 2, current_user),
+       (54, 55, 'approved', 'SELECT 54', 'Result', current_user, 2, NULL),
+       (56, 57, 'approved', 'SELECT 56', 'Result', current_user, 2, 'rp_nobody');
 SELECT query_hash, query, status, changed, error FROM guard.replan()
- WHERE query_hash BETWEEN 42 AND 52 ORDER BY query_hash;
+ WHERE query_hash BETWEEN 42 AND 56 ORDER BY query_hash;
 SELECT count(*) AS planned FROM guard.replan() WHERE error IS NULL;
-DELETE FROM guard.baseline WHERE query_hash BETWEEN 42 AND 52;
+DELETE FROM guard.baseline WHERE query_hash BETWEEN 42 AND 56;
 
 -- an expired rejection is no decision: the statement is left out
 UPDATE guard.baseline SET expires_at = now() - interval '1 day'
@@ -107,6 +109,39 @@ REVOKE ALL ON FUNCTION guard.replan() FROM rp_dba;
 REVOKE USAGE ON SCHEMA guard FROM rp_app, rp_dba;
 DROP ROLE rp_app;
 DROP ROLE rp_dba;
+
+-- the planner folds an immutable function with constant arguments: a
+-- statement an application role ran is planned as that role, never with
+-- the caller's rights (here a superuser's), and under a security-restricted
+-- operation
+CREATE ROLE rp_owner LOGIN;
+CREATE SCHEMA rp AUTHORIZATION rp_owner;
+CREATE TABLE rp_log(who name, superuser_rights boolean);
+GRANT INSERT ON rp_log TO rp_owner;
+GRANT SELECT ON rp_orders TO rp_owner;
+SET ROLE rp_owner;
+CREATE FUNCTION rp.probe_v() RETURNS int LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  INSERT INTO public.rp_log SELECT current_user,
+    pg_catalog.has_table_privilege('pg_catalog.pg_authid', 'SELECT');
+  RETURN 1;
+END $$;
+CREATE FUNCTION rp.probe() RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN RETURN rp.probe_v(); END $$;
+SELECT count(*) FROM rp_orders WHERE id = rp.probe();
+RESET ROLE;
+TRUNCATE rp_log;
+SELECT guard.approve(query_hash, plan_hash) FROM guard.plans
+ WHERE query LIKE '%rp.probe()%' AND database = current_database();
+SELECT query_role FROM guard.baseline WHERE query LIKE '%rp.probe()%';
+SELECT query, error FROM guard.replan() WHERE query LIKE '%rp.probe%';
+-- the function ran once, as rp_owner, without a superuser's rights
+SELECT who, superuser_rights FROM rp_log;
+DELETE FROM guard.baseline WHERE query LIKE '%rp.probe%';
+DROP SCHEMA rp CASCADE;
+DROP TABLE rp_log;
+REVOKE ALL ON rp_orders FROM rp_owner;
+DROP ROLE rp_owner;
 
 DROP TABLE rp_orders;
 TRUNCATE guard.baseline;

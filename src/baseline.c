@@ -104,6 +104,7 @@ static bool verdicts_stale = false; /* plans judged while the copy was stale */
 static bool load_failed = false;	/* the last attempt failed, ... */
 static TimestampTz load_failed_at = 0;	/* ... in the statement that started then */
 static HTAB *baseline_foreign = NULL;	/* decisions under other rules, by text */
+static HTAB *baseline_foreign_hash = NULL;	/* ... and by hashes */
 static int	foreign_unmatchable = 0;	/* such decisions without texts */
 static Oid	baseline_relid = InvalidOid;	/* valid only with relid_known */
 static bool relid_known = false;
@@ -230,9 +231,13 @@ parse_shape(const char *shape, List **seqscanned, List **indexed)
  * guard.rekey carries them, they are matched by what a decision is
  * independent of the rules: its statement text, up to the numbering of its
  * $n (a statement sent with literal values and the same statement prepared
- * normalize alike but for that), and its plan shape.  The key is a 128-bit
- * hash of both under seeds drawn at random per backend, so a statement
- * cannot be crafted to collide with an approved one.
+ * normalize alike but for that), and its plan shape, with the children of
+ * Append, Merge Append, BitmapAnd and BitmapOr in an order of their own
+ * (the shape lists them in the order of their hashes, which the rules
+ * change).  The key is a 128-bit hash of both under seeds drawn at random
+ * per backend, so a statement cannot be crafted to collide with an approved
+ * one.  A text that may have been clipped (at the store's or an incident's
+ * limit) matches nothing: its end, where a statement could differ, is gone.
  */
 typedef struct ForeignKey
 {
@@ -243,19 +248,151 @@ typedef struct ForeignKey
 typedef struct ForeignEntry
 {
 	ForeignKey	key;
-	GuardStatus status;
-	TimestampTz expires_at;		/* a rejection's expiry; 0: none */
+	bool		approved;		/* some decision with these texts approves */
+	bool		rejected;		/* some decision with these texts rejects ... */
+	TimestampTz rejected_until; /* ... until then (0: for good) */
+	uint64		query_hash;		/* the decision that applies, for messages */
+	uint64		plan_hash;
+	int			rules;
 } ForeignEntry;
+
+/* exact hashes of a decision under other rules: incidents made then */
+typedef struct ForeignHashEntry
+{
+	BaselineKey key;
+	int			rules;
+	GuardStatus status;
+	TimestampTz expires_at;
+} ForeignHashEntry;
 
 static uint64 foreign_seed[2];
 static bool foreign_seeded = false;
 
+/* the shape of a plan, one node per line, children indented two spaces */
+typedef struct ShapeLine
+{
+	const char *text;			/* the line without its indentation */
+	int			len;
+	int			depth;
+} ShapeLine;
+
+static bool
+is_set_node(const ShapeLine *l)
+{
+	static const char *const names[] = {"Append", "Parallel Append", "Merge Append",
+	"BitmapAnd", "BitmapOr"};
+	int			i;
+
+	for (i = 0; i < lengthof(names); i++)
+	{
+		int			n = strlen(names[i]);
+
+		if (l->len >= n && strncmp(l->text, names[i], n) == 0 &&
+			(l->len == n || l->text[n] == ' '))
+			return true;
+	}
+	return false;
+}
+
+static int
+cmp_cstring(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * canonical_subtree: lines[i] and its descendants as text, a set node's
+ * child subtrees sorted.  Sets *next to the line after the subtree.
+ */
+static char *
+canonical_subtree(const ShapeLine *lines, int n, int i, int *next)
+{
+	StringInfoData buf;
+	int			depth = lines[i].depth;
+	int			j = i + 1;
+	char	  **children = NULL;
+	int			nchildren = 0;
+	int			k;
+
+	check_stack_depth();
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%d:", depth);
+	appendBinaryStringInfo(&buf, lines[i].text, lines[i].len);
+	appendStringInfoChar(&buf, '\n');
+	while (j < n && lines[j].depth > depth)
+	{
+		char	   *child = canonical_subtree(lines, n, j, &j);
+
+		children = children ? repalloc(children, (nchildren + 1) * sizeof(char *)) :
+			palloc(sizeof(char *));
+		children[nchildren++] = child;
+	}
+	if (nchildren > 1 && is_set_node(&lines[i]))
+		qsort(children, nchildren, sizeof(char *), cmp_cstring);
+	for (k = 0; k < nchildren; k++)
+	{
+		appendStringInfoString(&buf, children[k]);
+		pfree(children[k]);
+	}
+	if (children)
+		pfree(children);
+	*next = j;
+	return buf.data;
+}
+
+/* canonical_shape: the shape with every set node's children sorted */
 static void
+canonical_shape(const char *plan, StringInfo out)
+{
+	ShapeLine  *lines;
+	int			n = 0;
+	int			max = 16;
+	const char *p = plan;
+	int			i;
+
+	lines = palloc(max * sizeof(ShapeLine));
+	while (*p)
+	{
+		const char *eol = strchr(p, '\n');
+		int			spaces = 0;
+
+		if (eol == NULL)
+			eol = p + strlen(p);
+		while (p + spaces < eol && p[spaces] == ' ')
+			spaces++;
+		if (n >= max)
+		{
+			max *= 2;
+			lines = repalloc(lines, max * sizeof(ShapeLine));
+		}
+		lines[n].text = p + spaces;
+		lines[n].len = eol - p - spaces;
+		lines[n].depth = spaces / 2;
+		n++;
+		p = *eol ? eol + 1 : eol;
+	}
+	for (i = 0; i < n;)
+	{
+		char	   *tree = canonical_subtree(lines, n, i, &i);
+
+		appendStringInfoString(out, tree);
+		pfree(tree);
+	}
+	pfree(lines);
+}
+
+/*
+ * foreign_key: the key of a statement text and plan shape; false when
+ * either may have been clipped (then nothing may match it).
+ */
+static bool
 foreign_key(const char *query, const char *plan, ForeignKey *key)
 {
 	StringInfoData buf;
 	const char *p;
 
+	if (guard_text_maybe_clipped(query) || guard_text_maybe_clipped(plan))
+		return false;
 	if (!foreign_seeded)
 	{
 		if (!pg_strong_random(foreign_seed, sizeof(foreign_seed)))
@@ -271,32 +408,35 @@ foreign_key(const char *query, const char *plan, ForeignKey *key)
 				p++;
 	}
 	appendStringInfoChar(&buf, '\0');
-	appendStringInfoString(&buf, plan);
+	canonical_shape(plan, &buf);
 	key->h1 = hash_bytes_extended((unsigned char *) buf.data, buf.len,
 								  foreign_seed[0]);
 	key->h2 = hash_bytes_extended((unsigned char *) buf.data, buf.len,
 								  foreign_seed[1]);
 	pfree(buf.data);
+	return true;
 }
 
 /*
- * foreign_add: file one decision made under other fingerprint rules in
- * *table (created in loading_cxt on first use) by its texts (columns 4 and
- * 5); an expired rejection is skipped, a decision without texts counted in
- * *unmatchable.  Where an approval and a rejection share texts, the
- * rejection wins.
+ * foreign_add: file one decision made under other fingerprint rules (rules)
+ * in *by_text by its texts (columns 4 and 5) and in *by_hash by its
+ * hashes (both created in loading_cxt on first use).  An expired rejection
+ * is skipped.  An approval without texts, or with texts that may have been
+ * clipped, is counted in *unmatchable: it may approve any plan.
  */
 static void
-foreign_add(HTAB **table, TupleDesc desc, Datum *values, bool *isnull,
-			GuardStatus status, AttrNumber expires_attnum, TimestampTz now,
-			int *unmatchable)
+foreign_add(HTAB **by_text, HTAB **by_hash, TupleDesc desc, Datum *values,
+			bool *isnull, GuardStatus status, int rules,
+			AttrNumber expires_attnum, TimestampTz now, int *unmatchable)
 {
 	TimestampTz expires_at = 0;
 	ForeignKey	key;
 	ForeignEntry *entry;
+	ForeignHashEntry *hentry;
+	BaselineKey hkey;
 	bool		found;
-	char	   *query;
-	char	   *plan;
+	bool		keyed = false;
+	HASHCTL		ctl;
 
 	if (status == GUARD_STATUS_REJECTED && expires_attnum != InvalidAttrNumber &&
 		!isnull[expires_attnum - 1])
@@ -304,43 +444,79 @@ foreign_add(HTAB **table, TupleDesc desc, Datum *values, bool *isnull,
 		expires_at = DatumGetTimestampTz(values[expires_attnum - 1]);
 		if (expires_at <= now)
 			return;
+		if (expires_at == 0)
+			expires_at = 1;
 	}
-	if (desc->natts < 5 || isnull[3] || isnull[4])
+
+	if (*by_hash == NULL)
 	{
-		(*unmatchable)++;
-		return;
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(BaselineKey);
+		ctl.entrysize = sizeof(ForeignHashEntry);
+		ctl.hcxt = loading_cxt;
+		*by_hash = hash_create("guard baseline, other rules, by hash", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	query = TextDatumGetCString(values[3]);
-	if (strcmp(query, GUARD_NO_SOURCE_TEXT) == 0)
+	memset(&hkey, 0, sizeof(hkey));
+	hkey.query_hash = (uint64) DatumGetInt64(values[0]);
+	hkey.plan_hash = (uint64) DatumGetInt64(values[1]);
+	hentry = hash_search(*by_hash, &hkey, HASH_ENTER, &found);
+	hentry->rules = rules;
+	hentry->status = status;
+	hentry->expires_at = expires_at;
+
+	if (desc->natts >= 5 && !isnull[3] && !isnull[4])
 	{
-		(*unmatchable)++;
+		char	   *query = TextDatumGetCString(values[3]);
+		char	   *plan = TextDatumGetCString(values[4]);
+
+		if (strcmp(query, GUARD_NO_SOURCE_TEXT) != 0)
+			keyed = foreign_key(query, plan, &key);
 		pfree(query);
+		pfree(plan);
+	}
+	if (!keyed)
+	{
+		/* a rejection cannot approve anything: only approvals count */
+		if (status == GUARD_STATUS_APPROVED)
+			(*unmatchable)++;
 		return;
 	}
-	plan = TextDatumGetCString(values[4]);
-	foreign_key(query, plan, &key);
-	pfree(query);
-	pfree(plan);
 
-	if (*table == NULL)
+	if (*by_text == NULL)
 	{
-		HASHCTL		ctl;
-
 		memset(&ctl, 0, sizeof(ctl));
 		ctl.keysize = sizeof(ForeignKey);
 		ctl.entrysize = sizeof(ForeignEntry);
 		ctl.hcxt = loading_cxt;
-		*table = hash_create("guard baseline, other rules", 64, &ctl,
-							 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		*by_text = hash_create("guard baseline, other rules", 64, &ctl,
+							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	entry = hash_search(*table, &key, HASH_ENTER, &found);
-	if (!found || status == GUARD_STATUS_REJECTED)
+	entry = hash_search(*by_text, &key, HASH_ENTER, &found);
+	if (!found)
 	{
-		if (found && entry->status == GUARD_STATUS_REJECTED &&
-			(entry->expires_at == 0 || (expires_at != 0 && expires_at < entry->expires_at)))
-			return;				/* keep the longer rejection */
-		entry->status = status;
-		entry->expires_at = expires_at;
+		entry->approved = false;
+		entry->rejected = false;
+		entry->rejected_until = 0;
+		entry->query_hash = hkey.query_hash;
+		entry->plan_hash = hkey.plan_hash;
+		entry->rules = rules;
+	}
+	if (status == GUARD_STATUS_APPROVED)
+		entry->approved = true;
+	else
+	{
+		/* the longest rejection (0: for good) */
+		if (!entry->rejected)
+			entry->rejected_until = expires_at;
+		else if (entry->rejected_until != 0)
+			entry->rejected_until = expires_at == 0 ? 0 :
+				Max(entry->rejected_until, expires_at);
+		entry->rejected = true;
+		/* the rejected decision names the entry */
+		entry->query_hash = hkey.query_hash;
+		entry->plan_hash = hkey.plan_hash;
+		entry->rules = rules;
 	}
 }
 
@@ -362,6 +538,7 @@ baseline_load(void)
 	int			nunmatchable = 0;
 	HTAB	   *new_plans;
 	HTAB	   *new_foreign = NULL;
+	HTAB	   *new_foreign_hash = NULL;
 	HTAB	   *new_statements;
 	TimestampTz now = GetCurrentStatementStartTimestamp();
 	TimestampTz first_expiry = 0;
@@ -420,6 +597,7 @@ baseline_load(void)
 			BaselineEntry *entry;
 			char	   *status;
 			bool		found;
+			int			rules;
 
 			if (guard_debug_fault == GUARD_FAULT_BASELINE)
 				elog(ERROR, "injected fault while reading guard.baseline (guard.debug_fault)");
@@ -433,15 +611,15 @@ baseline_load(void)
 			 * hashes this server never computes: filed by its texts
 			 * (foreign_key), or counted when it has none.
 			 */
-			if ((rules_attnum == InvalidAttrNumber ? 1 :
-				 isnull[rules_attnum - 1] ? 1 :
-				 DatumGetInt16(values[rules_attnum - 1])) != guard_fingerprint_rules)
+			rules = rules_attnum == InvalidAttrNumber ? 1 :
+				isnull[rules_attnum - 1] ? 1 : DatumGetInt16(values[rules_attnum - 1]);
+			if (rules != guard_fingerprint_rules)
 			{
 				status = TextDatumGetCString(values[2]);
-				foreign_add(&new_foreign, desc, values, isnull,
+				foreign_add(&new_foreign, &new_foreign_hash, desc, values, isnull,
 							strcmp(status, "approved") == 0 ?
 							GUARD_STATUS_APPROVED : GUARD_STATUS_REJECTED,
-							expires_attnum, now, &nunmatchable);
+							rules, expires_attnum, now, &nunmatchable);
 				pfree(status);
 				continue;
 			}
@@ -518,6 +696,7 @@ baseline_load(void)
 	baseline_statements = new_statements;
 	next_expiry = first_expiry;
 	baseline_foreign = new_foreign;
+	baseline_foreign_hash = new_foreign_hash;
 	foreign_unmatchable = nunmatchable;
 
 	/* an invalidation that arrived while loading means: load again */
@@ -711,13 +890,17 @@ guard_baseline_has_foreign(void)
 }
 
 /*
- * guard_baseline_foreign_status: the decision made under other fingerprint
+ * guard_baseline_foreign_match: the decision made under other fingerprint
  * rules on the statement of text query (normalized, as stored) planned as
- * plan (its shape, as stored); GUARD_STATUS_NEW if none or expired.  The
- * caller asks only for a plan without a decision under the rules in force.
+ * plan (its shape, as stored); GUARD_STATUS_NEW if none, or if either
+ * text may have been clipped.  A rejection in force wins over an approval
+ * with the same texts.  Fills the matched decision's hashes and rules (for
+ * messages) when m is not NULL.  The caller asks only for a plan without a
+ * decision under the rules in force.
  */
 GuardStatus
-guard_baseline_foreign_status(const char *query, const char *plan)
+guard_baseline_foreign_match(const char *query, const char *plan,
+							 GuardForeignMatch *m)
 {
 	ForeignKey	key;
 	ForeignEntry *entry;
@@ -725,14 +908,82 @@ guard_baseline_foreign_status(const char *query, const char *plan)
 	baseline_ensure();
 	if (baseline_plans == NULL || baseline_foreign == NULL)
 		return GUARD_STATUS_NEW;
-	foreign_key(query, plan, &key);
+	if (!foreign_key(query, plan, &key))
+		return GUARD_STATUS_NEW;
 	entry = hash_search(baseline_foreign, &key, HASH_FIND, NULL);
 	if (entry == NULL)
 		return GUARD_STATUS_NEW;
-	if (entry->expires_at != 0 &&
-		entry->expires_at <= GetCurrentStatementStartTimestamp())
+	if (m)
+	{
+		m->query_hash = entry->query_hash;
+		m->plan_hash = entry->plan_hash;
+		m->rules = entry->rules;
+	}
+	if (entry->rejected &&
+		(entry->rejected_until == 0 ||
+		 entry->rejected_until > GetCurrentStatementStartTimestamp()))
+		return GUARD_STATUS_REJECTED;
+	return entry->approved ? GUARD_STATUS_APPROVED : GUARD_STATUS_NEW;
+}
+
+GuardStatus
+guard_baseline_foreign_status(const char *query, const char *plan)
+{
+	return guard_baseline_foreign_match(query, plan, NULL);
+}
+
+/*
+ * guard_baseline_status_rules: the decision on the plan with these hashes
+ * computed under fingerprint rules `rules` (an incident recorded before the
+ * rules changed), matched by its texts when there is none by its hashes.
+ */
+GuardStatus
+guard_baseline_status_rules(uint64 query_hash, uint64 plan_hash, int rules,
+							const char *query, const char *plan)
+{
+	BaselineKey key;
+	ForeignHashEntry *entry;
+
+	if (rules == guard_fingerprint_rules)
+		return guard_baseline_status_texts(query_hash, plan_hash, query, plan);
+	baseline_ensure();
+	if (baseline_plans == NULL || baseline_foreign_hash == NULL)
 		return GUARD_STATUS_NEW;
-	return entry->status;
+	memset(&key, 0, sizeof(key));
+	key.query_hash = query_hash;
+	key.plan_hash = plan_hash;
+	entry = hash_search(baseline_foreign_hash, &key, HASH_FIND, NULL);
+	if (entry != NULL && entry->rules == rules &&
+		(entry->expires_at == 0 ||
+		 entry->expires_at > GetCurrentStatementStartTimestamp()))
+		return entry->status;
+	if (query != NULL && plan != NULL)
+		return guard_baseline_foreign_status(query, plan);
+	return GUARD_STATUS_NEW;
+}
+
+/* guard_baseline_relid: the extension's guard.baseline, or InvalidOid */
+Oid
+guard_baseline_relid(void)
+{
+	return baseline_table();
+}
+
+/*
+ * guard_baseline_texts_key: the key decisions made under other rules are
+ * matched by (foreign_key), for guard.rekey; false if the texts may have
+ * been clipped.  plan "" gives a key of the statement text alone.
+ */
+bool
+guard_baseline_texts_key(const char *query, const char *plan, uint64 *key)
+{
+	ForeignKey	k;
+
+	if (!foreign_key(query, plan, &k))
+		return false;
+	key[0] = k.h1;
+	key[1] = k.h2;
+	return true;
 }
 
 /*

@@ -18,6 +18,8 @@
 #include "guard.h"
 
 extern bool guard_baseline_available(void);
+extern Oid	guard_baseline_relid(void);
+extern bool guard_baseline_texts_key(const char *query, const char *plan, uint64 *key);
 extern GuardStatus guard_baseline_status(uint64 query_hash, uint64 plan_hash);
 extern uint64 guard_baseline_approved_plan(uint64 query_hash, const char *relname);
 extern bool guard_baseline_has_approved(uint64 query_hash);
@@ -26,6 +28,20 @@ extern bool guard_baseline_approved_reads(uint64 query_hash, const char *relname
 extern bool guard_baseline_has_column(const char *name);
 extern bool guard_baseline_has_foreign(void);
 extern GuardStatus guard_baseline_foreign_status(const char *query, const char *plan);
+
+/* the decision made under other rules that matched a plan's texts */
+typedef struct GuardForeignMatch
+{
+	uint64		query_hash;
+	uint64		plan_hash;
+	int			rules;
+} GuardForeignMatch;
+
+extern GuardStatus guard_baseline_foreign_match(const char *query, const char *plan,
+												GuardForeignMatch *m);
+extern GuardStatus guard_baseline_status_rules(uint64 query_hash, uint64 plan_hash,
+											   int rules, const char *query,
+											   const char *plan);
 extern int	guard_baseline_foreign_unmatchable(void);
 extern GuardStatus guard_baseline_status_texts(uint64 query_hash, uint64 plan_hash,
 											   const char *query, const char *plan);

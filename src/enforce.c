@@ -248,6 +248,8 @@ can_approve(void)
 static int
 decision_hint(const GuardFingerprint *fp, bool approver)
 {
+	if ((fp->flags & GUARD_FP_REJECTED) && (fp->flags & GUARD_FP_FOREIGN))
+		return errhint("A DBA rejected this plan under other fingerprint rules; its decision is in guard.baseline with the same query and plan texts (guard.rekey() files it under the plan's hashes).");
 	if (fp->flags & GUARD_FP_REJECTED)
 		return errhint("A DBA rejected this plan; its decision is in guard.baseline.");
 	if (approver)
@@ -378,14 +380,17 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 								   (long long) fp->query_hash),
 						 errhint("AND binds tighter than OR: add parentheses to say which grouping you mean.")));
 			else if (foreign)
+			{
+				/* what block mode would have stopped is no capture's to adopt */
+				guard_store_mark_refused(MyDatabaseId, fp);
 				ereport(GUARD_WARNING_CLIENT,
 						(errcode(ERRCODE_GUARD_BLOCKED),
 						 errmsg("plan sequentially scans %s (about %.0f rows); not %s because decisions made under other fingerprint rules without texts may approve it",
 								relation ? relation : "a large relation", rows,
 								mode_action == GUARD_ACTION_THROTTLED ? "throttled" : "blocked"),
 						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
-						 errhint("Run SELECT * FROM guard.rekey(); to list the decisions guard cannot carry to guard.fingerprint_rules = %d, and decide their plans again.",
-								 guard_fingerprint_rules)));
+						 errhint("List them with: SELECT * FROM guard.rekey() WHERE reason = 'no statement text'; decide the plans they were about again (guard.approve), then remove them with guard.forget(old_query_hash, old_plan_hash).")));
+			}
 			else if (relation)
 				ereport(GUARD_WARNING_CLIENT,
 						(errcode(ERRCODE_GUARD_BLOCKED),

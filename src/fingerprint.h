@@ -63,9 +63,16 @@ extern char *guard_carrier_get(PlannedStmt *pstmt, int *len);
 extern char *guard_normalize_query(const char *query, int query_loc,
 								   int query_len, const int *locations,
 								   int nlocations);
+extern char *guard_normalize_query_checked(const char *query, int query_loc,
+										   int query_len, const int *locations,
+										   int nlocations, bool *consistent);
 extern char *guard_statement_text(const char *query, int query_loc,
 								  int query_len);
 extern char *guard_clip_text(char *s, int len);
+extern bool guard_text_maybe_clipped(const char *s);
+
+/* incidents keep their query and plan clipped at this many bytes (with NUL) */
+#define GUARD_INCIDENT_TEXT	2048
 
 /* namecache.c: portable names of objects by OID, cached per backend */
 extern void guard_namecache_init(void);

@@ -103,21 +103,23 @@
 #include "utils/timestamp.h"
 
 #include "guard.h"
+#include "fingerprint.h"
 #include "incidents.h"
 #include "notifier.h"
 
 #define INCIDENTS_DIR			PGSTAT_STAT_PERMANENT_DIRECTORY
 #define INCIDENTS_FILE			INCIDENTS_DIR "/guard_incidents.stat"
 #define INCIDENTS_FILE_MAGIC	0x47444931	/* "GDI1" */
-#define INCIDENTS_FILE_VERSION	3
+#define INCIDENTS_FILE_VERSION	4
 #define IDS_FILE				INCIDENTS_DIR "/guard_incidents.ids"
 #define IDS_FILE_MAGIC			0x47444949	/* "GDII" */
 #define JOURNAL_PREFIX			"guard_incidents.journal."
-#define JOURNAL_MAGIC			0x4744494a	/* "GDIJ" */
+#define JOURNAL_MAGIC_V3		0x4744494a	/* "GDIJ": records of format 3 */
+#define JOURNAL_MAGIC			0x4744494b	/* "GDIK": records of format 4 */
 #define SAVE_CHUNK				64	/* entries copied per lock hold */
 #define IDS_WAIT_MS				1000	/* longest wait for an ids writer */
 #define IDS_RETRY				USECS_PER_SEC	/* after a failed ids write */
-#define INCIDENT_TEXT			2048	/* query and plan, clipped */
+#define INCIDENT_TEXT			GUARD_INCIDENT_TEXT	/* query and plan, clipped */
 #define INCIDENT_CLAUSE			512
 #define INCIDENT_RELATION		(2 * NAMEDATALEN + 8)
 #define EPOCH_SHIFT				40
@@ -158,7 +160,8 @@ typedef struct IncidentEntry
 {
 	IncidentKey key;			/* hash key: must be first */
 	slock_t		mutex;			/* protects the counters of d */
-	IncidentData d;
+	IncidentData d;				/* as in format 1's file: do not change */
+	uint8		rules;			/* guard.fingerprint_rules of its hashes */
 } IncidentEntry;
 
 /* Alerts of one role in its current minute */
@@ -215,7 +218,13 @@ typedef struct IncidentsFileRecord
 	uint64		baseline_query_hash;
 	uint64		baseline_plan_hash;
 	uint16		len[4];			/* relation, clause, query, plan; no NULs */
+	/* format 4 */
+	uint8		rules;			/* guard.fingerprint_rules of the hashes */
+	uint8		pad[7];
 } IncidentsFileRecord;
+
+/* a record of formats 2 and 3 ends before rules: its hashes are rules 1 */
+#define RECORD_V3_SIZE	offsetof(IncidentsFileRecord, rules)
 
 /* A journal record: this header, an IncidentsFileRecord, its texts */
 typedef struct JournalHeader
@@ -662,6 +671,7 @@ serialize_entry(IncidentEntry *e, char *buf)
 	rec.relation_rows = e->d.relation_rows;
 	rec.baseline_query_hash = e->d.baseline_query_hash;
 	rec.baseline_plan_hash = e->d.baseline_plan_hash;
+	rec.rules = e->rules;
 	SpinLockAcquire(&e->mutex);
 	rec.action = e->d.action;
 	rec.would_action = e->d.would_action;
@@ -889,6 +899,7 @@ guard_incident_record(Oid dbid, Oid userid, const GuardOccurrence *occ,
 		memset(&e->d, 0, sizeof(e->d));
 		e->d.incident_id = ishared->next_id++;
 		e->d.userid = userid;
+		e->rules = (uint8) guard_fingerprint_rules;
 		e->d.action = (uint8) occ->action;
 		e->d.would_action = (uint8) occ->would_action;
 		e->d.count = 1;
@@ -978,6 +989,7 @@ guard_incidents_snapshot(int *nrows)
 		r->clause = d->clause[0] ? pstrdup(d->clause) : NULL;
 		r->query = pstrdup(d->query);
 		r->plan = pstrdup(d->plan);
+		r->rules = e->rules;
 	}
 	if (n == max)
 		hash_seq_term(&hs);		/* hash_seq_search never returned NULL */
@@ -1749,6 +1761,7 @@ static bool
 record_valid(const IncidentsFileRecord *rec, int64 ceiling)
 {
 	return rec->key.reason <= GUARD_REASON_ANDOR_PRECEDENCE &&
+		rec->rules <= GUARD_FINGERPRINT_RULES_MAX &&
 		rec->action <= GUARD_ACTION_BLOCKED &&
 		rec->would_action <= GUARD_ACTION_BLOCKED &&
 		rec->incident_id >= 1 &&
@@ -1795,6 +1808,7 @@ apply_record(const IncidentsFileRecord *rec, const char *texts)
 	memset(d, 0, sizeof(*d));
 	d->incident_id = rec->incident_id;
 	d->userid = rec->userid;
+	e->rules = rec->rules != 0 ? rec->rules : 1;
 	d->action = rec->action;
 	d->would_action = rec->would_action;
 	d->resolved = rec->resolved;
@@ -1854,7 +1868,10 @@ load_v1(FILE *file, int64 *ceiling, int64 *max_id)
 		*max_id = Max(*max_id, d.incident_id);
 		e = insert_raw(&key);
 		if (e != NULL)
+		{
 			e->d = d;
+			e->rules = 1;		/* extension 0.3: rules 1 */
+		}
 	}
 	if (fread(&trailer, sizeof(trailer), 1, file) != 1 || trailer != INCIDENTS_FILE_MAGIC)
 		return false;
@@ -1863,7 +1880,7 @@ load_v1(FILE *file, int64 *ceiling, int64 *max_id)
 }
 
 /*
- * Read the full file (formats 1 to 3).  Raises *ceiling to the ceiling it
+ * Read the full file (formats 1 to 4).  Raises *ceiling to the ceiling it
  * records, *max_id to its largest id, sets *covered to the journal
  * generation it covers.  A damaged or foreign file is ignored with a LOG,
  * nothing half-loaded.  Postmaster only.  Returns 1 if its header was read
@@ -1942,7 +1959,8 @@ load_main(int64 *ceiling, int64 *max_id, uint64 *covered)
 	{
 		Size		tlen;
 
-		if (fread(&rec, sizeof(rec), 1, file) != 1 ||
+		memset(&rec, 0, sizeof(rec));
+		if (fread(&rec, hdr.version >= 4 ? sizeof(rec) : RECORD_V3_SIZE, 1, file) != 1 ||
 			!record_valid(&rec, hdr.id_ceiling))
 			break;
 		tlen = rec.len[0] + rec.len[1] + rec.len[2] + rec.len[3];
@@ -2031,20 +2049,26 @@ replay_journal(const char *path, int64 *max_id)
 		IncidentsFileRecord rec;
 		pg_crc32c	crc;
 		bool		ok = false;
+		Size		recsize = sizeof(rec);
 
-		if (size - pos >= sizeof(hdr) + sizeof(rec))
+		if (size - pos >= sizeof(hdr) + RECORD_V3_SIZE)
 		{
 			memcpy(&hdr, data + pos, sizeof(hdr));
-			if (hdr.magic == JOURNAL_MAGIC && hdr.len >= sizeof(hdr) + sizeof(rec) &&
+			/* a journal of 0.4 (format 3) has shorter records */
+			if (hdr.magic == JOURNAL_MAGIC_V3)
+				recsize = RECORD_V3_SIZE;
+			if ((hdr.magic == JOURNAL_MAGIC || hdr.magic == JOURNAL_MAGIC_V3) &&
+				hdr.len >= sizeof(hdr) + recsize &&
 				hdr.len <= JOURNAL_RECORD_MAX && hdr.len <= size - pos)
 			{
 				INIT_CRC32C(crc);
 				COMP_CRC32C(crc, data + pos + offsetof(JournalHeader, pad),
 							hdr.len - offsetof(JournalHeader, pad));
 				FIN_CRC32C(crc);
-				memcpy(&rec, data + pos + sizeof(hdr), sizeof(rec));
+				memset(&rec, 0, sizeof(rec));
+				memcpy(&rec, data + pos + sizeof(hdr), recsize);
 				ok = EQ_CRC32C(crc, hdr.crc) && record_valid(&rec, 0) &&
-					sizeof(hdr) + sizeof(rec) + rec.len[0] + rec.len[1] +
+					sizeof(hdr) + recsize + rec.len[0] + rec.len[1] +
 					rec.len[2] + rec.len[3] == hdr.len;
 			}
 		}
@@ -2060,7 +2084,7 @@ replay_journal(const char *path, int64 *max_id)
 		else
 		{
 			*max_id = Max(*max_id, rec.incident_id);
-			(void) apply_record(&rec, data + pos + sizeof(hdr) + sizeof(rec));
+			(void) apply_record(&rec, data + pos + sizeof(hdr) + recsize);
 			replayed++;
 		}
 		pos += hdr.len;

@@ -59,6 +59,7 @@ typedef struct GuardIncidentRow
 	char	   *clause;
 	char	   *query;
 	char	   *plan;
+	int			rules;			/* guard.fingerprint_rules of its hashes */
 } GuardIncidentRow;
 
 /*

@@ -415,24 +415,31 @@ foreign_decision(PrePlan *pre, const char *query_string, PlannedStmt *pstmt,
 	MemoryContext cxt = CurrentMemoryContext;
 	volatile GuardStatus status = GUARD_STATUS_NEW;
 
+	/* without the constants' locations the text cannot be normalized */
+	if (pre->const_locs == NULL && pre->nconsts > 0)
+		return;
+
 	PG_TRY();
 	{
 		char	   *query;
 		char	   *shape;
+		bool		consistent;
 
-		/* the texts exactly as record_plan stores them */
-		if (pre->const_locs != NULL || pre->nconsts == 0)
-			query = guard_normalize_query(query_string, pstmt->stmt_location,
-										  pstmt->stmt_len, pre->const_locs,
-										  pre->nconsts);
-		else
-			query = guard_statement_text(query_string, pstmt->stmt_location,
-										 pstmt->stmt_len);
-		shape = guard_plan_shape(pstmt);
-		shape = guard_clip_text(shape, strlen(shape));
-		status = guard_baseline_foreign_status(query, shape);
+		/*
+		 * The texts exactly as record_plan stores them, and only if the
+		 * text lexes now as it was parsed: else it is not this statement's.
+		 */
+		query = guard_normalize_query_checked(query_string, pstmt->stmt_location,
+											  pstmt->stmt_len, pre->const_locs,
+											  pre->nconsts, &consistent);
+		if (consistent)
+		{
+			shape = guard_plan_shape(pstmt);
+			shape = guard_clip_text(shape, strlen(shape));
+			status = guard_baseline_foreign_status(query, shape);
+			pfree(shape);
+		}
 		pfree(query);
-		pfree(shape);
 	}
 	PG_CATCH();
 	{
@@ -445,10 +452,11 @@ foreign_decision(PrePlan *pre, const char *query_string, PlannedStmt *pstmt,
 	if (status == GUARD_STATUS_APPROVED)
 	{
 		fp->flags &= ~(GUARD_FP_FLAGGED | GUARD_FP_REASONS | GUARD_FP_ANDOR);
+		fp->flags |= GUARD_FP_FOREIGN;
 		memset(j, 0, sizeof(*j));
 	}
 	else if (status == GUARD_STATUS_REJECTED)
-		fp->flags |= GUARD_FP_FLAGGED | GUARD_FP_REJECTED;
+		fp->flags |= GUARD_FP_FLAGGED | GUARD_FP_REJECTED | GUARD_FP_FOREIGN;
 }
 
 /*

@@ -341,6 +341,20 @@ guard_clip_text(char *s, int len)
 }
 
 /*
+ * guard_text_maybe_clipped: may s be a text cut by guard_clip_text, or an
+ * incident's text cut at GUARD_INCIDENT_TEXT?  (A multibyte character is
+ * never split, so a cut text may end up to 3 bytes short of the limit.)
+ */
+bool
+guard_text_maybe_clipped(const char *s)
+{
+	size_t		len = strlen(s);
+
+	return len >= GUARD_MAX_TEXT - 3 ||
+		(len >= GUARD_INCIDENT_TEXT - 4 && len <= GUARD_INCIDENT_TEXT - 1);
+}
+
+/*
  * The text guard stores for a statement that has none: the body of a
  * SQL-standard function (BEGIN ATOMIC), which is kept as a parse tree.
  */
@@ -416,6 +430,24 @@ char *
 guard_normalize_query(const char *query, int query_loc, int query_len,
 					  const int *locations, int nlocations)
 {
+	return guard_normalize_query_checked(query, query_loc, query_len,
+										 locations, nlocations, NULL);
+}
+
+/*
+ * guard_normalize_query_checked: the same, and *consistent (if not NULL)
+ * says whether the text lexes now as the parser read it: every constant
+ * location inside the statement's text and at the start of a token.  It
+ * may not when the statement was parsed under other settings than those in
+ * force (a statement prepared under standard_conforming_strings = on,
+ * planned under off): then the text guard derives is not the statement's,
+ * and nothing may be matched by it.
+ */
+char *
+guard_normalize_query_checked(const char *query, int query_loc, int query_len,
+							  const int *locations, int nlocations,
+							  bool *consistent)
+{
 	MemoryContext cxt = CurrentMemoryContext;
 	int		   *volatile locs;
 	int		   *volatile lens;
@@ -426,14 +458,21 @@ guard_normalize_query(const char *query, int query_loc, int query_len,
 	const char *stmt;
 	char	   *text;
 	StringInfoData buf;
+	bool		outside = false;
 
+	if (consistent)
+		*consistent = false;
 	if (query == NULL)
 		return pstrdup(GUARD_NO_SOURCE_TEXT);
 	stmt = statement_bounds(query, &query_loc, &query_len);
 	if (query_len <= 0)
 		return pstrdup(GUARD_NO_SOURCE_TEXT);
 	if (nlocations == 0)
+	{
+		if (consistent)
+			*consistent = true;
 		return guard_clip_text(pnstrdup(stmt, query_len), query_len);
+	}
 
 	/* constants of this statement, as offsets into its text, sorted, unique */
 	locs = palloc(nlocations * sizeof(int));
@@ -443,6 +482,8 @@ guard_normalize_query(const char *query, int query_loc, int query_len,
 
 		if (l >= 0 && l < query_len)
 			locs[n++] = l;
+		else
+			outside = true;		/* the text ends before it, as lexed now */
 	}
 	qsort(locs, n, sizeof(int), cmp_int);
 	for (i = 1, nlocations = n, n = n > 0 ? 1 : 0; i < nlocations; i++)
@@ -465,6 +506,14 @@ guard_normalize_query(const char *query, int query_loc, int query_len,
 		return guard_clip_text(pnstrdup(stmt, query_len), query_len);
 	}
 	PG_END_TRY();
+
+	if (consistent)
+	{
+		*consistent = !outside;
+		for (i = 0; i < n; i++)
+			if (lens[i] <= 0)
+				*consistent = false;
+	}
 
 	initStringInfo(&buf);
 	for (i = 0; i < n; i++)

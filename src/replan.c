@@ -35,10 +35,6 @@
  * guard.baseline sees the texts of a statement (query, approved plan,
  * error) only if that check passed.
  *
- * guard.rekey() (at the end of the file) reuses the same planning to
- * carry decisions made under other fingerprint rules (guard.fingerprint_rules)
- * to the hashes of the rules in force.
- *
  * IDENTIFICATION
  *		src/replan.c
  *
@@ -84,7 +80,6 @@
 #include "sqlfuncs.h"
 
 PG_FUNCTION_INFO_V1(guard_replan);
-PG_FUNCTION_INFO_V1(guard_rekey);
 
 #define GUARD_REPLAN_COLS 16
 
@@ -105,6 +100,7 @@ typedef struct ReplanStatement
 {
 	uint64		query_hash;
 	char	   *query;			/* the text of its latest decision that has one */
+	char	   *role;			/* the role that ran it (that decision's), or NULL */
 	TimestampTz query_at;
 	GuardStatus status;			/* approved if any plan is, else rejected */
 	int			nplans;
@@ -197,6 +193,7 @@ read_statements(Oid relid, int *nstatements)
 	AttrNumber	att_query = get_attnum(relid, "query");
 	AttrNumber	att_plan = get_attnum(relid, "plan");
 	AttrNumber	att_created_at = get_attnum(relid, "created_at");
+	AttrNumber	att_role = get_attnum(relid, "query_role");
 	Datum	   *values;
 	bool	   *isnull;
 	ReplanStatement *stmts;
@@ -273,6 +270,8 @@ read_statements(Oid relid, int *nstatements)
 		{
 			st->query = TextDatumGetCString(values[att_query - 1]);
 			st->query_at = plan.created_at;
+			st->role = att_role == InvalidAttrNumber || isnull[att_role - 1] ? NULL :
+				pstrdup(NameStr(*DatumGetName(values[att_role - 1])));
 		}
 	}
 	table_endscan(scan);
@@ -348,8 +347,7 @@ approved_plan(ReplanStatement *st, uint64 new_plan_hash, bool planned)
 /*
  * plan_text: parse, analyze and plan one stored statement text (its $n
  * typed by inference) through guard_plan, judged as the planner hook
- * judges, recorded nowhere, and checked like EXPLAIN (no plans of tables
- * the caller cannot read).  Fills *res and *nparams; returns the plan.
+ * judges, recorded nowhere.  Fills *res and *nparams; returns the plan.
  * Runs inside the caller's subtransaction; raises an ERROR for anything
  * that stops it, including a plan guard could not fingerprint.  what names
  * the calling function in messages.
@@ -394,7 +392,6 @@ plan_text(const char *text, const char *what, GuardPlanResult *res, int *nparams
 
 	pstmt = guard_plan(query, text, CURSOR_OPT_PARALLEL_OK, NULL,
 					   guard_next_planner, false, res);
-	(void) GuardCheckPermissions(pstmt, true);
 	if ((res->fp.flags & GUARD_FP_VALID) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
@@ -415,7 +412,36 @@ plan_statement(ReplanStatement *st, ReplanRow *row)
 	GuardPlanResult res;
 	GuardVerdict verdict;
 
+	Oid			roleid;
+	Oid			save_userid;
+	int			save_sec;
+
+	/*
+	 * The text is the application's, and the planner runs the functions it
+	 * folds (immutable ones with constant arguments): plan as the role that
+	 * ran the statement, under a security-restricted operation, as ANALYZE
+	 * runs a table's index expressions as its owner.  Never with the
+	 * caller's rights.
+	 */
+	if (st->role == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the role that ran the statement is not recorded"),
+				 errdetail("Its decisions were made before guard 0.5, and guard plans a statement only as the role that ran it."),
+				 errhint("Decide its plan again once the statement has run.")));
+	roleid = get_role_oid(st->role, true);
+	if (!OidIsValid(roleid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role \"%s\", which ran the statement, does not exist", st->role)));
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(roleid, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 	pstmt = plan_text(st->query, "guard.replan", &res, &nparams);
+	SetUserIdAndSecContext(save_userid, save_sec);
+
+	/* like EXPLAIN: no plans of tables the caller cannot read */
+	(void) GuardCheckPermissions(pstmt, true);
 	row->generic = nparams > 0;
 	row->new_query_hash = res.fp.query_hash;
 	row->new_plan_hash = res.fp.plan_hash;
@@ -630,362 +656,3 @@ guard_replan(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-
-/*
- * guard.rekey(): carry decisions made under other fingerprint rules.
- *
- * A decision of guard.baseline is filed under the hashes of the rules in
- * force when it was made (column fingerprint_rules, NULL: rules 1).  After
- * guard.fingerprint_rules changed, its stored statement text is planned
- * again (plan_text, one subtransaction each, as guard.replan does): if the
- * plan has the shape the decision was about, the decision is copied to the
- * new hashes with its status, texts, note, expiry and author, under the
- * rules in force; the old row stays.  A decision under the current rules
- * already filed there is never overridden.  Whatever cannot be carried is
- * reported with the reason, never dropped.
- */
-
-#define GUARD_REKEY_COLS 9
-
-/* One decision made under other rules */
-typedef struct RekeyRow
-{
-	uint64		query_hash;
-	uint64		plan_hash;
-	int			rules;
-	Datum		status;			/* text */
-	char	   *query;
-	char	   *plan;
-	bool		note_null;
-	Datum		note;
-	Datum		created_at;
-	Datum		created_by;
-	bool		expires_null;
-	Datum		expires_at;
-
-	/* what rekeying found */
-	bool		planned;
-	uint64		new_query_hash;
-	uint64		new_plan_hash;
-	bool		carried;
-	char	   *reason;
-} RekeyRow;
-
-static int
-cmp_rekey(const void *a, const void *b)
-{
-	const RekeyRow *x = (const RekeyRow *) a;
-	const RekeyRow *y = (const RekeyRow *) b;
-
-	if (x->query != NULL && y->query != NULL)
-	{
-		int			c = strcmp(x->query, y->query);
-
-		if (c != 0)
-			return c;
-	}
-	else if (x->query != NULL || y->query != NULL)
-		return x->query != NULL ? -1 : 1;
-	if (x->query_hash != y->query_hash)
-		return x->query_hash < y->query_hash ? -1 : 1;
-	if (x->plan_hash != y->plan_hash)
-		return x->plan_hash < y->plan_hash ? -1 : 1;
-	return 0;
-}
-
-/*
- * read_foreign: the rows of guard.baseline made under other fingerprint
- * rules, read with the statement's snapshot, sorted for the report.
- */
-static RekeyRow *
-read_foreign(Oid relid, int *nrows)
-{
-	Relation	rel;
-	TupleDesc	desc;
-	Snapshot	snapshot;
-	TableScanDesc scan;
-	HeapTuple	tuple;
-	AttrNumber	a_qh = get_attnum(relid, "query_hash");
-	AttrNumber	a_ph = get_attnum(relid, "plan_hash");
-	AttrNumber	a_status = get_attnum(relid, "status");
-	AttrNumber	a_query = get_attnum(relid, "query");
-	AttrNumber	a_plan = get_attnum(relid, "plan");
-	AttrNumber	a_note = get_attnum(relid, "note");
-	AttrNumber	a_created_at = get_attnum(relid, "created_at");
-	AttrNumber	a_created_by = get_attnum(relid, "created_by");
-	AttrNumber	a_expires = get_attnum(relid, "expires_at");
-	AttrNumber	a_rules = get_attnum(relid, "fingerprint_rules");
-	Datum	   *values;
-	bool	   *isnull;
-	RekeyRow   *rows;
-	int			n = 0;
-	int			max = 64;
-
-	if (a_qh == InvalidAttrNumber || a_ph == InvalidAttrNumber ||
-		a_status == InvalidAttrNumber || a_query == InvalidAttrNumber ||
-		a_plan == InvalidAttrNumber || a_note == InvalidAttrNumber ||
-		a_created_at == InvalidAttrNumber || a_created_by == InvalidAttrNumber ||
-		a_expires == InvalidAttrNumber || a_rules == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table guard.baseline has no column fingerprint_rules"),
-				 errhint("Run ALTER EXTENSION guard UPDATE.")));
-
-	rel = table_open(relid, AccessShareLock);
-	desc = RelationGetDescr(rel);
-	values = palloc(desc->natts * sizeof(Datum));
-	isnull = palloc(desc->natts * sizeof(bool));
-	rows = palloc(max * sizeof(RekeyRow));
-	snapshot = RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() :
-								GetTransactionSnapshot());
-	scan = table_beginscan(rel, snapshot, 0, NULL);
-	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
-	{
-		RekeyRow   *r;
-		int			rules;
-
-		CHECK_FOR_INTERRUPTS();
-		heap_deform_tuple(tuple, desc, values, isnull);
-		if (isnull[a_qh - 1] || isnull[a_ph - 1] || isnull[a_status - 1])
-			continue;
-		rules = isnull[a_rules - 1] ? 1 : DatumGetInt16(values[a_rules - 1]);
-		if (rules == guard_fingerprint_rules)
-			continue;
-		if (n >= max)
-		{
-			max *= 2;
-			rows = repalloc(rows, max * sizeof(RekeyRow));
-		}
-		r = &rows[n++];
-		memset(r, 0, sizeof(*r));
-		r->query_hash = (uint64) DatumGetInt64(values[a_qh - 1]);
-		r->plan_hash = (uint64) DatumGetInt64(values[a_ph - 1]);
-		r->rules = rules;
-		r->status = datumCopy(values[a_status - 1], false, -1);
-		r->query = isnull[a_query - 1] ? NULL : TextDatumGetCString(values[a_query - 1]);
-		r->plan = isnull[a_plan - 1] ? NULL : TextDatumGetCString(values[a_plan - 1]);
-		r->note_null = isnull[a_note - 1];
-		if (!r->note_null)
-			r->note = datumCopy(values[a_note - 1], false, -1);
-		r->created_at = values[a_created_at - 1];
-		r->created_by = datumCopy(values[a_created_by - 1], false, NAMEDATALEN);
-		r->expires_null = isnull[a_expires - 1];
-		if (!r->expires_null)
-			r->expires_at = values[a_expires - 1];
-	}
-	table_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, NoLock);
-
-	qsort(rows, n, sizeof(RekeyRow), cmp_rekey);
-	*nrows = n;
-	return rows;
-}
-
-/*
- * rekey_carry: file the decision under its new hashes, under the rules in
- * force.  A decision already filed there is kept: the row counts as
- * carried when that decision has the same status.
- */
-static void
-rekey_carry(RekeyRow *r)
-{
-	static const char *sql =
-	"INSERT INTO guard.baseline "
-	"  (query_hash, plan_hash, status, query, plan, note, created_at, created_by, "
-	"   expires_at, fingerprint_rules) "
-	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-	"ON CONFLICT (query_hash, plan_hash) DO NOTHING";
-	static const char *sql_same =
-	"UPDATE guard.baseline SET fingerprint_rules = $3 "
-	"WHERE query_hash = $1 AND plan_hash = $2";
-	Oid			argtypes[10] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TIMESTAMPTZOID, NAMEOID, TIMESTAMPTZOID, INT2OID};
-	Datum		values[10];
-	char		nulls[10] = "          ";
-	GuardStatus status;
-	GuardStatus existing;
-	char	   *status_name = TextDatumGetCString(r->status);
-
-	/* the rules gave the same hashes: the row itself changes rules */
-	if (r->new_query_hash == r->query_hash && r->new_plan_hash == r->plan_hash)
-	{
-		Oid			types[3] = {INT8OID, INT8OID, INT2OID};
-
-		values[0] = Int64GetDatum((int64) r->query_hash);
-		values[1] = Int64GetDatum((int64) r->plan_hash);
-		values[2] = Int16GetDatum((int16) guard_fingerprint_rules);
-		(void) guard_baseline_write(sql_same, 3, types, values, "   ", NULL);
-		r->carried = true;
-		return;
-	}
-
-	values[0] = Int64GetDatum((int64) r->new_query_hash);
-	values[1] = Int64GetDatum((int64) r->new_plan_hash);
-	values[2] = r->status;
-	values[3] = CStringGetTextDatum(r->query);
-	values[4] = CStringGetTextDatum(r->plan);
-	if (r->note_null)
-		nulls[5] = 'n';
-	else
-		values[5] = r->note;
-	values[6] = r->created_at;
-	values[7] = r->created_by;
-	if (r->expires_null)
-		nulls[8] = 'n';
-	else
-		values[8] = r->expires_at;
-	values[9] = Int16GetDatum((int16) guard_fingerprint_rules);
-	if (guard_baseline_write(sql, 10, argtypes, values, nulls, NULL) > 0)
-	{
-		r->carried = true;
-		return;
-	}
-
-	/*
-	 * A decision is filed there already: carried by an earlier call, or
-	 * made under the current rules.  The cached copy knows the latter
-	 * (rows this call wrote are not in it yet: judged NEW, so carried).
-	 */
-	status = strcmp(status_name, "approved") == 0 ?
-		GUARD_STATUS_APPROVED : GUARD_STATUS_REJECTED;
-	existing = guard_baseline_status(r->new_query_hash, r->new_plan_hash);
-	if (existing == GUARD_STATUS_NEW || existing == status)
-		r->carried = true;
-	else
-		r->reason = psprintf("plan %s under the current rules",
-							 guard_status_name(existing));
-}
-
-/* rekey_one: plan one decision's statement and carry it, in a subtransaction */
-static void
-rekey_one(RekeyRow *r, MemoryContext cxt)
-{
-	ResourceOwner owner = CurrentResourceOwner;
-
-	if (r->query == NULL || strcmp(r->query, GUARD_NO_SOURCE_TEXT) == 0)
-	{
-		r->reason = "no statement text";
-		return;
-	}
-	if (r->plan == NULL)
-	{
-		r->reason = "no plan shape";
-		return;
-	}
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		GuardPlanResult res;
-		int			nparams;
-		PlannedStmt *pstmt = plan_text(r->query, "guard.rekey", &res, &nparams);
-		char	   *shape = guard_plan_shape(pstmt);
-
-		/* stored shapes are clipped like this */
-		shape = guard_clip_text(shape, strlen(shape));
-		r->planned = true;
-		r->new_query_hash = res.fp.query_hash;
-		r->new_plan_hash = res.fp.plan_hash;
-		if (strcmp(shape, r->plan) == 0)
-			rekey_carry(r);
-		else
-			r->reason = "plan changed";
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		if (must_rethrow(edata))
-			ReThrowError(edata);
-		r->planned = false;
-		r->carried = false;
-		r->reason = edata->message;
-	}
-	PG_END_TRY();
-}
-
-/*
- * guard.rekey(): one row per decision of guard.baseline made under other
- * fingerprint rules than the server's.  Revoked from PUBLIC.
- */
-Datum
-guard_rekey(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			relid = baseline_relid();
-	bool		see_texts;
-	RekeyRow   *rows;
-	int			nrows;
-	MemoryContext callcxt = CurrentMemoryContext;
-	int			i;
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table guard.baseline does not exist in this database"),
-				 errhint("Run ALTER EXTENSION guard UPDATE.")));
-	if (!guard_baseline_available())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("guard could not read the baseline of this database"),
-				 errdetail("Another session may hold a lock on guard.baseline."),
-				 errhint("Try again later.")));
-
-	InitMaterializedSRF(fcinfo, 0);
-	see_texts = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
-	rows = read_foreign(relid, &nrows);
-
-	for (i = 0; i < nrows; i++)
-	{
-		RekeyRow   *r = &rows[i];
-		Datum		values[GUARD_REKEY_COLS];
-		bool		nulls[GUARD_REKEY_COLS];
-		bool		visible;
-		int			c = 0;
-
-		CHECK_FOR_INTERRUPTS();
-		rekey_one(r, callcxt);
-		MemoryContextSwitchTo(callcxt);
-
-		/* a statement planned with the caller's rights is the caller's to see */
-		visible = see_texts || r->planned;
-		memset(nulls, 0, sizeof(nulls));
-		values[c++] = Int64GetDatum((int64) r->query_hash);
-		values[c++] = Int64GetDatum((int64) r->plan_hash);
-		values[c++] = Int16GetDatum((int16) r->rules);
-		values[c++] = r->status;
-		if (r->query == NULL)
-			nulls[c++] = true;
-		else
-			values[c++] = CStringGetTextDatum(visible ? r->query : MASKED);
-		if (r->planned)
-		{
-			values[c++] = Int64GetDatum((int64) r->new_query_hash);
-			values[c++] = Int64GetDatum((int64) r->new_plan_hash);
-		}
-		else
-		{
-			nulls[c++] = true;
-			nulls[c++] = true;
-		}
-		values[c++] = BoolGetDatum(r->carried);
-		if (r->reason == NULL)
-			nulls[c++] = true;
-		else
-			values[c++] = CStringGetTextDatum(visible ? r->reason : MASKED);
-		Assert(c == GUARD_REKEY_COLS);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	return (Datum) 0;
-}

@@ -3,8 +3,7 @@
  * replan.h
  *		guard.replan() (replan.c): plan every statement of this database's
  *		baseline again, on this server as it is now, and report the plans
- *		that changed; guard.rekey(): carry decisions made under other
- *		fingerprint rules to the hashes of the rules in force.
+ *		that changed.
  *
  * Sits above the baseline (baseline.c), the plan-time pipeline (judge.c,
  * called explicitly, recording nothing) and the policy (policy.c): nothing
@@ -21,6 +20,5 @@
 #include "fmgr.h"
 
 extern PGDLLEXPORT Datum guard_replan(PG_FUNCTION_ARGS);
-extern PGDLLEXPORT Datum guard_rekey(PG_FUNCTION_ARGS);
 
 #endif							/* GUARD_REPLAN_H */

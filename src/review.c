@@ -47,18 +47,22 @@ PG_FUNCTION_INFO_V1(guard_reject);
 PG_FUNCTION_INFO_V1(guard_forget);
 PG_FUNCTION_INFO_V1(guard_approve_observed);
 
-/* 0.5: with the fingerprint rules in force (and, from 0.4, the expiry) */
+/*
+ * 0.5: with the fingerprint rules the hashes were computed under and the
+ * role that ran the statement (and, from 0.4, the expiry)
+ */
 static const char *decide_sql =
 "INSERT INTO guard.baseline AS b "
 "  (query_hash, plan_hash, status, query, plan, note, created_at, created_by, expires_at, "
-"   fingerprint_rules) "
-"VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.now(), $7, $8, $9) "
+"   fingerprint_rules, query_role) "
+"VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.now(), $7, $8, $9, $10) "
 "ON CONFLICT (query_hash, plan_hash) DO UPDATE SET "
 "  status = excluded.status, note = excluded.note, "
 "  query = COALESCE(excluded.query, b.query), "
 "  plan = COALESCE(excluded.plan, b.plan), "
 "  created_at = excluded.created_at, created_by = excluded.created_by, "
-"  expires_at = excluded.expires_at, fingerprint_rules = excluded.fingerprint_rules";
+"  expires_at = excluded.expires_at, fingerprint_rules = excluded.fingerprint_rules, "
+"  query_role = COALESCE(excluded.query_role, b.query_role)";
 
 /* 0.4: with the expiry of a rejection */
 static const char *decide_sql_expiry =
@@ -101,13 +105,16 @@ get_hashes(FunctionCallInfo fcinfo, uint64 *query_hash, uint64 *plan_hash)
  * view's masked ones; clipped at 2 kB there).  False if neither has them.
  */
 static bool
-plan_texts(uint64 query_hash, uint64 plan_hash, char **query, char **plan)
+plan_texts(uint64 query_hash, uint64 plan_hash, char **query, char **plan,
+		   Oid *userid, int *rules)
 {
 	GuardPlanRow row;
 	GuardIncidentRow *inc;
 	int			ninc;
 	int			i;
 
+	*userid = InvalidOid;
+	*rules = guard_fingerprint_rules;
 	if (!guard_store_ready())
 		return false;
 	if (guard_store_get(MyDatabaseId, query_hash, plan_hash, &row) &&
@@ -115,6 +122,7 @@ plan_texts(uint64 query_hash, uint64 plan_hash, char **query, char **plan)
 	{
 		*query = row.query;
 		*plan = row.plan;
+		*userid = row.userid;
 		return true;
 	}
 	inc = guard_incidents_snapshot(&ninc);
@@ -133,6 +141,8 @@ plan_texts(uint64 query_hash, uint64 plan_hash, char **query, char **plan)
 		{
 			*query = r->query;
 			*plan = r->plan;
+			*userid = r->userid;
+			*rules = r->rules;
 			return true;
 		}
 	}
@@ -147,12 +157,15 @@ static void
 decide_one(FunctionCallInfo fcinfo, uint64 query_hash, uint64 plan_hash,
 		   GuardStatus status, TimestampTz expires_at)
 {
-	Oid			argtypes[9] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	NAMEOID, TIMESTAMPTZOID, INT2OID};
-	Datum		values[9];
-	char		nulls[9] = "         ";
+	Oid			argtypes[10] = {INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	NAMEOID, TIMESTAMPTZOID, INT2OID, NAMEOID};
+	Datum		values[10];
+	char		nulls[10] = "          ";
 	char	   *query = NULL;
 	char	   *plan = NULL;
+	Oid			userid;
+	int			rules;
+	char	   *role;
 	bool		have_texts;
 	bool		with_expiry = guard_baseline_has_column("expires_at");
 	bool		with_rules = with_expiry && guard_baseline_has_column("fingerprint_rules");
@@ -173,7 +186,7 @@ decide_one(FunctionCallInfo fcinfo, uint64 query_hash, uint64 plan_hash,
 	values[0] = Int64GetDatum((int64) query_hash);
 	values[1] = Int64GetDatum((int64) plan_hash);
 	values[2] = CStringGetTextDatum(guard_status_name(status));
-	have_texts = plan_texts(query_hash, plan_hash, &query, &plan);
+	have_texts = plan_texts(query_hash, plan_hash, &query, &plan, &userid, &rules);
 	if (have_texts)
 	{
 		values[3] = CStringGetTextDatum(query);
@@ -191,10 +204,21 @@ decide_one(FunctionCallInfo fcinfo, uint64 query_hash, uint64 plan_hash,
 	else
 		nulls[7] = 'n';
 
-	values[8] = Int16GetDatum((int16) guard_fingerprint_rules);
+	/*
+	 * The hashes of a plan guard knows only from an incident recorded
+	 * under other fingerprint rules (before a restart into new ones) are
+	 * those rules' hashes: the decision is filed under them, and applies
+	 * by its texts (baseline.c).
+	 */
+	values[8] = Int16GetDatum((int16) rules);
+	role = OidIsValid(userid) ? GetUserNameFromId(userid, true) : NULL;
+	if (role != NULL)
+		values[9] = DirectFunctionCall1(namein, CStringGetDatum(role));
+	else
+		nulls[9] = 'n';
 
 	if (with_rules)
-		(void) guard_baseline_write(decide_sql, 9, argtypes, values, nulls, NULL);
+		(void) guard_baseline_write(decide_sql, 10, argtypes, values, nulls, NULL);
 	else
 		(void) guard_baseline_write(with_expiry ? decide_sql_expiry : decide_sql_03,
 									with_expiry ? 8 : 7, argtypes, values, nulls, NULL);
@@ -362,6 +386,8 @@ typedef struct Adoption
 	Datum	   *pt;
 	bool	   *qt_null;
 	bool	   *pt_null;
+	Datum	   *role;			/* the role that ran it (name), or NULL */
+	bool	   *role_null;
 } Adoption;
 
 static void
@@ -375,11 +401,15 @@ adoption_init(Adoption *a, int max)
 	a->pt = palloc(max * sizeof(Datum));
 	a->qt_null = palloc0(max * sizeof(bool));
 	a->pt_null = palloc0(max * sizeof(bool));
+	a->role = palloc(max * sizeof(Datum));
+	a->role_null = palloc0(max * sizeof(bool));
 }
 
 static void
 adoption_add(Adoption *a, const GuardPlanRow *r)
 {
+	char	   *role;
+
 	a->qh[a->n] = Int64GetDatum((int64) r->query_hash);
 	a->ph[a->n] = Int64GetDatum((int64) r->plan_hash);
 	if (r->query != NULL && r->plan != NULL)
@@ -389,6 +419,11 @@ adoption_add(Adoption *a, const GuardPlanRow *r)
 	}
 	else
 		a->qt_null[a->n] = a->pt_null[a->n] = true;
+	role = GetUserNameFromId(r->userid, true);
+	if (role != NULL)
+		a->role[a->n] = DirectFunctionCall1(namein, CStringGetDatum(role));
+	else
+		a->role_null[a->n] = true;
 	a->n++;
 }
 
@@ -409,21 +444,22 @@ adoption_insert(Adoption *a, Datum note, bool note_null, Datum who)
 	"ON CONFLICT (query_hash, plan_hash) DO NOTHING "
 	"RETURNING query_hash, plan_hash";
 
-	/* the same, recording the fingerprint rules in force */
+	/* 0.5: the same, recording the fingerprint rules and the statement's role */
 	static const char *sql_rules =
 	"INSERT INTO guard.baseline "
 	"  (query_hash, plan_hash, status, query, plan, note, created_at, created_by, "
-	"   fingerprint_rules) "
-	"SELECT u.q, u.p, 'approved', u.qt, u.pt, $5, pg_catalog.now(), $6, $7 "
+	"   fingerprint_rules, query_role) "
+	"SELECT u.q, u.p, 'approved', u.qt, u.pt, $5, pg_catalog.now(), $6, $7, u.r "
 	"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), "
-	"                 pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(q, p, qt, pt) "
+	"                 pg_catalog.unnest($3), pg_catalog.unnest($4), "
+	"                 pg_catalog.unnest($8)) AS u(q, p, qt, pt, r) "
 	"ON CONFLICT (query_hash, plan_hash) DO NOTHING "
 	"RETURNING query_hash, plan_hash";
 	bool		with_rules = guard_baseline_has_column("fingerprint_rules");
-	Oid			argtypes[7] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTOID, NAMEOID, INT2OID};
-	Datum		values[7];
-	char		nulls[7] = "       ";
+	Oid			argtypes[8] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTOID, NAMEOID, INT2OID, NAMEARRAYOID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
 	int			dims[1];
 	int			lbs[1] = {1};
 	uint64	   *keys;
@@ -449,8 +485,10 @@ adoption_insert(Adoption *a, Datum note, bool note_null, Datum who)
 		values[4] = note;
 	values[5] = who;
 	values[6] = Int16GetDatum((int16) guard_fingerprint_rules);
+	values[7] = PointerGetDatum(construct_md_array(a->role, a->role_null, 1, dims, lbs,
+												   NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR));
 
-	done = guard_baseline_write(with_rules ? sql_rules : sql, with_rules ? 7 : 6,
+	done = guard_baseline_write(with_rules ? sql_rules : sql, with_rules ? 8 : 6,
 								argtypes, values, nulls, &keys);
 	for (i = 0; keys != NULL && i < done; i++)
 		guard_incidents_resolve_at_commit(keys[2 * i], keys[2 * i + 1]);

@@ -414,8 +414,9 @@ guard_incidents(PG_FUNCTION_ARGS)
 		values[c++] = TimestampTzGetDatum(r->last_seen);
 		values[c++] = BoolGetDatum(r->resolved);
 		if (r->dbid == MyDatabaseId)
-			values[c++] = CStringGetTextDatum(guard_status_name(guard_baseline_status_texts(r->query_hash,
+			values[c++] = CStringGetTextDatum(guard_status_name(guard_baseline_status_rules(r->query_hash,
 																							 r->plan_hash,
+																							 r->rules,
 																							 r->query,
 																							 r->plan)));
 		else
