@@ -389,7 +389,7 @@ handle_flagged(QueryDesc *queryDesc, const GuardFingerprint *fp)
 								relation ? relation : "a large relation", rows,
 								mode_action == GUARD_ACTION_THROTTLED ? "throttled" : "blocked"),
 						 errdetail_internal("%s", flagged_detail(fp, &j, shape)),
-						 errhint("List them with: SELECT * FROM guard.rekey() WHERE reason = 'no statement text'; decide the plans they were about again (guard.approve), then remove them with guard.forget(old_query_hash, old_plan_hash).")));
+						 errhint("List them with: SELECT * FROM guard.rekey() WHERE reason = 'no texts to match'; decide the plans they were about again (guard.approve), then remove them with guard.forget(old_query_hash, old_plan_hash).")));
 			}
 			else if (relation)
 				ereport(GUARD_WARNING_CLIENT,
