@@ -55,3 +55,13 @@ guard_workdir() {
 }
 
 as_postgres() { runuser -u postgres -- "$@"; }
+
+# guard_locked CMD...: run CMD holding /tmp/guard-test.lock, the lock of the
+# system PostgreSQL 15's library directory that parallel test runs on one
+# machine share; without it when the caller holds it already
+# (GUARD_LOCK_HELD=1: test/run.sh, which installs into 15 itself, sets it
+# for the suites it runs, so a caller that locks test/run.sh does not
+# deadlock with them).
+guard_locked() {
+	if [ "${GUARD_LOCK_HELD:-0}" = 1 ]; then "$@"; else flock /tmp/guard-test.lock "$@"; fi
+}

@@ -39,7 +39,7 @@ for v in 15 18; do
 		--exclude='*.so' --exclude='*.bc' --exclude=.guard-built-for -cf - . | tar -C "$work/src$v" -xf -
 	make -C "$work/src$v" -s PG_CONFIG="$pgc" PG_CFLAGS=-Werror >/dev/null
 	if [ $v = 15 ]; then
-		flock /tmp/guard-test.lock make -C "$work/src$v" -s PG_CONFIG="$pgc" install >/dev/null
+		guard_locked make -C "$work/src$v" -s PG_CONFIG="$pgc" install >/dev/null
 	else
 		make -C "$work/src$v" -s PG_CONFIG="$pgc" install >/dev/null
 	fi

@@ -62,7 +62,7 @@ export work log PGC15 PGC18 CACHE
 asked=$(date +%s)
 export asked
 say "installing guard and running test/t/019_pg_upgrade.pl (waiting for /tmp/guard-test.lock)"
-flock /tmp/guard-test.lock bash -c '
+guard_locked bash -c '
 	echo "(waited $(( $(date +%s) - asked ))s for the lock)"
 	make -C "$work/src15" -s PG_CONFIG="$PGC15" install >/dev/null &&
 	make -C "$work/src18" -s PG_CONFIG="$PGC18" install >/dev/null || exit 1
