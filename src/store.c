@@ -1115,7 +1115,13 @@ store_load_file(void)
 	{
 		ereport(LOG,
 				(errmsg("ignoring file \"%s\" written by another version of guard or PostgreSQL",
-						GUARD_STORE_FILE)));
+						GUARD_STORE_FILE),
+				 hdr.magic != GUARD_STORE_FILE_MAGIC ? 0 :
+				 errdetail("The file has format %u, PostgreSQL major %u and fingerprint rules %u; this server %u, %u and %u.",
+						   hdr.version, hdr.pg_version, hdr.fingerprint_version,
+						   (unsigned int) GUARD_STORE_FILE_VERSION,
+						   (unsigned int) (PG_VERSION_NUM / 100),
+						   (unsigned int) GUARD_FINGERPRINT_VERSION)));
 		goto done;
 	}
 	if (hdr.count < 0)

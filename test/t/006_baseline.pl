@@ -99,7 +99,8 @@ $node->safe_psql('v03', q{
 	INSERT INTO t SELECT g, g FROM generate_series(1, 20000) g;
 	ANALYZE t;
 });
-my ($ret, $out, $err) = $node->psql('v03', q{SELECT guard.approve(1, 2)});
+my $err;
+($ret, $out, $err) = $node->psql('v03', q{SELECT guard.approve(1, 2)});
 isnt($ret, 0, '0.3 under rules 2: approve refused');
 like($err, qr/table guard.baseline has no column fingerprint_rules.*\n.*read as made under guard.fingerprint_rules = 1.*\n.*ALTER EXTENSION guard UPDATE/s,
 	'with the reason and the hint');
