@@ -417,6 +417,19 @@ foreign_key(const char *query, const char *plan, ForeignKey *key)
 	return true;
 }
 
+/* a hash table of the copy being built */
+static HTAB *
+loading_table(const char *name, Size keysize, Size entrysize)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = loading_cxt;
+	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 /*
  * foreign_add: file one decision made under other fingerprint rules (rules)
  * in *by_text by its texts (columns 4 and 5) and in *by_hash by its
@@ -436,7 +449,6 @@ foreign_add(HTAB **by_text, HTAB **by_hash, TupleDesc desc, Datum *values,
 	BaselineKey hkey;
 	bool		found;
 	bool		keyed = false;
-	HASHCTL		ctl;
 
 	if (status == GUARD_STATUS_REJECTED && expires_attnum != InvalidAttrNumber &&
 		!isnull[expires_attnum - 1])
@@ -449,14 +461,8 @@ foreign_add(HTAB **by_text, HTAB **by_hash, TupleDesc desc, Datum *values,
 	}
 
 	if (*by_hash == NULL)
-	{
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(BaselineKey);
-		ctl.entrysize = sizeof(ForeignHashEntry);
-		ctl.hcxt = loading_cxt;
-		*by_hash = hash_create("guard baseline, other rules, by hash", 64, &ctl,
-							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		*by_hash = loading_table("guard baseline, other rules, by hash",
+								 sizeof(BaselineKey), sizeof(ForeignHashEntry));
 	memset(&hkey, 0, sizeof(hkey));
 	hkey.query_hash = (uint64) DatumGetInt64(values[0]);
 	hkey.plan_hash = (uint64) DatumGetInt64(values[1]);
@@ -484,14 +490,8 @@ foreign_add(HTAB **by_text, HTAB **by_hash, TupleDesc desc, Datum *values,
 	}
 
 	if (*by_text == NULL)
-	{
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(ForeignKey);
-		ctl.entrysize = sizeof(ForeignEntry);
-		ctl.hcxt = loading_cxt;
-		*by_text = hash_create("guard baseline, other rules", 64, &ctl,
-							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+		*by_text = loading_table("guard baseline, other rules",
+								 sizeof(ForeignKey), sizeof(ForeignEntry));
 	entry = hash_search(*by_text, &key, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -962,11 +962,29 @@ guard_baseline_status_rules(uint64 query_hash, uint64 plan_hash, int rules,
 	return GUARD_STATUS_NEW;
 }
 
-/* guard_baseline_relid: the extension's guard.baseline, or InvalidOid */
+/*
+ * guard_baseline_require: the relid of guard.baseline, for the functions
+ * that read it and judge by the backend's copy (guard.replan, guard.rekey):
+ * an ERROR when the table is missing, or no copy can be read (without one
+ * every plan would be judged as undecided).
+ */
 Oid
-guard_baseline_relid(void)
+guard_baseline_require(void)
 {
-	return baseline_table();
+	Oid			relid = baseline_table();
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table guard.baseline does not exist in this database"),
+				 errhint("Run ALTER EXTENSION guard UPDATE.")));
+	if (!guard_baseline_available())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("guard could not read the baseline of this database"),
+				 errdetail("Another session may hold a lock on guard.baseline."),
+				 errhint("Try again later.")));
+	return relid;
 }
 
 /*

@@ -18,7 +18,7 @@
 #include "guard.h"
 
 extern bool guard_baseline_available(void);
-extern Oid	guard_baseline_relid(void);
+extern Oid	guard_baseline_require(void);
 extern bool guard_baseline_texts_key(const char *query, const char *plan, uint64 *key);
 extern GuardStatus guard_baseline_status(uint64 query_hash, uint64 plan_hash);
 extern uint64 guard_baseline_approved_plan(uint64 query_hash, const char *relname);

@@ -390,7 +390,7 @@ Datum
 guard_rekey(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			relid = guard_baseline_relid();
+	Oid			relid;
 	bool		visible;
 	RekeyRow   *rows;
 	int			nrows;
@@ -398,17 +398,7 @@ guard_rekey(PG_FUNCTION_ARGS)
 	int			i;
 
 	guard_store_require();
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table guard.baseline does not exist in this database"),
-				 errhint("Run ALTER EXTENSION guard UPDATE.")));
-	if (!guard_baseline_available())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("guard could not read the baseline of this database"),
-				 errdetail("Another session may hold a lock on guard.baseline."),
-				 errhint("Try again later.")));
+	relid = guard_baseline_require();
 
 	InitMaterializedSRF(fcinfo, 0);
 	visible = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK;

@@ -125,24 +125,6 @@ typedef struct ReplanRow
 	char	   *error;
 } ReplanRow;
 
-/*
- * The extension's guard.baseline, or InvalidOid (the extension is not
- * installed in this database, or still at 0.1).
- */
-static Oid
-baseline_relid(void)
-{
-	Oid			nsp = get_namespace_oid("guard", true);
-	Oid			relid = OidIsValid(nsp) ? get_relname_relid("baseline", nsp) : InvalidOid;
-	Oid			ext = get_extension_oid("guard", true);
-
-	if (OidIsValid(relid) && OidIsValid(ext) &&
-		get_rel_relkind(relid) == RELKIND_RELATION &&
-		getExtensionOfObject(RelationRelationId, relid) == ext)
-		return relid;
-	return InvalidOid;
-}
-
 /* Order of the report: by text (statements without one last), then hash */
 static int
 cmp_statement(const void *a, const void *b)
@@ -612,7 +594,7 @@ Datum
 guard_replan(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			relid = baseline_relid();
+	Oid			relid;
 	bool		see_texts;
 	ReplanStatement *stmts;
 	int			nstmts;
@@ -620,22 +602,8 @@ guard_replan(PG_FUNCTION_ARGS)
 	MemoryContext rowcxt;
 	int			i;
 
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table guard.baseline does not exist in this database"),
-				 errhint("Run ALTER EXTENSION guard UPDATE.")));
-
-	/*
-	 * The verdicts come from the backend's copy of the baseline: without
-	 * one, every plan would be judged as undecided.
-	 */
-	if (!guard_baseline_available())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("guard could not read the baseline of this database"),
-				 errdetail("Another session may hold a lock on guard.baseline."),
-				 errhint("Try again later.")));
+	/* the verdicts come from the backend's copy of the baseline */
+	relid = guard_baseline_require();
 
 	InitMaterializedSRF(fcinfo, 0);
 	see_texts = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK;

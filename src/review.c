@@ -150,6 +150,21 @@ plan_texts(uint64 query_hash, uint64 plan_hash, char **query, char **plan,
 }
 
 /*
+ * A decision in a table without the rules column would be read as made
+ * under rules 1: refused under other rules (a database not updated yet).
+ */
+static void
+require_rules_column(void)
+{
+	if (guard_fingerprint_rules != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table guard.baseline has no column fingerprint_rules"),
+				 errdetail("A decision made now would be read as made under guard.fingerprint_rules = 1."),
+				 errhint("Run ALTER EXTENSION guard UPDATE.")));
+}
+
+/*
  * Record one decision, with the texts of the plan if guard knows them.
  * expires_at (0: none) is a rejection's expiry.
  */
@@ -171,12 +186,8 @@ decide_one(FunctionCallInfo fcinfo, uint64 query_hash, uint64 plan_hash,
 	bool		with_rules = with_expiry && guard_baseline_has_column("fingerprint_rules");
 	char	   *who = GetUserNameFromId(GetUserId(), false);
 
-	if (!with_rules && guard_fingerprint_rules != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table guard.baseline has no column fingerprint_rules"),
-				 errdetail("A decision made now would be read as made under guard.fingerprint_rules = 1."),
-				 errhint("Run ALTER EXTENSION guard UPDATE.")));
+	if (!with_rules)
+		require_rules_column();
 	if (expires_at != 0 && !with_expiry)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -468,12 +479,8 @@ adoption_insert(Adoption *a, Datum note, bool note_null, Datum who)
 
 	if (a->n == 0)
 		return 0;
-	if (!with_rules && guard_fingerprint_rules != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table guard.baseline has no column fingerprint_rules"),
-				 errdetail("A decision made now would be read as made under guard.fingerprint_rules = 1."),
-				 errhint("Run ALTER EXTENSION guard UPDATE.")));
+	if (!with_rules)
+		require_rules_column();
 	dims[0] = a->n;
 	values[0] = PointerGetDatum(construct_array(a->qh, a->n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(a->ph, a->n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
