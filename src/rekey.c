@@ -363,7 +363,9 @@ emit(ReturnSetInfo *rsinfo, RekeyRow *r, bool visible, GuardPlanRow *p,
 	{
 		values[c++] = Int64GetDatum((int64) p->query_hash);
 		values[c++] = Int64GetDatum((int64) p->plan_hash);
-		values[c++] = CStringGetTextDatum(guard_status_name(guard_baseline_status(p->query_hash,
+		/* what this call filed is not in the cached copy yet */
+		values[c++] = CStringGetTextDatum(guard_status_name(carried ? r->st :
+															guard_baseline_status(p->query_hash,
 																				  p->plan_hash)));
 	}
 	else

@@ -214,17 +214,17 @@ is($node->safe_psql('postgres', 'SELECT carried, reason FROM guard.rekey() WHERE
 $node->safe_psql('postgres', 'DELETE FROM guard.baseline WHERE query_hash = 12');
 
 my $rekey = q{SELECT query, status, old_rules, carried, coalesce(reason, '-'),
-	new_plan_hash IS NOT NULL
+	new_plan_hash IS NOT NULL, new_status
 	FROM guard.rekey() WHERE query ~ 'FROM big WHERE [bviw][^ ]* [<>=] \\$1$' ORDER BY query};
 # one row per observed plan with the decision's texts: the report's literal
 # and prepared forms are two
 my $expected = join("\n",
-	'SELECT count(*) FROM big WHERE b > $1|approved|1|t|-|t',
-	'SELECT count(*) FROM big WHERE v < $1|rejected|1|t|-|t',
-	'SELECT count(*) FROM big WHERE v > $1|approved|1|t|-|t',
-	'SELECT count(*) FROM big WHERE v > $1|approved|1|t|-|t',
-	'SELECT v FROM big WHERE id = $1|approved|1|t|-|t',
-	'SELECT v FROM big WHERE w = $1|approved|1|f|observed with another plan|t');
+	'SELECT count(*) FROM big WHERE b > $1|approved|1|t|-|t|approved',
+	'SELECT count(*) FROM big WHERE v < $1|rejected|1|t|-|t|rejected',
+	'SELECT count(*) FROM big WHERE v > $1|approved|1|t|-|t|approved',
+	'SELECT count(*) FROM big WHERE v > $1|approved|1|t|-|t|approved',
+	'SELECT v FROM big WHERE id = $1|approved|1|t|-|t|approved',
+	'SELECT v FROM big WHERE w = $1|approved|1|f|observed with another plan|t|new');
 is($node->safe_psql('postgres', $rekey), $expected, 'rekey carries the unchanged plans');
 is($node->safe_psql('postgres',
 	q{SELECT count(*) FROM guard.baseline WHERE fingerprint_rules = 2
