@@ -45,3 +45,22 @@ pgregress:
 # PGXS tracks no header dependencies: rebuild every object when a header
 # changes, so that a stale object can never reach `make install`.
 $(OBJS): $(wildcard $(srcdir)/src/*.h)
+
+# pg_guard, the command-line tool: a frontend program (libpq, libyaml),
+# built and installed with the extension (doc/pg_guard.md).
+PG_GUARD_OBJS = src/cli/pg_guard.o src/cli/baseline.o src/cli/yamlio.o
+EXTRA_CLEAN += src/cli/pg_guard $(PG_GUARD_OBJS)
+
+all: src/cli/pg_guard
+
+$(PG_GUARD_OBJS): CPPFLAGS := -I$(includedir) $(CPPFLAGS)
+$(PG_GUARD_OBJS): $(srcdir)/src/cli/pg_guard.h
+
+src/cli/pg_guard: $(PG_GUARD_OBJS)
+	$(CC) $(CFLAGS) $(PG_GUARD_OBJS) $(LDFLAGS) $(LDFLAGS_EX) -L$(libdir) -Wl,-rpath,$(libdir) -lpq -lyaml -o $@
+
+install: install-pg_guard
+.PHONY: install-pg_guard
+install-pg_guard: src/cli/pg_guard
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) src/cli/pg_guard '$(DESTDIR)$(bindir)/pg_guard'

@@ -1,0 +1,408 @@
+/*-------------------------------------------------------------------------
+ *
+ * baseline.c
+ *		pg_guard's baseline commands: export guard.baseline as YAML, import
+ *		a YAML baseline all or nothing, diff two baseline files.
+ *
+ * The file format is doc/pg_guard.md's "guard-baseline" version 1, read
+ * and written by yamlio.c.  Entries are sorted (statement text, then the
+ * hashes) so that the same baseline always gives the same bytes, and
+ * export -> import -> export gives the file back byte for byte.
+ *
+ * Import runs in one transaction: the file is read and checked completely
+ * first (any error names its line and column and nothing is sent), then
+ * every entry is inserted; an error the server raises for one entry rolls
+ * everything back and names that entry's line.
+ *
+ * IDENTIFICATION
+ *		src/cli/baseline.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_guard.h"
+
+extern char *opt_dbname;
+extern char *opt_host;
+extern char *opt_port;
+extern char *opt_user;
+
+static const struct option common_options[] = {
+	{"dbname", required_argument, NULL, 'd'},
+	{"host", required_argument, NULL, 'h'},
+	{"port", required_argument, NULL, 'p'},
+	{"username", required_argument, NULL, 'U'},
+	{"output", required_argument, NULL, 'o'},
+	{"replace", no_argument, NULL, 'r'},
+	{NULL, 0, NULL, 0}
+};
+
+/*
+ * parse_options: the options of a command; *output and *replace are set
+ * when the command takes them (NULL: it does not).  Returns optind.
+ */
+static int
+parse_options(int argc, char **argv, const char *command, char **output,
+			  bool *replace)
+{
+	int			c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:h:p:U:o:", common_options, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'd':
+				opt_dbname = optarg;
+				break;
+			case 'h':
+				opt_host = optarg;
+				break;
+			case 'p':
+				opt_port = optarg;
+				break;
+			case 'U':
+				opt_user = optarg;
+				break;
+			case 'o':
+				if (output == NULL)
+					pg_fatal_usage("%s does not take -o", command);
+				*output = optarg;
+				break;
+			case 'r':
+				if (replace == NULL)
+					pg_fatal_usage("%s does not take --replace", command);
+				*replace = true;
+				break;
+			default:
+				pg_fatal_usage("invalid option for %s", command);
+		}
+	}
+	return optind;
+}
+
+static char *
+dup_or_null(PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : pg_strdup_or_die(PQgetvalue(res, row, col));
+}
+
+static int
+cmp_text(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b ? 0 : (a == NULL ? 1 : -1);
+	return strcmp(a, b);
+}
+
+static int
+cmp_entry(const void *x, const void *y)
+{
+	const BaselineEntry *a = x;
+	const BaselineEntry *b = y;
+	int			c = cmp_text(a->query, b->query);
+
+	if (c != 0)
+		return c;
+	if (a->query_hash != b->query_hash)
+		return a->query_hash < b->query_hash ? -1 : 1;
+	if (a->plan_hash != b->plan_hash)
+		return a->plan_hash < b->plan_hash ? -1 : 1;
+	return 0;
+}
+
+/* baseline_sort: the order of the file (statement text, then hashes) */
+void
+baseline_sort(Baseline *b)
+{
+	qsort(b->entries, b->n, sizeof(BaselineEntry), cmp_entry);
+}
+
+/* The extension must be at 0.5 or later: the file records rules and role */
+static void
+check_extension(PGconn *conn)
+{
+	int			major;
+	int			minor;
+	PGresult   *res = PQexec(conn,
+							 "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'guard'");
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		pg_fatal_input("could not read the extension's version: %s", PQerrorMessage(conn));
+	if (PQntuples(res) != 1)
+		pg_fatal_input("extension guard is not installed in database \"%s\"", PQdb(conn));
+	if (sscanf(PQgetvalue(res, 0, 0), "%d.%d", &major, &minor) != 2 ||
+		(major == 0 && minor < 5))
+		pg_fatal_input("extension guard is at version %s in database \"%s\"; pg_guard needs 0.5 or later (ALTER EXTENSION guard UPDATE)",
+					   PQgetvalue(res, 0, 0), PQdb(conn));
+	PQclear(res);
+}
+
+/*
+ * pg_guard baseline export [-o FILE]: the database's guard.baseline, every
+ * decision, times in UTC with microseconds.
+ */
+int
+cmd_baseline_export(int argc, char **argv)
+{
+	char	   *output = NULL;
+	int			first = parse_options(argc, argv, "baseline export", &output, NULL);
+	PGconn	   *conn;
+	PGresult   *res;
+	Baseline	b;
+	FILE	   *out = stdout;
+	int			i;
+
+	if (first < argc)
+		pg_fatal_usage("too many arguments for baseline export: \"%s\"", argv[first]);
+	conn = connect_database();
+	check_extension(conn);
+	res = PQexec(conn,
+				 "SELECT query_hash, plan_hash, coalesce(fingerprint_rules, 1), status, note, "
+				 "       created_by, "
+				 "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+				 "       to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+				 "       query_role, query, plan "
+				 "  FROM guard.baseline");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		pg_fatal_input("could not read guard.baseline: %s", PQerrorMessage(conn));
+	b.n = PQntuples(res);
+	b.entries = pg_malloc0_or_die(sizeof(BaselineEntry) * (b.n > 0 ? b.n : 1));
+	for (i = 0; i < b.n; i++)
+	{
+		BaselineEntry *e = &b.entries[i];
+
+		e->query_hash = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		e->plan_hash = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		e->rules = atoi(PQgetvalue(res, i, 2));
+		e->status = dup_or_null(res, i, 3);
+		e->note = dup_or_null(res, i, 4);
+		e->created_by = dup_or_null(res, i, 5);
+		e->created_at = dup_or_null(res, i, 6);
+		e->expires_at = dup_or_null(res, i, 7);
+		e->query_role = dup_or_null(res, i, 8);
+		e->query = dup_or_null(res, i, 9);
+		e->plan = dup_or_null(res, i, 10);
+	}
+	PQclear(res);
+	PQfinish(conn);
+	baseline_sort(&b);
+
+	if (output != NULL && (out = fopen(output, "w")) == NULL)
+		pg_fatal_input("could not open file \"%s\" for writing: %m", output);
+	yaml_write_baseline(out, &b);
+	if (fflush(out) != 0 || ferror(out) || (out != stdout && fclose(out) != 0))
+		pg_fatal_input("could not write \"%s\": %m", output ? output : "stdout");
+	return EXIT_CLEAN;
+}
+
+/* The error of a failed command, then rollback and exit */
+static void
+import_failed(PGconn *conn, PGresult *res, const char *path, const BaselineEntry *e)
+{
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (e != NULL)
+		fprintf(stderr, "%s: error: %s:%d:%d: the server refused the entry: %s\n",
+				progname, path, e->line, e->column, msg ? msg : PQerrorMessage(conn));
+	else
+		fprintf(stderr, "%s: error: %s\n", progname, msg ? msg : PQerrorMessage(conn));
+	fprintf(stderr, "%s: nothing was imported\n", progname);
+	PQclear(PQexec(conn, "ROLLBACK"));
+	PQfinish(conn);
+	exit(EXIT_TROUBLE);
+}
+
+static void
+exec_or_fail(PGconn *conn, const char *sql, const char *path)
+{
+	PGresult   *res = PQexec(conn, sql);
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		import_failed(conn, res, path, NULL);
+	PQclear(res);
+}
+
+/*
+ * pg_guard baseline import FILE [--replace]: the file's decisions into
+ * guard.baseline, replacing those with the same hashes; with --replace the
+ * decisions the file does not hold are deleted.  One transaction.
+ */
+int
+cmd_baseline_import(int argc, char **argv)
+{
+	bool		replace = false;
+	int			first = parse_options(argc, argv, "baseline import", NULL, &replace);
+	const char *path;
+	Baseline	b;
+	PGconn	   *conn;
+	int			i;
+	static const char *insert =
+	"INSERT INTO guard.baseline AS b (query_hash, plan_hash, fingerprint_rules, status, note, "
+	"  created_by, created_at, expires_at, query_role, query, plan) "
+	"VALUES ($1::bigint, $2::bigint, $3::smallint, $4, $5, coalesce($6::name, current_user), "
+	"        coalesce($7::timestamptz, pg_catalog.now()), $8::timestamptz, $9::name, $10, $11) "
+	"ON CONFLICT (query_hash, plan_hash) DO UPDATE SET "
+	"  fingerprint_rules = excluded.fingerprint_rules, status = excluded.status, "
+	"  note = excluded.note, created_by = excluded.created_by, "
+	"  created_at = excluded.created_at, expires_at = excluded.expires_at, "
+	"  query_role = excluded.query_role, query = excluded.query, plan = excluded.plan";
+
+	if (first >= argc)
+		pg_fatal_usage("baseline import needs a FILE");
+	if (first + 1 < argc)
+		pg_fatal_usage("too many arguments for baseline import: \"%s\"", argv[first + 1]);
+	path = argv[first];
+
+	/* the whole file is read and checked before anything is sent */
+	yaml_read_baseline(path, &b);
+
+	conn = connect_database();
+	check_extension(conn);
+	exec_or_fail(conn, "BEGIN", path);
+	exec_or_fail(conn, "SET LOCAL search_path = pg_catalog, pg_temp", path);
+	exec_or_fail(conn, "LOCK TABLE guard.baseline IN SHARE ROW EXCLUSIVE MODE", path);
+	if (replace)
+		exec_or_fail(conn, "DELETE FROM guard.baseline", path);
+	for (i = 0; i < b.n; i++)
+	{
+		const BaselineEntry *e = &b.entries[i];
+		char		qh[24];
+		char		ph[24];
+		char		rules[8];
+		const char *values[11];
+		PGresult   *res;
+
+		snprintf(qh, sizeof(qh), "%" PRId64, e->query_hash);
+		snprintf(ph, sizeof(ph), "%" PRId64, e->plan_hash);
+		snprintf(rules, sizeof(rules), "%d", e->rules);
+		values[0] = qh;
+		values[1] = ph;
+		values[2] = rules;
+		values[3] = e->status;
+		values[4] = e->note;
+		values[5] = e->created_by;
+		values[6] = e->created_at;
+		values[7] = e->expires_at;
+		values[8] = e->query_role;
+		values[9] = e->query;
+		values[10] = e->plan;
+		res = PQexecParams(conn, insert, 11, NULL, values, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			import_failed(conn, res, path, e);
+		PQclear(res);
+	}
+	exec_or_fail(conn, "COMMIT", path);
+	PQfinish(conn);
+	fprintf(stderr, "%s: imported %d decisions from \"%s\"%s\n", progname, b.n, path,
+			replace ? " (the others deleted)" : "");
+	return EXIT_CLEAN;
+}
+
+static const char *
+first_line(const char *s, char *buf, size_t size)
+{
+	size_t		n;
+
+	if (s == NULL)
+		return "(no statement text)";
+	n = strcspn(s, "\n");
+	if (n >= size)
+		n = size - 4;
+	memcpy(buf, s, n);
+	strcpy(buf + n, n == strcspn(s, "\n") ? "" : "...");
+	return buf;
+}
+
+static int
+cmp_hashes(const BaselineEntry *a, const BaselineEntry *b)
+{
+	if (a->query_hash != b->query_hash)
+		return a->query_hash < b->query_hash ? -1 : 1;
+	if (a->plan_hash != b->plan_hash)
+		return a->plan_hash < b->plan_hash ? -1 : 1;
+	return 0;
+}
+
+static int
+cmp_hashes_q(const void *x, const void *y)
+{
+	return cmp_hashes(x, y);
+}
+
+static void
+report(const char *what, const BaselineEntry *e, const char *detail)
+{
+	char		buf[120];
+
+	printf("%-9s %" PRId64 " %" PRId64 "  %s%s%s\n", what, e->query_hash, e->plan_hash,
+		   first_line(e->query, buf, sizeof(buf)), detail ? "  " : "", detail ? detail : "");
+}
+
+/*
+ * pg_guard diff OLD NEW: what the change from OLD to NEW approves, rejects,
+ * changes (status aside: note, expiry, texts) or drops, one line each,
+ * ordered by hashes.  Exit status 1 if there is any, 0 if none.
+ */
+int
+cmd_diff(int argc, char **argv)
+{
+	int			first = parse_options(argc, argv, "diff", NULL, NULL);
+	Baseline	old;
+	Baseline	new;
+	int			i = 0;
+	int			j = 0;
+	int			changes = 0;
+
+	if (argc - first != 2)
+		pg_fatal_usage("diff needs two files: OLD NEW");
+	yaml_read_baseline(argv[first], &old);
+	yaml_read_baseline(argv[first + 1], &new);
+	qsort(old.entries, old.n, sizeof(BaselineEntry), cmp_hashes_q);
+	qsort(new.entries, new.n, sizeof(BaselineEntry), cmp_hashes_q);
+	while (i < old.n || j < new.n)
+	{
+		int			c = i >= old.n ? 1 : j >= new.n ? -1 :
+			cmp_hashes(&old.entries[i], &new.entries[j]);
+
+		if (c < 0)
+		{
+			report("drops", &old.entries[i], old.entries[i].status);
+			changes++;
+			i++;
+			continue;
+		}
+		if (c > 0)
+		{
+			report(strcmp(new.entries[j].status, "approved") == 0 ? "approves" : "rejects",
+				   &new.entries[j], NULL);
+			changes++;
+			j++;
+			continue;
+		}
+		if (strcmp(old.entries[i].status, new.entries[j].status) != 0)
+		{
+			report(strcmp(new.entries[j].status, "approved") == 0 ? "approves" : "rejects",
+				   &new.entries[j], strcmp(new.entries[j].status, "approved") == 0 ?
+				   "(was rejected)" : "(was approved)");
+			changes++;
+		}
+		else if (cmp_text(old.entries[i].note, new.entries[j].note) != 0 ||
+				 cmp_text(old.entries[i].expires_at, new.entries[j].expires_at) != 0 ||
+				 cmp_text(old.entries[i].query, new.entries[j].query) != 0 ||
+				 cmp_text(old.entries[i].plan, new.entries[j].plan) != 0 ||
+				 old.entries[i].rules != new.entries[j].rules)
+		{
+			report("changes", &new.entries[j], "(note, expiry, rules or texts)");
+			changes++;
+		}
+		i++;
+		j++;
+	}
+	fprintf(stderr, "%s: %d changes\n", progname, changes);
+	return changes > 0 ? EXIT_FOUND : EXIT_CLEAN;
+}

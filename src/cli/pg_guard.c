@@ -1,0 +1,174 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_guard.c
+ *		pg_guard, guard's command-line tool: command line, connection.
+ *
+ *	pg_guard baseline export [-o FILE]
+ *	pg_guard baseline import FILE [--replace]
+ *	pg_guard diff OLD.yaml NEW.yaml
+ *
+ * Connection options follow PostgreSQL's client programs: -d DBNAME (or a
+ * conninfo string or URI), -h HOST, -p PORT, -U USER, and the PG*
+ * environment variables libpq reads.  Messages go to stderr, prefixed with
+ * the program name; results to stdout or the -o file.
+ *
+ * IDENTIFICATION
+ *		src/cli/pg_guard.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_guard.h"
+
+const char *progname = "pg_guard";
+
+/* connection options, set by the commands' option parsing */
+char	   *opt_dbname = NULL;
+char	   *opt_host = NULL;
+char	   *opt_port = NULL;
+char	   *opt_user = NULL;
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"pg_guard checks query plans against a reviewed baseline of guard decisions.\n"
+			"\n"
+			"Usage:\n"
+			"  pg_guard baseline export [OPTION]... [-o FILE]\n"
+			"  pg_guard baseline import [OPTION]... FILE [--replace]\n"
+			"  pg_guard diff OLD.yaml NEW.yaml\n"
+			"\n"
+			"Commands:\n"
+			"  baseline export   write the database's guard.baseline as YAML (stdout or -o FILE)\n"
+			"  baseline import   load a YAML baseline into guard.baseline, all or nothing;\n"
+			"                    --replace makes the table exactly the file\n"
+			"  diff              what NEW approves, rejects, changes or drops against OLD\n"
+			"\n"
+			"Connection options:\n"
+			"  -d, --dbname=DBNAME      database name or connection string\n"
+			"  -h, --host=HOSTNAME      database server host or socket directory\n"
+			"  -p, --port=PORT          database server port\n"
+			"  -U, --username=USERNAME  database user name\n"
+			"\n"
+			"Other options:\n"
+			"  -o, --output=FILE        write to FILE instead of stdout\n"
+			"      --replace            (import) delete the decisions the file does not hold\n"
+			"  -V, --version            output version information, then exit\n"
+			"  -?, --help               show this help, then exit\n"
+			"\n"
+			"Exit status: 0 clean, 1 changes or regressions found, 2 usage, connection or\n"
+			"input error.  See doc/pg_guard.md.\n");
+}
+
+void
+pg_fatal_usage(const char *fmt,...)
+{
+	va_list		ap;
+
+	fprintf(stderr, "%s: error: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry \"%s --help\" for more information.\n", progname);
+	exit(EXIT_TROUBLE);
+}
+
+void
+pg_fatal_input(const char *fmt,...)
+{
+	va_list		ap;
+
+	fprintf(stderr, "%s: error: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_TROUBLE);
+}
+
+void *
+pg_malloc0_or_die(size_t size)
+{
+	void	   *p = calloc(1, size ? size : 1);
+
+	if (p == NULL)
+		pg_fatal_input("out of memory");
+	return p;
+}
+
+char *
+pg_strdup_or_die(const char *s)
+{
+	char	   *p = strdup(s);
+
+	if (p == NULL)
+		pg_fatal_input("out of memory");
+	return p;
+}
+
+/*
+ * connect_database: a connection made from the options and the PG*
+ * environment; -d may be a connection string, which the other options
+ * then override, as in psql.
+ */
+PGconn *
+connect_database(void)
+{
+	const char *keywords[6];
+	const char *values[6];
+	int			i = 0;
+	PGconn	   *conn;
+
+	keywords[i] = "dbname";
+	values[i++] = opt_dbname;
+	keywords[i] = "host";
+	values[i++] = opt_host;
+	keywords[i] = "port";
+	values[i++] = opt_port;
+	keywords[i] = "user";
+	values[i++] = opt_user;
+	keywords[i] = "fallback_application_name";
+	values[i++] = progname;
+	keywords[i] = NULL;
+	values[i] = NULL;
+	conn = PQconnectdbParams(keywords, values, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+		pg_fatal_input("could not connect to the database: %s",
+					   conn ? PQerrorMessage(conn) : "out of memory");
+	return conn;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-?") == 0))
+	{
+		usage(stdout);
+		return EXIT_CLEAN;
+	}
+	if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0))
+	{
+		printf("pg_guard (guard) %s\n", PG_GUARD_VERSION);
+		return EXIT_CLEAN;
+	}
+	if (argc < 2)
+		pg_fatal_usage("no command given");
+
+	if (strcmp(argv[1], "baseline") == 0)
+	{
+		if (argc < 3)
+			pg_fatal_usage("baseline needs a subcommand: export or import");
+		if (strcmp(argv[2], "export") == 0)
+			return cmd_baseline_export(argc - 2, argv + 2);
+		if (strcmp(argv[2], "import") == 0)
+			return cmd_baseline_import(argc - 2, argv + 2);
+		pg_fatal_usage("unknown baseline subcommand \"%s\"", argv[2]);
+	}
+	if (strcmp(argv[1], "diff") == 0)
+		return cmd_diff(argc - 1, argv + 1);
+	pg_fatal_usage("unknown command \"%s\"", argv[1]);
+}

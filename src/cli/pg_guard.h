@@ -1,0 +1,83 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_guard.h
+ *		pg_guard, guard's command-line tool: shared declarations.
+ *
+ * A frontend program (libpq, libyaml): it never links with the server.
+ * pg_guard.c parses the command line and connects; baseline.c holds the
+ * baseline commands (export, import, diff) and the baseline's YAML model;
+ * yamlio.c is the only file that includes <yaml.h>.
+ *
+ * Exit status: 0 clean, 1 regressions (or, for diff, changes) found,
+ * 2 usage, connection or input error (doc/pg_guard.md).
+ *
+ * IDENTIFICATION
+ *		src/cli/pg_guard.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_GUARD_H
+#define PG_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "libpq-fe.h"
+
+#define PG_GUARD_VERSION "0.5"
+
+#define EXIT_CLEAN		0
+#define EXIT_FOUND		1
+#define EXIT_TROUBLE	2
+
+/* limits of what an input file may hold */
+#define MAX_INPUT_BYTES		(256 * 1024 * 1024)
+#define MAX_TEXT_BYTES		(64 * 1024)
+#define MAX_NOTE_BYTES		(8 * 1024)
+#define MAX_ENTRIES			1000000
+
+/* pg_guard.c */
+extern const char *progname;
+extern void pg_fatal_usage(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
+extern void pg_fatal_input(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
+extern void *pg_malloc0_or_die(size_t size);
+extern char *pg_strdup_or_die(const char *s);
+extern PGconn *connect_database(void);
+
+/* One decision of a baseline file, as text (NULL: null in the file) */
+typedef struct BaselineEntry
+{
+	int64_t		query_hash;
+	int64_t		plan_hash;
+	int			rules;			/* fingerprint_rules */
+	char	   *status;			/* "approved" or "rejected" */
+	char	   *note;
+	char	   *created_by;
+	char	   *created_at;		/* ISO 8601, UTC */
+	char	   *expires_at;
+	char	   *query_role;
+	char	   *query;
+	char	   *plan;
+	int			line;			/* where the entry starts in its file (1-based) */
+	int			column;
+} BaselineEntry;
+
+typedef struct Baseline
+{
+	BaselineEntry *entries;
+	int			n;
+} Baseline;
+
+/* baseline.c */
+extern int	cmd_baseline_export(int argc, char **argv);
+extern int	cmd_baseline_import(int argc, char **argv);
+extern int	cmd_diff(int argc, char **argv);
+extern void baseline_sort(Baseline *b);
+
+/* yamlio.c */
+extern void yaml_write_baseline(FILE *out, const Baseline *b);
+extern void yaml_read_baseline(const char *path, Baseline *b);
+
+#endif							/* PG_GUARD_H */

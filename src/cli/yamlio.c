@@ -1,0 +1,608 @@
+/*-------------------------------------------------------------------------
+ *
+ * yamlio.c
+ *		pg_guard's YAML: the "guard-baseline" file, written and read.  The
+ *		only file that includes <yaml.h>.
+ *
+ * Writing is deterministic: keys in a fixed order, hashes as quoted
+ * signed decimals (as SQL prints them), single-line texts double-quoted,
+ * multi-line texts as literal blocks (libyaml falls back to a quoted style
+ * when a text cannot be one), no line folding, no anchors.
+ *
+ * Reading is strict, and every error names the file, line and column:
+ * the input is capped (MAX_INPUT_BYTES), must be one document, must say
+ * "format: guard-baseline" and a known version, may not use anchors and
+ * aliases or tags other than the standard ones, may not repeat a key or a
+ * (query_hash, plan_hash) pair, and every field has its type and bounds.
+ * Nothing is kept of an input that fails: the caller exits.
+ *
+ * IDENTIFICATION
+ *		src/cli/yamlio.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <yaml.h>
+
+#include "pg_guard.h"
+
+#define FORMAT_NAME		"guard-baseline"
+#define FORMAT_VERSION	1
+
+/* ---------------------------------------------------------------------
+ * Writing
+ * ---------------------------------------------------------------------
+ */
+typedef struct Writer
+{
+	yaml_emitter_t emitter;
+	FILE	   *out;
+} Writer;
+
+static void
+emit(Writer *w, yaml_event_t *event)
+{
+	if (!yaml_emitter_emit(&w->emitter, event))
+		pg_fatal_input("could not write YAML: %s",
+					   w->emitter.problem ? w->emitter.problem : "unknown error");
+}
+
+static void
+emit_scalar(Writer *w, const char *value, yaml_scalar_style_t style)
+{
+	yaml_event_t ev;
+
+	if (value == NULL)
+	{
+		yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *) YAML_NULL_TAG,
+									 (yaml_char_t *) "null", 4, 1, 0, YAML_PLAIN_SCALAR_STYLE);
+		emit(w, &ev);
+		return;
+	}
+	yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *) YAML_STR_TAG,
+								 (yaml_char_t *) value, (int) strlen(value),
+								 style == YAML_PLAIN_SCALAR_STYLE, style != YAML_PLAIN_SCALAR_STYLE,
+								 style);
+	emit(w, &ev);
+}
+
+static void
+emit_key(Writer *w, const char *key)
+{
+	emit_scalar(w, key, YAML_PLAIN_SCALAR_STYLE);
+}
+
+/* a text: a literal block if it spans lines, else double-quoted */
+static void
+emit_text(Writer *w, const char *value)
+{
+	emit_scalar(w, value, value != NULL && strchr(value, '\n') != NULL ?
+				YAML_LITERAL_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+}
+
+static void
+emit_int(Writer *w, const char *key, long long v, bool quoted)
+{
+	char		buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", v);
+	emit_key(w, key);
+	emit_scalar(w, buf, quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_PLAIN_SCALAR_STYLE);
+}
+
+static void
+mapping_start(Writer *w)
+{
+	yaml_event_t ev;
+
+	yaml_mapping_start_event_initialize(&ev, NULL, (yaml_char_t *) YAML_MAP_TAG, 1,
+										YAML_BLOCK_MAPPING_STYLE);
+	emit(w, &ev);
+}
+
+static void
+mapping_end(Writer *w)
+{
+	yaml_event_t ev;
+
+	yaml_mapping_end_event_initialize(&ev);
+	emit(w, &ev);
+}
+
+static void
+sequence_start(Writer *w, bool flow)
+{
+	yaml_event_t ev;
+
+	yaml_sequence_start_event_initialize(&ev, NULL, (yaml_char_t *) YAML_SEQ_TAG, 1,
+										 flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE);
+	emit(w, &ev);
+}
+
+static void
+sequence_end(Writer *w)
+{
+	yaml_event_t ev;
+
+	yaml_sequence_end_event_initialize(&ev);
+	emit(w, &ev);
+}
+
+static int
+write_handler(void *data, unsigned char *buffer, size_t size)
+{
+	Writer	   *w = data;
+
+	return fwrite(buffer, 1, size, w->out) == size;
+}
+
+/*
+ * The relations a plan shape reads by Seq Scan ("Seq Scan on R",
+ * "Parallel Seq Scan on R", "Sample Scan on R"), in order, each once.
+ */
+static void
+emit_seqscans(Writer *w, const char *plan)
+{
+	const char *p = plan;
+	char	  **seen = NULL;
+	int			nseen = 0;
+	int			i;
+
+	sequence_start(w, true);
+	while (p != NULL && *p)
+	{
+		const char *eol = strchr(p, '\n');
+		size_t		len = eol ? (size_t) (eol - p) : strlen(p);
+		const char *on = NULL;
+		const char *q;
+
+		for (q = p; q + 12 <= p + len; q++)
+			if (strncmp(q, "Seq Scan on ", 12) == 0)
+			{
+				on = q + 12;
+				break;
+			}
+		if (on != NULL)
+		{
+			size_t		n = (p + len) - on;
+			char	   *rel = pg_malloc0_or_die(n + 1);
+			bool		dup = false;
+
+			memcpy(rel, on, n);
+			for (i = 0; i < nseen; i++)
+				if (strcmp(seen[i], rel) == 0)
+					dup = true;
+			if (!dup)
+			{
+				seen = realloc(seen, sizeof(char *) * (nseen + 1));
+				if (seen == NULL)
+					pg_fatal_input("out of memory");
+				seen[nseen++] = rel;
+				emit_scalar(w, rel, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+			}
+			else
+				free(rel);
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	sequence_end(w);
+	for (i = 0; i < nseen; i++)
+		free(seen[i]);
+	free(seen);
+}
+
+/* yaml_write_baseline: b (sorted by the caller) as a guard-baseline file */
+void
+yaml_write_baseline(FILE *out, const Baseline *b)
+{
+	Writer		w;
+	yaml_event_t ev;
+	int			i;
+
+	memset(&w, 0, sizeof(w));
+	w.out = out;
+	if (!yaml_emitter_initialize(&w.emitter))
+		pg_fatal_input("out of memory");
+	yaml_emitter_set_output(&w.emitter, write_handler, &w);
+	yaml_emitter_set_unicode(&w.emitter, 1);
+	yaml_emitter_set_width(&w.emitter, -1);
+	yaml_emitter_set_indent(&w.emitter, 2);
+
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	emit(&w, &ev);
+	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+	emit(&w, &ev);
+	mapping_start(&w);
+	emit_key(&w, "format");
+	emit_scalar(&w, FORMAT_NAME, YAML_PLAIN_SCALAR_STYLE);
+	emit_int(&w, "version", FORMAT_VERSION, false);
+	emit_key(&w, "entries");
+	sequence_start(&w, false);
+	for (i = 0; i < b->n; i++)
+	{
+		const BaselineEntry *e = &b->entries[i];
+
+		mapping_start(&w);
+		emit_int(&w, "query_hash", (long long) e->query_hash, true);
+		emit_int(&w, "plan_hash", (long long) e->plan_hash, true);
+		emit_int(&w, "fingerprint_rules", e->rules, false);
+		emit_key(&w, "status");
+		emit_scalar(&w, e->status, YAML_PLAIN_SCALAR_STYLE);
+		emit_key(&w, "note");
+		emit_text(&w, e->note);
+		emit_key(&w, "created_by");
+		emit_text(&w, e->created_by);
+		emit_key(&w, "created_at");
+		emit_text(&w, e->created_at);
+		emit_key(&w, "expires_at");
+		emit_text(&w, e->expires_at);
+		emit_key(&w, "query_role");
+		emit_text(&w, e->query_role);
+		emit_key(&w, "query");
+		emit_text(&w, e->query);
+		emit_key(&w, "plan");
+		emit_text(&w, e->plan);
+		emit_key(&w, "seqscans");
+		emit_seqscans(&w, e->plan);
+		mapping_end(&w);
+	}
+	sequence_end(&w);
+	mapping_end(&w);
+	yaml_document_end_event_initialize(&ev, 1);
+	emit(&w, &ev);
+	yaml_stream_end_event_initialize(&ev);
+	emit(&w, &ev);
+	yaml_emitter_delete(&w.emitter);
+}
+
+/* ---------------------------------------------------------------------
+ * Reading
+ * ---------------------------------------------------------------------
+ */
+typedef struct Reader
+{
+	const char *path;
+	yaml_document_t doc;
+	unsigned char *used;		/* per node: already reached (aliases) */
+	int			nnodes;
+} Reader;
+
+/* an error at a 0-based line and column of path; exits */
+static void
+fail_input(const char *path, size_t line, size_t column, const char *problem,
+		   const char *context)
+{
+	fprintf(stderr, "%s: error: %s:%lu:%lu: %s%s%s\n", progname, path,
+			(unsigned long) line + 1, (unsigned long) column + 1, problem,
+			context ? " " : "", context ? context : "");
+	fprintf(stderr, "%s: nothing was read from \"%s\"\n", progname, path);
+	exit(EXIT_TROUBLE);
+}
+
+static void
+fail_at(Reader *r, yaml_node_t *node, const char *fmt, const char *arg)
+{
+	char		msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	fail_input(r->path, node->start_mark.line, node->start_mark.column, msg, NULL);
+}
+
+/* a node reached through the document; each may be reached once */
+static yaml_node_t *
+node_at(Reader *r, int id, yaml_node_t *from)
+{
+	yaml_node_t *node = yaml_document_get_node(&r->doc, id);
+
+	if (node == NULL)
+		fail_at(r, from, "%s", "damaged document");
+	if (r->used[id])
+		fail_at(r, node, "%s", "anchors and aliases are not allowed");
+	r->used[id] = 1;
+	/* only the standard tags: no !!binary, no custom ones */
+	if (node->tag != NULL &&
+		strcmp((char *) node->tag, YAML_STR_TAG) != 0 &&
+		strcmp((char *) node->tag, YAML_INT_TAG) != 0 &&
+		strcmp((char *) node->tag, YAML_NULL_TAG) != 0 &&
+		strcmp((char *) node->tag, YAML_MAP_TAG) != 0 &&
+		strcmp((char *) node->tag, YAML_SEQ_TAG) != 0)
+		fail_at(r, node, "tag %s is not allowed", (char *) node->tag);
+	return node;
+}
+
+static bool
+is_null(yaml_node_t *node)
+{
+	const char *v;
+
+	if (node->type != YAML_SCALAR_NODE ||
+		node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	v = (const char *) node->data.scalar.value;
+	return strcmp(v, "null") == 0 || strcmp(v, "~") == 0 || v[0] == '\0' ||
+		strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+/* a string (or NULL for null when nullable), at most max bytes */
+static char *
+get_string(Reader *r, yaml_node_t *node, const char *key, bool nullable, size_t max)
+{
+	if (node->type != YAML_SCALAR_NODE)
+		fail_at(r, node, "%s must be a string", key);
+	if (is_null(node))
+	{
+		if (!nullable)
+			fail_at(r, node, "%s must not be null", key);
+		return NULL;
+	}
+	if (node->data.scalar.length > max)
+		fail_at(r, node, "%s is too long", key);
+	if (memchr(node->data.scalar.value, '\0', node->data.scalar.length) != NULL)
+		fail_at(r, node, "%s contains a NUL character", key);
+	return pg_strdup_or_die((const char *) node->data.scalar.value);
+}
+
+static int64_t
+get_int64(Reader *r, yaml_node_t *node, const char *key)
+{
+	char	   *s = get_string(r, node, key, false, 32);
+	char	   *end;
+	long long	v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || (s[0] == '0' && s[1] != '\0') ||
+		(s[0] == '-' && s[1] == '0') || s[0] == '+')
+		fail_at(r, node, "%s must be a 64-bit integer written in decimal", key);
+	free(s);
+	return (int64_t) v;
+}
+
+/* the value of key in mapping map, or NULL if missing */
+static yaml_node_t *
+lookup(Reader *r, yaml_node_t *map, const char *key)
+{
+	yaml_node_pair_t *pair;
+
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++)
+	{
+		yaml_node_t *k = yaml_document_get_node(&r->doc, pair->key);
+
+		if (k != NULL && k->type == YAML_SCALAR_NODE &&
+			strcmp((char *) k->data.scalar.value, key) == 0)
+			return yaml_document_get_node(&r->doc, pair->value);
+	}
+	return NULL;
+}
+
+/*
+ * check_keys: every key of map is a plain string among allowed, none
+ * twice, and every required one is there (names: NULL-terminated).
+ */
+static void
+check_keys(Reader *r, yaml_node_t *map, const char *const *allowed,
+		   const char *const *required, const char *what)
+{
+	yaml_node_pair_t *pair;
+	int			i;
+
+	for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++)
+	{
+		yaml_node_t *k = node_at(r, pair->key, map);
+		yaml_node_pair_t *other;
+		bool		known = false;
+
+		if (k->type != YAML_SCALAR_NODE)
+			fail_at(r, k, "keys of %s must be strings", what);
+		for (i = 0; allowed[i]; i++)
+			if (strcmp((char *) k->data.scalar.value, allowed[i]) == 0)
+				known = true;
+		if (!known)
+			fail_at(r, k, "unknown key \"%s\"", (char *) k->data.scalar.value);
+		for (other = map->data.mapping.pairs.start; other < pair; other++)
+		{
+			yaml_node_t *k2 = yaml_document_get_node(&r->doc, other->key);
+
+			if (strcmp((char *) k2->data.scalar.value, (char *) k->data.scalar.value) == 0)
+				fail_at(r, k, "key \"%s\" appears twice", (char *) k->data.scalar.value);
+		}
+	}
+	for (i = 0; required[i]; i++)
+		if (lookup(r, map, required[i]) == NULL)
+			fail_at(r, map, "missing key \"%s\"", required[i]);
+}
+
+static void
+read_entry(Reader *r, yaml_node_t *node, BaselineEntry *e)
+{
+	static const char *const allowed[] = {"query_hash", "plan_hash", "fingerprint_rules",
+		"status", "note", "created_by", "created_at", "expires_at", "query_role", "query",
+	"plan", "seqscans", NULL};
+	static const char *const required[] = {"query_hash", "plan_hash", "fingerprint_rules",
+	"status", NULL};
+	yaml_node_t *v;
+	yaml_node_item_t *item;
+
+	if (node->type != YAML_MAPPING_NODE)
+		fail_at(r, node, "%s", "an entry must be a mapping");
+	check_keys(r, node, allowed, required, "an entry");
+	e->line = (int) node->start_mark.line + 1;
+	e->column = (int) node->start_mark.column + 1;
+
+	v = lookup(r, node, "query_hash");
+	e->query_hash = get_int64(r, node_at(r, (int) (v - r->doc.nodes.start) + 1, node), "query_hash");
+	v = lookup(r, node, "plan_hash");
+	e->plan_hash = get_int64(r, node_at(r, (int) (v - r->doc.nodes.start) + 1, node), "plan_hash");
+	v = lookup(r, node, "fingerprint_rules");
+	{
+		int64_t		rules = get_int64(r, node_at(r, (int) (v - r->doc.nodes.start) + 1, node),
+									  "fingerprint_rules");
+
+		if (rules < 1 || rules > 2)
+			fail_at(r, v, "%s must be 1 or 2", "fingerprint_rules");
+		e->rules = (int) rules;
+	}
+	v = lookup(r, node, "status");
+	e->status = get_string(r, node_at(r, (int) (v - r->doc.nodes.start) + 1, node), "status",
+						   false, 16);
+	if (strcmp(e->status, "approved") != 0 && strcmp(e->status, "rejected") != 0)
+		fail_at(r, v, "status must be approved or rejected, not \"%s\"", e->status);
+
+#define OPTIONAL_TEXT(field, max) \
+	do { \
+		v = lookup(r, node, #field); \
+		e->field = v == NULL ? NULL : \
+			get_string(r, node_at(r, (int) (v - r->doc.nodes.start) + 1, node), #field, true, (max)); \
+	} while (0)
+	OPTIONAL_TEXT(note, MAX_NOTE_BYTES);
+	OPTIONAL_TEXT(created_by, 63);
+	OPTIONAL_TEXT(created_at, 64);
+	OPTIONAL_TEXT(expires_at, 64);
+	OPTIONAL_TEXT(query_role, 63);
+	OPTIONAL_TEXT(query, MAX_TEXT_BYTES);
+	OPTIONAL_TEXT(plan, MAX_TEXT_BYTES);
+#undef OPTIONAL_TEXT
+
+	/* derived from plan on export: checked for its type, not used */
+	v = lookup(r, node, "seqscans");
+	if (v != NULL)
+	{
+		v = node_at(r, (int) (v - r->doc.nodes.start) + 1, node);
+		if (v->type != YAML_SEQUENCE_NODE)
+			fail_at(r, v, "%s must be a list", "seqscans");
+		for (item = v->data.sequence.items.start; item < v->data.sequence.items.top; item++)
+			free(get_string(r, node_at(r, *item, v), "a seqscans item", false, 200));
+	}
+}
+
+static int
+cmp_pair(const void *x, const void *y)
+{
+	const BaselineEntry *a = *(const BaselineEntry *const *) x;
+	const BaselineEntry *b = *(const BaselineEntry *const *) y;
+
+	if (a->query_hash != b->query_hash)
+		return a->query_hash < b->query_hash ? -1 : 1;
+	if (a->plan_hash != b->plan_hash)
+		return a->plan_hash < b->plan_hash ? -1 : 1;
+	return a->line - b->line;
+}
+
+/*
+ * yaml_read_baseline: the file at path, checked; exits with status 2 and
+ * a message naming the line and column of the first problem.
+ */
+void
+yaml_read_baseline(const char *path, Baseline *b)
+{
+	static const char *const top_allowed[] = {"format", "version", "entries", NULL};
+	Reader		r;
+	yaml_parser_t parser;
+	FILE	   *in;
+	struct stat st;
+	yaml_node_t *root;
+	yaml_node_t *v;
+	yaml_node_t *entries;
+	yaml_document_t extra;
+	yaml_node_item_t *item;
+	BaselineEntry **order;
+	char	   *format;
+	int64_t		version;
+	int			i;
+
+	memset(&r, 0, sizeof(r));
+	r.path = path;
+	if ((in = fopen(path, "rb")) == NULL)
+		pg_fatal_input("could not open file \"%s\" for reading: %m", path);
+	if (fstat(fileno(in), &st) != 0)
+		pg_fatal_input("could not stat file \"%s\": %m", path);
+	if (st.st_size > MAX_INPUT_BYTES)
+		pg_fatal_input("%s: file is too large (%lld bytes; at most %d)", path,
+					   (long long) st.st_size, MAX_INPUT_BYTES);
+	if (!yaml_parser_initialize(&parser))
+		pg_fatal_input("out of memory");
+	yaml_parser_set_input_file(&parser, in);
+	if (!yaml_parser_load(&parser, &r.doc))
+		fail_input(path, parser.problem_mark.line, parser.problem_mark.column,
+				   parser.problem ? parser.problem : "malformed YAML",
+				   parser.context);
+	root = yaml_document_get_root_node(&r.doc);
+	if (root == NULL)
+		fail_input(path, 0, 0, "the file holds no YAML document", NULL);
+	if (!yaml_parser_load(&parser, &extra))
+		fail_input(path, parser.problem_mark.line, parser.problem_mark.column,
+				   parser.problem ? parser.problem : "malformed YAML",
+				   parser.context);
+	if (yaml_document_get_root_node(&extra) != NULL)
+		fail_input(path, yaml_document_get_root_node(&extra)->start_mark.line,
+				   yaml_document_get_root_node(&extra)->start_mark.column,
+				   "a baseline file holds one YAML document", NULL);
+	yaml_document_delete(&extra);
+	yaml_parser_delete(&parser);
+	fclose(in);
+
+	r.nnodes = (int) (r.doc.nodes.top - r.doc.nodes.start);
+	r.used = pg_malloc0_or_die(r.nnodes + 2);
+	root = node_at(&r, 1, root);
+	if (root->type != YAML_MAPPING_NODE)
+		fail_at(&r, root, "%s", "a baseline file is a mapping with format, version and entries");
+	check_keys(&r, root, top_allowed, top_allowed, "the file");
+
+	v = lookup(&r, root, "format");
+	format = get_string(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root), "format", false, 64);
+	if (strcmp(format, FORMAT_NAME) != 0)
+		fail_at(&r, v, "format must be \"" FORMAT_NAME "\", not \"%s\"", format);
+	v = lookup(&r, root, "version");
+	version = get_int64(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root), "version");
+	if (version != FORMAT_VERSION)
+	{
+		char		buf[32];
+
+		snprintf(buf, sizeof(buf), "%lld", (long long) version);
+		fail_at(&r, v, "unknown version %s (this pg_guard reads version 1)", buf);
+	}
+	v = lookup(&r, root, "entries");
+	entries = node_at(&r, (int) (v - r.doc.nodes.start) + 1, root);
+	if (is_null(entries))
+	{
+		b->n = 0;
+		b->entries = pg_malloc0_or_die(sizeof(BaselineEntry));
+		return;
+	}
+	if (entries->type != YAML_SEQUENCE_NODE)
+		fail_at(&r, entries, "%s", "entries must be a list");
+	b->n = (int) (entries->data.sequence.items.top - entries->data.sequence.items.start);
+	if (b->n > MAX_ENTRIES)
+		fail_at(&r, entries, "%s", "too many entries");
+	b->entries = pg_malloc0_or_die(sizeof(BaselineEntry) * (b->n > 0 ? b->n : 1));
+	for (i = 0, item = entries->data.sequence.items.start;
+		 item < entries->data.sequence.items.top; item++, i++)
+		read_entry(&r, node_at(&r, *item, entries), &b->entries[i]);
+
+	/* one decision per plan */
+	order = pg_malloc0_or_die(sizeof(BaselineEntry *) * (b->n > 0 ? b->n : 1));
+	for (i = 0; i < b->n; i++)
+		order[i] = &b->entries[i];
+	qsort(order, b->n, sizeof(BaselineEntry *), cmp_pair);
+	for (i = 1; i < b->n; i++)
+		if (order[i]->query_hash == order[i - 1]->query_hash &&
+			order[i]->plan_hash == order[i - 1]->plan_hash)
+		{
+			char		buf[64];
+
+			snprintf(buf, sizeof(buf), "%d", order[i - 1]->line);
+			fprintf(stderr, "%s: error: %s:%d:%d: duplicate entry: the same query_hash and plan_hash as the entry at line %s\n",
+					progname, path, order[i]->line, order[i]->column, buf);
+			fprintf(stderr, "%s: nothing was read from \"%s\"\n", progname, path);
+			exit(EXIT_TROUBLE);
+		}
+	free(order);
+	free(r.used);
+	yaml_document_delete(&r.doc);
+}
