@@ -12,8 +12,13 @@ VACUUM ANALYZE rp_orders;
 VACUUM ANALYZE rp_gone;
 SELECT guard.reset();
 TRUNCATE guard.baseline;
+-- the application's role: guard.replan plans a statement as the role that
+-- ran it, never as a superuser or the caller
+CREATE ROLE rp_runner;
+GRANT SELECT, UPDATE ON rp_orders, rp_gone TO rp_runner;
 
 -- warm-up: literal values, a prepared statement, no constant at all
+SET ROLE rp_runner;
 SELECT count(*) FROM rp_orders WHERE customer = 5;
 PREPARE rp_by_id(int) AS SELECT total FROM rp_orders WHERE id = $1;
 EXECUTE rp_by_id(7);
@@ -22,11 +27,13 @@ SELECT v FROM rp_gone WHERE id = 3;
 UPDATE rp_orders SET total = total WHERE id = 1;
 SELECT count(*) FROM rp_orders WHERE total > 100;
 DEALLOCATE rp_by_id;
+RESET ROLE;
 SELECT guard.approve_observed('before the upgrade') AS adopted;
 -- a statement with only a rejected plan
 SELECT guard.reject(query_hash, plan_hash, 'full scan')
   FROM guard.plans WHERE query LIKE '%total > $1%';
--- (the capture adopted its own call too)
+-- the capture adopted its own call too: a superuser's statement is not planned
+SELECT query, error FROM guard.replan() WHERE query LIKE '%guard.%';
 DELETE FROM guard.baseline WHERE query LIKE '%guard.%';
 
 -- nothing changed yet: every plan is still the approved one
@@ -48,7 +55,9 @@ SELECT query, approved_plan_hash = new_plan_hash AS same_plan,
        new_plan_hash IN (SELECT plan_hash FROM guard.baseline b
                           WHERE b.query_hash = r.query_hash) AS in_baseline
   FROM guard.replan() r WHERE error IS NULL ORDER BY query;
+SET ROLE rp_runner;
 SELECT count(*) FROM rp_orders WHERE customer = 5;
+RESET ROLE;
 SELECT count(*) AS recorded_as_replanned
   FROM guard.replan() r JOIN guard.plans p
        ON p.query_hash = r.query_hash AND p.plan_hash = r.new_plan_hash
@@ -65,11 +74,11 @@ SELECT count(*) AS still_one FROM guard.plans WHERE query LIKE 'UPDATE rp_orders
 -- texts that cannot be planned get a row with the error; the others go on
 SELECT guard.approve(42, 43);
 INSERT INTO guard.baseline (query_hash, plan_hash, status, query, plan, created_by, fingerprint_rules, query_role)
-VALUES (44, 45, 'approved', 'SELECT $1', 'Result', current_user, 2, current_user),
-       (46, 47, 'approved', 'VACUUM rp_orders', 'Result', current_user, 2, current_user),
-       (48, 49, 'approved', 'SELECT 1; SELECT 2', 'Result', current_user, 2, current_user),
-       (50, 51, 'approved', 'SELECT $1 IS NULL', 'Result', current_user, 2, current_user),
-       (52, 53, 'approved', 'SELECT * FROM rp_orders WHERE id = interval $1', 'Result', current_user, 2, current_user),
+VALUES (44, 45, 'approved', 'SELECT $1', 'Result', current_user, 2, 'rp_runner'),
+       (46, 47, 'approved', 'VACUUM rp_orders', 'Result', current_user, 2, 'rp_runner'),
+       (48, 49, 'approved', 'SELECT 1; SELECT 2', 'Result', current_user, 2, 'rp_runner'),
+       (50, 51, 'approved', 'SELECT $1 IS NULL', 'Result', current_user, 2, 'rp_runner'),
+       (52, 53, 'approved', 'SELECT * FROM rp_orders WHERE id = interval $1', 'Result', current_user, 2, 'rp_runner'),
        (54, 55, 'approved', 'SELECT 54', 'Result', current_user, 2, NULL),
        (56, 57, 'approved', 'SELECT 56', 'Result', current_user, 2, 'rp_nobody');
 SELECT query_hash, query, status, changed, error FROM guard.replan()
@@ -143,6 +152,35 @@ DROP TABLE rp_log;
 REVOKE ALL ON rp_orders FROM rp_owner;
 DROP ROLE rp_owner;
 
+-- what a folded function sets is undone; its own SQLSTATE does not end the call
+CREATE SCHEMA rp2 AUTHORIZATION rp_runner;
+SET ROLE rp_runner;
+CREATE FUNCTION rp2.sets() RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN PERFORM pg_catalog.set_config('search_path', 'rp2, pg_catalog', false); RETURN 1; END $$;
+CREATE FUNCTION rp2.cancels() RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+  IF current_setting('rp.fail', true) = 'on' THEN
+    RAISE EXCEPTION 'fake cancel' USING ERRCODE = 'query_canceled';
+  END IF;
+  RETURN 1;
+END $$;
+SELECT count(*) FROM rp_orders WHERE id = rp2.sets();
+SELECT count(*) FROM public.rp_orders WHERE id > 0 OR id = rp2.cancels();
+RESET ROLE;
+-- (running it set this session's search_path, as the function says)
+RESET search_path;
+SHOW search_path;
+SELECT guard.approve(query_hash, plan_hash) FROM guard.plans
+ WHERE query LIKE '%rp2.%' AND database = current_database();
+SET rp.fail = on;
+SELECT query, error FROM guard.replan() WHERE query LIKE '%rp2.%' ORDER BY query;
+RESET rp.fail;
+SHOW search_path;
+DELETE FROM guard.baseline WHERE query LIKE '%rp2.%';
+DROP SCHEMA rp2 CASCADE;
+
+REVOKE ALL ON rp_orders FROM rp_runner;
 DROP TABLE rp_orders;
+DROP ROLE rp_runner;
 TRUNCATE guard.baseline;
 SELECT guard.reset();

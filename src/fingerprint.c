@@ -1611,7 +1611,7 @@ index_hash(Oid indexid, bool is_child, StringInfo detail)
 				char	   *att = attnum > 0 ? get_attname(irel->rd_index->indrelid, attnum, true) : NULL;
 
 				appendStringInfo(detail, "%s%s", k > 0 ? ", " : "",
-								 att ? quote_identifier(att) : "expr");
+								 att ? guard_name_text(quote_identifier(att)) : "expr");
 			}
 		}
 		h = mix(h, irel->rd_rel->relam);

@@ -77,5 +77,6 @@ extern bool guard_text_maybe_clipped(const char *s);
 /* namecache.c: portable names of objects by OID, cached per backend */
 extern void guard_namecache_init(void);
 extern char *guard_relname_text(Oid relid);
+extern char *guard_name_text(const char *quoted);
 
 #endif							/* GUARD_FINGERPRINT_H */

@@ -224,5 +224,33 @@ guard_relname_text(Oid relid)
 	if (relname == NULL)
 		return psprintf("%u", relid);
 	nspid = get_rel_namespace(relid);
-	return quote_qualified_identifier(portable_nspname(nspid), relname);
+	return guard_name_text(quote_qualified_identifier(portable_nspname(nspid), relname));
+}
+
+/*
+ * guard_name_text: a quoted name as it may stand in a shape or a message:
+ * control characters written \xNN.  A shape is one node per line, and a
+ * name may hold a newline: unescaped, a table named "w<newline>  Seq Scan
+ * on app.big" would forge a line of the approved plan's shape.
+ */
+char *
+guard_name_text(const char *quoted)
+{
+	StringInfoData buf;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) quoted; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			break;
+	if (*p == '\0')
+		return (char *) quoted;
+	initStringInfo(&buf);
+	for (p = (const unsigned char *) quoted; *p; p++)
+	{
+		if (*p < 0x20 || *p == 0x7f)
+			appendStringInfo(&buf, "\\x%02x", *p);
+		else
+			appendStringInfoChar(&buf, (char) *p);
+	}
+	return buf.data;
 }

@@ -61,6 +61,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -397,6 +398,7 @@ plan_statement(ReplanStatement *st, ReplanRow *row)
 	Oid			roleid;
 	Oid			save_userid;
 	int			save_sec;
+	int			nestlevel;
 
 	/*
 	 * The text is the application's, and the planner runs the functions it
@@ -416,10 +418,32 @@ plan_statement(ReplanStatement *st, ReplanRow *row)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("role \"%s\", which ran the statement, does not exist", st->role)));
+
+	/*
+	 * Not as a superuser, nor as the caller: the statement names objects
+	 * that may since belong to someone else (a table become a view calling
+	 * a function of its owner's), and what the planner folds would run with
+	 * those rights.
+	 */
+	if (superuser_arg(roleid) || roleid == GetUserId())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("guard does not plan a statement as %s",
+						superuser_arg(roleid) ? "a superuser" : "the caller"),
+				 errdetail("The statement was run by role \"%s\"; planning it runs the functions the planner folds with that role's rights.", st->role),
+				 errhint("Plan it yourself with EXPLAIN if you trust the objects it names.")));
+
+	/*
+	 * A security-restricted operation in a GUC nest level of its own, as
+	 * ANALYZE runs index expressions: whatever the folded functions SET is
+	 * undone here (and by the subtransaction's abort on error).
+	 */
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(roleid, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = NewGUCNestLevel();
 	pstmt = plan_text(st->query, "guard.replan", &res, &nparams);
+	AtEOXact_GUC(false, nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec);
 
 	/* like EXPLAIN: no plans of tables the caller cannot read */
@@ -464,10 +488,15 @@ plan_statement(ReplanStatement *st, ReplanRow *row)
 static bool
 must_rethrow(ErrorData *edata)
 {
+	/*
+	 * Only the server's own interrupts: a function the planner folds may
+	 * raise any SQLSTATE, and must not end the call for every statement.
+	 */
 	return edata->elevel > ERROR ||
-		edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-		edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
-		edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN;
+		((edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+		  edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+		  edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN) &&
+		 edata->funcname != NULL && strcmp(edata->funcname, "ProcessInterrupts") == 0);
 }
 
 /*
