@@ -389,7 +389,6 @@ static bool
 foreign_key(const char *query, const char *plan, ForeignKey *key)
 {
 	StringInfoData buf;
-	const char *p;
 
 	if (guard_text_maybe_clipped(query) || guard_text_maybe_clipped(plan))
 		return false;
@@ -400,13 +399,7 @@ foreign_key(const char *query, const char *plan, ForeignKey *key)
 		foreign_seeded = true;
 	}
 	initStringInfo(&buf);
-	for (p = query; *p; p++)
-	{
-		appendStringInfoChar(&buf, *p);
-		if (*p == '$' && isdigit((unsigned char) p[1]))
-			while (isdigit((unsigned char) p[1]))
-				p++;
-	}
+	guard_text_params_unnumbered(query, &buf);
 	appendStringInfoChar(&buf, '\0');
 	canonical_shape(plan, &buf);
 	key->h1 = hash_bytes_extended((unsigned char *) buf.data, buf.len,
@@ -434,8 +427,8 @@ loading_table(const char *name, Size keysize, Size entrysize)
  * foreign_add: file one decision made under other fingerprint rules (rules)
  * in *by_text by its texts (columns 4 and 5) and in *by_hash by its
  * hashes (both created in loading_cxt on first use).  An expired rejection
- * is skipped.  An approval without texts, or with texts that may have been
- * clipped, is counted in *unmatchable: it may approve any plan.
+ * is skipped.  An approval without texts is counted in *unmatchable: it may
+ * approve any plan.
  */
 static void
 foreign_add(HTAB **by_text, HTAB **by_hash, TupleDesc desc, Datum *values,
@@ -449,6 +442,7 @@ foreign_add(HTAB **by_text, HTAB **by_hash, TupleDesc desc, Datum *values,
 	BaselineKey hkey;
 	bool		found;
 	bool		keyed = false;
+	bool		texts = false;
 
 	if (status == GUARD_STATUS_REJECTED && expires_attnum != InvalidAttrNumber &&
 		!isnull[expires_attnum - 1])
@@ -477,14 +471,23 @@ foreign_add(HTAB **by_text, HTAB **by_hash, TupleDesc desc, Datum *values,
 		char	   *plan = TextDatumGetCString(values[4]);
 
 		if (strcmp(query, GUARD_NO_SOURCE_TEXT) != 0)
+		{
+			texts = true;
 			keyed = foreign_key(query, plan, &key);
+		}
 		pfree(query);
 		pfree(plan);
 	}
 	if (!keyed)
 	{
-		/* a rejection cannot approve anything: only approvals count */
-		if (status == GUARD_STATUS_APPROVED)
+		/*
+		 * An approval without texts may be about any plan: counted.  One
+		 * whose texts may have been clipped matches nothing, and is not
+		 * counted (an application could otherwise switch block off with a
+		 * statement of the right length).  A rejection cannot approve
+		 * anything.
+		 */
+		if (status == GUARD_STATUS_APPROVED && !texts)
 			(*unmatchable)++;
 		return;
 	}

@@ -13,6 +13,7 @@
 #ifndef GUARD_FINGERPRINT_H
 #define GUARD_FINGERPRINT_H
 
+#include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
 
@@ -70,6 +71,8 @@ extern char *guard_statement_text(const char *query, int query_loc,
 								  int query_len);
 extern char *guard_clip_text(char *s, int len);
 extern bool guard_text_maybe_clipped(const char *s);
+extern void guard_text_params_unnumbered(const char *text, StringInfo out);
+extern bool guard_same_but_params(const char *a, const char *b);
 
 /* incidents keep their query and plan clipped at this many bytes (with NUL) */
 #define GUARD_INCIDENT_TEXT	2048

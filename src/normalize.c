@@ -341,17 +341,132 @@ guard_clip_text(char *s, int len)
 }
 
 /*
- * guard_text_maybe_clipped: may s be a text cut by guard_clip_text, or an
- * incident's text cut at GUARD_INCIDENT_TEXT?  (A multibyte character is
- * never split, so a cut text may end up to 3 bytes short of the limit.)
+ * guard_text_params_unnumbered: text with the number of each $n parameter
+ * token dropped ("$1" -> "$"), for comparing a statement sent with literal
+ * values to the same statement prepared: they normalize alike but for how
+ * their $n are numbered.  Only parameter tokens: not a "$1" inside a quoted
+ * identifier, a string, a comment or a name (c$1), which would make
+ * different statements equal.
+ */
+void
+guard_text_params_unnumbered(const char *text, StringInfo out)
+{
+	const char *p = text;
+
+	while (*p)
+	{
+		if (*p == '\'' || *p == '"')
+		{
+			/* a string or a quoted identifier, doubled quotes inside */
+			char		q = *p;
+
+			appendStringInfoChar(out, *p++);
+			while (*p)
+			{
+				if (*p == q && p[1] == q)
+				{
+					appendStringInfoChar(out, *p++);
+					appendStringInfoChar(out, *p++);
+					continue;
+				}
+				if (*p == q)
+					break;
+				appendStringInfoChar(out, *p++);
+			}
+			if (*p)
+				appendStringInfoChar(out, *p++);
+		}
+		else if (p[0] == '-' && p[1] == '-')
+		{
+			while (*p && *p != '\n')
+				appendStringInfoChar(out, *p++);
+		}
+		else if (p[0] == '/' && p[1] == '*')
+		{
+			int			depth = 0;
+
+			do
+			{
+				if (p[0] == '/' && p[1] == '*')
+				{
+					depth++;
+					appendStringInfoChar(out, *p++);
+				}
+				else if (p[0] == '*' && p[1] == '/')
+				{
+					depth--;
+					appendStringInfoChar(out, *p++);
+				}
+				appendStringInfoChar(out, *p++);
+			} while (*p && depth > 0);
+		}
+		else if (*p == '$' && isdigit((unsigned char) p[1]) &&
+				 (p == text || !(isalnum((unsigned char) p[-1]) || p[-1] == '_' ||
+								 p[-1] == '$' || IS_HIGHBIT_SET(p[-1]))))
+		{
+			appendStringInfoChar(out, *p++);
+			while (isdigit((unsigned char) *p))
+				p++;
+		}
+		else if (*p == '$')
+		{
+			/* a dollar-quoted string: $tag$ ... $tag$ */
+			const char *tag_end = p + 1;
+
+			while (isalnum((unsigned char) *tag_end) || *tag_end == '_' ||
+				   IS_HIGHBIT_SET(*tag_end))
+				tag_end++;
+			if (*tag_end == '$' && !(p > text && (isalnum((unsigned char) p[-1]) ||
+												  p[-1] == '_' || IS_HIGHBIT_SET(p[-1]))))
+			{
+				size_t		taglen = tag_end - p + 1;
+				const char *close = strstr(tag_end + 1, pnstrdup(p, taglen));
+
+				if (close == NULL)
+					close = p + strlen(p) - taglen;
+				appendBinaryStringInfo(out, p, close + taglen - p);
+				p = close + taglen;
+			}
+			else
+				appendStringInfoChar(out, *p++);
+		}
+		else
+			appendStringInfoChar(out, *p++);
+	}
+}
+
+/*
+ * guard_same_but_params: are a and b equal but for the numbers of their
+ * $n parameters (guard_text_params_unnumbered)?
+ */
+bool
+guard_same_but_params(const char *a, const char *b)
+{
+	StringInfoData x;
+	StringInfoData y;
+	bool		same;
+
+	initStringInfo(&x);
+	initStringInfo(&y);
+	guard_text_params_unnumbered(a, &x);
+	guard_text_params_unnumbered(b, &y);
+	same = x.len == y.len && memcmp(x.data, y.data, x.len) == 0;
+	pfree(x.data);
+	pfree(y.data);
+	return same;
+}
+
+/*
+ * guard_text_maybe_clipped: may s be a text cut by guard_clip_text?  (A
+ * multibyte character is never split, so a cut text may end up to 3 bytes
+ * short of the limit.)  Only the store's limit: a statement of exactly an
+ * incident's 2 kB is an ordinary statement, and an application could write
+ * one on purpose; a decision whose text an incident clipped matches nothing.
  */
 bool
 guard_text_maybe_clipped(const char *s)
 {
-	size_t		len = strlen(s);
-
-	return len >= GUARD_MAX_TEXT - 3 ||
-		(len >= GUARD_INCIDENT_TEXT - 4 && len <= GUARD_INCIDENT_TEXT - 1);
+	return strlen(s) >= GUARD_MAX_TEXT - 3;
 }
 
 /*

@@ -891,36 +891,6 @@ guard_store_siblings(Oid dbid, uint64 query_hash, const char *query,
 }
 
 /*
- * Texts equal but for the numbers of their $n: a statement sent with
- * literal values and the same statement prepared with parameters
- * normalize alike, up to how their $n are numbered.
- */
-static bool
-same_but_params(const char *a, const char *b)
-{
-	for (;;)
-	{
-		if (*a == '$' && *b == '$' && isdigit((unsigned char) a[1]) &&
-			isdigit((unsigned char) b[1]))
-		{
-			a++;
-			b++;
-			while (isdigit((unsigned char) *a))
-				a++;
-			while (isdigit((unsigned char) *b))
-				b++;
-			continue;
-		}
-		if (*a != *b)
-			return false;
-		if (*a == '\0')
-			return true;
-		a++;
-		b++;
-	}
-}
-
-/*
  * guard_store_aliases: the other statements of dbid that have plan
  * plan_hash and the same normalized text as (query_hash, plan_hash) up to
  * the numbering of $n: the same statement sent through the other protocol
@@ -956,7 +926,7 @@ guard_store_aliases(Oid dbid, uint64 query_hash, uint64 plan_hash_v,
 		if (entry->key.dbid != dbid || entry->key.query_hash == query_hash ||
 			entry->key.plan_hash != key.plan_hash || entry->texts_len == 0)
 			continue;
-		if (!same_but_params(((const GuardTextBlob *) (arena + entry->texts_off))->data,
+		if (!guard_same_but_params(((const GuardTextBlob *) (arena + entry->texts_off))->data,
 							 text))
 			continue;
 		aliases[n++] = entry->key.query_hash;

@@ -30,6 +30,7 @@ $node->safe_psql('postgres', q{
 	INSERT INTO big SELECT g, g, g, g, 'n' || g FROM generate_series(1, 100000) g;
 	CREATE INDEX big_w ON big(w);
 	CREATE TABLE big2 AS SELECT * FROM big;
+	ALTER TABLE big ADD COLUMN "c$1" int, ADD COLUMN "c$2" int;
 	ANALYZE big, big2;
 });
 my $point = 'SELECT v FROM big WHERE id = 42';
@@ -41,7 +42,9 @@ my $rejected = 'SELECT count(*) FROM big WHERE v < 10';
 # the rules change
 my $union = 'SELECT id FROM big WHERE v = 3 UNION ALL SELECT id FROM big2 WHERE v = 4';
 my $bynote = q{SELECT count(*) FROM big WHERE note = 'x'};
-$node->safe_psql('postgres', "$point; $report; $byw; $bigint; $union; $bynote;");
+# "c$1" is a column, not a parameter: a statement reading "c$2" is another
+my $dollar = 'SELECT "c$1" FROM big WHERE v = 5 LIMIT 3';
+$node->safe_psql('postgres', "$point; $report; $byw; $bigint; $union; $bynote; $dollar;");
 $node->safe_psql('postgres', q{SELECT guard.approve_observed('warm-up')});
 # 0.3's approve_observed leaves seq scans to approve one by one
 $node->safe_psql('postgres', q{
@@ -50,8 +53,8 @@ $node->safe_psql('postgres', q{
 	   (SELECT FROM guard.baseline b
 	     WHERE b.query_hash = p.query_hash AND b.plan_hash = p.plan_hash)});
 is($node->safe_psql('postgres',
-	q{SELECT count(*) FROM guard.baseline WHERE query LIKE '%FROM big WHERE%'}), '6',
-	'0.3, rules 1: six plans approved');
+	q{SELECT count(*) FROM guard.baseline WHERE query LIKE '%FROM big WHERE%'}), '7',
+	'0.3, rules 1: seven plans approved');
 $node->safe_psql('postgres', $rejected);
 $node->safe_psql('postgres', q{
 	SELECT guard.reject(query_hash, plan_hash, 'no') FROM guard.plans
@@ -85,7 +88,7 @@ is($node->safe_psql('postgres',
 is($node->safe_psql('postgres',
 	q{SELECT count(*) FILTER (WHERE fingerprint_rules IS NULL), count(*) FROM guard.baseline
 	   WHERE query LIKE '%FROM big WHERE%'}),
-	'9|9', 'the decisions are kept, their rules unknown (NULL: rules 1)');
+	'10|10', 'the decisions are kept, their rules unknown (NULL: rules 1)');
 
 $node->append_conf('postgresql.conf', qq{
 guard.fingerprint_rules = 2
@@ -128,6 +131,27 @@ like($err, qr/guard blocked a plan that sequentially scans public\.big/, 'by blo
 ($ret, $out, $err) = $node->psql('postgres', $union);
 is($ret, 0, 'the approved UNION ALL runs');
 is($err, '', 'without a warning');
+
+# a $n inside a quoted name is no parameter
+($ret, $out, $err) = $node->psql('postgres', 'SELECT "c$1" FROM big WHERE v = 8 LIMIT 1');
+is($ret, 0, 'the approved statement reading "c$1" runs with other values');
+($ret, $out, $err) = $node->psql('postgres', 'SELECT "c$2" FROM big WHERE v = 8 LIMIT 1');
+isnt($ret, 0, 'the same statement reading "c$2" is another, and blocked');
+
+# a name holding a newline cannot forge a line of an approved plan's shape
+$node->safe_psql('postgres', qq{
+	CREATE TABLE "w\n  Seq Scan on public.big\n"(id int);
+	INSERT INTO "w\n  Seq Scan on public.big\n" VALUES (1);
+	ANALYZE "w\n  Seq Scan on public.big\n";
+	SELECT id FROM big WHERE false UNION ALL SELECT id FROM "w\n  Seq Scan on public.big\n";
+	SELECT guard.approve(query_hash, plan_hash) FROM guard.plans WHERE query LIKE '%UNION ALL SELECT id FROM "w%';});
+like($node->safe_psql('postgres', q{SELECT plan FROM guard.baseline WHERE query LIKE '%UNION ALL SELECT id FROM "w%'}),
+	qr/^Seq Scan on public\."w\\x0a  Seq Scan on public\.big\\x0a"$/,
+	'the shape writes the newlines of the name as \\x0a');
+($ret, $out, $err) = $node->psql('postgres',
+	qq{SELECT id FROM big WHERE true UNION ALL SELECT id FROM "w\n  Seq Scan on public.big\n"});
+isnt($ret, 0, 'a plan that reads big sequentially is blocked, as for any other name');
+like($err, qr/guard blocked a plan that sequentially scans public\.big/, 'by block mode');
 
 # the text is read as the statement was parsed, or not matched at all: a
 # statement prepared under standard_conforming_strings = on and planned
@@ -201,14 +225,15 @@ $node->safe_psql('postgres', 'DELETE FROM guard.baseline WHERE query_hash = 11')
 ($ret, $out, $err) = $node->psql('postgres', $byw);
 isnt($ret, 0, '... and blocked once the decision without texts is gone');
 
-# texts that may have been clipped (at 64 kB) match nothing: such an
-# approval counts as one without texts
+# texts that may have been clipped (at 64 kB) match nothing, and do not
+# weaken block mode either (a statement of the right length is the
+# application's to write)
 $node->safe_psql('postgres', q{
 	INSERT INTO guard.baseline (query_hash, plan_hash, status, query, plan, created_at, created_by)
 	VALUES (12, 23, 'approved', 'SELECT count(*) FROM big WHERE w > $1 AND note <> ' || repeat('x', 65540),
 	        E'Aggregate\n  Seq Scan on public.big', now(), current_user)});
 ($ret, $out, $err) = $node->psql('postgres', 'SELECT count(*) FROM big WHERE w > 9');
-like($err, qr/without texts/, 'an approval with a clipped text only warns');
+isnt($ret, 0, 'an approval with a clipped text does not turn block into warn');
 is($node->safe_psql('postgres', 'SELECT carried, reason FROM guard.rekey() WHERE old_query_hash = 12'),
 	'f|no texts to match', 'rekey lists it');
 $node->safe_psql('postgres', 'DELETE FROM guard.baseline WHERE query_hash = 12');
