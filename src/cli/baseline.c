@@ -227,6 +227,146 @@ exec_or_fail(PGconn *conn, const char *sql, const char *path)
 	PQclear(res);
 }
 
+/* A growing string */
+typedef struct Buf
+{
+	char	   *data;
+	size_t		len;
+	size_t		size;
+} Buf;
+
+static void
+buf_put(Buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->size)
+	{
+		b->size = (b->len + n + 1) * 2;
+		b->data = realloc(b->data, b->size);
+		if (b->data == NULL)
+			pg_fatal_input("out of memory");
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+/* one element of a text[] literal: NULL, or double-quoted with escapes */
+static void
+array_element(Buf *b, const char *v)
+{
+	const char *p;
+
+	buf_put(b, b->len > 1 ? "," : "", b->len > 1 ? 1 : 0);
+	if (v == NULL)
+	{
+		buf_put(b, "NULL", 4);
+		return;
+	}
+	buf_put(b, "\"", 1);
+	for (p = v; *p; p++)
+	{
+		if (*p == '"' || *p == '\\')
+			buf_put(b, "\\", 1);
+		buf_put(b, p, 1);
+	}
+	buf_put(b, "\"", 1);
+}
+
+#define IMPORT_COLUMNS 11
+
+/*
+ * insert_entries: entries [from, to) in one INSERT of unnested arrays (one
+ * statement for the whole file: the statement-level trigger and guard's
+ * own planning run once).  Returns the result; the caller checks it.
+ */
+static PGresult *
+insert_entries(PGconn *conn, const Baseline *bl, int from, int to)
+{
+	static const char *insert =
+	"INSERT INTO guard.baseline AS b (query_hash, plan_hash, fingerprint_rules, status, note, "
+	"  created_by, created_at, expires_at, query_role, query, plan) "
+	"SELECT u.qh::bigint, u.ph::bigint, u.r::smallint, u.st, u.note, "
+	"       coalesce(u.cb::name, current_user), coalesce(u.ca::timestamptz, pg_catalog.now()), "
+	"       u.ea::timestamptz, u.role::name, u.q, u.p "
+	"  FROM ROWS FROM (unnest($1::text[]), unnest($2::text[]), unnest($3::text[]), "
+	"                  unnest($4::text[]), unnest($5::text[]), unnest($6::text[]), "
+	"                  unnest($7::text[]), unnest($8::text[]), unnest($9::text[]), "
+	"                  unnest($10::text[]), unnest($11::text[])) "
+	"       AS u(qh, ph, r, st, note, cb, ca, ea, role, q, p) "
+	"ON CONFLICT (query_hash, plan_hash) DO UPDATE SET "
+	"  fingerprint_rules = excluded.fingerprint_rules, status = excluded.status, "
+	"  note = excluded.note, created_by = excluded.created_by, "
+	"  created_at = excluded.created_at, expires_at = excluded.expires_at, "
+	"  query_role = excluded.query_role, query = excluded.query, plan = excluded.plan";
+	Buf			cols[IMPORT_COLUMNS];
+	const char *values[IMPORT_COLUMNS];
+	PGresult   *res;
+	int			i;
+	int			c;
+
+	memset(cols, 0, sizeof(cols));
+	for (c = 0; c < IMPORT_COLUMNS; c++)
+		buf_put(&cols[c], "{", 1);
+	for (i = from; i < to; i++)
+	{
+		const BaselineEntry *e = &bl->entries[i];
+		char		qh[24];
+		char		ph[24];
+		char		rules[8];
+
+		snprintf(qh, sizeof(qh), "%" PRId64, e->query_hash);
+		snprintf(ph, sizeof(ph), "%" PRId64, e->plan_hash);
+		snprintf(rules, sizeof(rules), "%d", e->rules);
+		array_element(&cols[0], qh);
+		array_element(&cols[1], ph);
+		array_element(&cols[2], rules);
+		array_element(&cols[3], e->status);
+		array_element(&cols[4], e->note);
+		array_element(&cols[5], e->created_by);
+		array_element(&cols[6], e->created_at);
+		array_element(&cols[7], e->expires_at);
+		array_element(&cols[8], e->query_role);
+		array_element(&cols[9], e->query);
+		array_element(&cols[10], e->plan);
+	}
+	for (c = 0; c < IMPORT_COLUMNS; c++)
+	{
+		buf_put(&cols[c], "}", 1);
+		values[c] = cols[c].data;
+	}
+	res = PQexecParams(conn, insert, IMPORT_COLUMNS, NULL, values, NULL, NULL, 0);
+	for (c = 0; c < IMPORT_COLUMNS; c++)
+		free(cols[c].data);
+	return res;
+}
+
+/*
+ * find_refused: after the server refused the entries [from, to) as a
+ * whole, the first entry it refuses alone, by halving under savepoints
+ * (log2(n) statements); -1 if none does.
+ */
+static int
+find_refused(PGconn *conn, const Baseline *bl, int from, int to)
+{
+	while (to - from > 1)
+	{
+		int			mid = from + (to - from) / 2;
+		PGresult   *res;
+		bool		ok;
+
+		PQclear(PQexec(conn, "SAVEPOINT probe"));
+		res = insert_entries(conn, bl, from, mid);
+		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		PQclear(PQexec(conn, "ROLLBACK TO SAVEPOINT probe"));
+		if (ok)
+			from = mid;
+		else
+			to = mid;
+	}
+	return from;
+}
+
 /*
  * pg_guard baseline import FILE [--replace]: the file's decisions into
  * guard.baseline, replacing those with the same hashes; with --replace the
@@ -240,17 +380,7 @@ cmd_baseline_import(int argc, char **argv)
 	const char *path;
 	Baseline	b;
 	PGconn	   *conn;
-	int			i;
-	static const char *insert =
-	"INSERT INTO guard.baseline AS b (query_hash, plan_hash, fingerprint_rules, status, note, "
-	"  created_by, created_at, expires_at, query_role, query, plan) "
-	"VALUES ($1::bigint, $2::bigint, $3::smallint, $4, $5, coalesce($6::name, current_user), "
-	"        coalesce($7::timestamptz, pg_catalog.now()), $8::timestamptz, $9::name, $10, $11) "
-	"ON CONFLICT (query_hash, plan_hash) DO UPDATE SET "
-	"  fingerprint_rules = excluded.fingerprint_rules, status = excluded.status, "
-	"  note = excluded.note, created_by = excluded.created_by, "
-	"  created_at = excluded.created_at, expires_at = excluded.expires_at, "
-	"  query_role = excluded.query_role, query = excluded.query, plan = excluded.plan";
+	PGresult   *res;
 
 	if (first >= argc)
 		pg_fatal_usage("baseline import needs a FILE");
@@ -268,32 +398,21 @@ cmd_baseline_import(int argc, char **argv)
 	exec_or_fail(conn, "LOCK TABLE guard.baseline IN SHARE ROW EXCLUSIVE MODE", path);
 	if (replace)
 		exec_or_fail(conn, "DELETE FROM guard.baseline", path);
-	for (i = 0; i < b.n; i++)
+	if (b.n > 0)
 	{
-		const BaselineEntry *e = &b.entries[i];
-		char		qh[24];
-		char		ph[24];
-		char		rules[8];
-		const char *values[11];
-		PGresult   *res;
-
-		snprintf(qh, sizeof(qh), "%" PRId64, e->query_hash);
-		snprintf(ph, sizeof(ph), "%" PRId64, e->plan_hash);
-		snprintf(rules, sizeof(rules), "%d", e->rules);
-		values[0] = qh;
-		values[1] = ph;
-		values[2] = rules;
-		values[3] = e->status;
-		values[4] = e->note;
-		values[5] = e->created_by;
-		values[6] = e->created_at;
-		values[7] = e->expires_at;
-		values[8] = e->query_role;
-		values[9] = e->query;
-		values[10] = e->plan;
-		res = PQexecParams(conn, insert, 11, NULL, values, NULL, NULL, 0);
+		exec_or_fail(conn, "SAVEPOINT import", path);
+		res = insert_entries(conn, &b, 0, b.n);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			import_failed(conn, res, path, e);
+		{
+			/* which entry: the server's message for it alone */
+			int			bad;
+
+			PQclear(res);
+			PQclear(PQexec(conn, "ROLLBACK TO SAVEPOINT import"));
+			bad = find_refused(conn, &b, 0, b.n);
+			res = insert_entries(conn, &b, bad, bad + 1);
+			import_failed(conn, res, path, &b.entries[bad]);
+		}
 		PQclear(res);
 	}
 	exec_or_fail(conn, "COMMIT", path);
