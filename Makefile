@@ -64,3 +64,11 @@ install: install-pg_guard
 install-pg_guard: src/cli/pg_guard
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) src/cli/pg_guard '$(DESTDIR)$(bindir)/pg_guard'
+
+# A libFuzzer target for pg_guard's YAML reader (not part of the build or
+# of CI): test/fuzz/run.sh builds and runs it (doc/testing.md).
+.PHONY: fuzz
+fuzz: src/cli/fuzz_yaml
+src/cli/fuzz_yaml: src/cli/fuzz_yaml.c src/cli/yamlio.c src/cli/pg_guard.h
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Dexit=fuzz_exit -I$(includedir) \
+		src/cli/fuzz_yaml.c src/cli/yamlio.c -lyaml -o $@
