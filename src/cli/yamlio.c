@@ -273,6 +273,63 @@ typedef struct Reader
 	int			nnodes;
 } Reader;
 
+/*
+ * What a read holds, released on every way out: fail_input exits, and
+ * the fuzz target (fuzz_yaml.c) turns that exit into a return, so the
+ * error paths must leak nothing either.
+ */
+static struct
+{
+	FILE	   *in;
+	yaml_parser_t *parser;
+	yaml_document_t *doc;
+	yaml_document_t *extra;
+	unsigned char *used;
+	BaselineEntry **order;
+	Baseline   *b;
+	char	   *pending;		/* a string read, not stored yet */
+} held;
+
+static void
+free_entry(BaselineEntry *e)
+{
+	free(e->status);
+	free(e->note);
+	free(e->created_by);
+	free(e->created_at);
+	free(e->expires_at);
+	free(e->query_role);
+	free(e->query);
+	free(e->plan);
+}
+
+static void
+release_held(bool failed)
+{
+	int			i;
+
+	if (held.in)
+		fclose(held.in);
+	if (held.parser)
+		yaml_parser_delete(held.parser);
+	if (held.doc)
+		yaml_document_delete(held.doc);
+	if (held.extra)
+		yaml_document_delete(held.extra);
+	free(held.used);
+	free(held.order);
+	free(held.pending);
+	if (failed && held.b != NULL)
+	{
+		for (i = 0; i < held.b->n; i++)
+			free_entry(&held.b->entries[i]);
+		free(held.b->entries);
+		held.b->entries = NULL;
+		held.b->n = 0;
+	}
+	memset(&held, 0, sizeof(held));
+}
+
 /* an error at a 0-based line and column of path; exits */
 static void
 fail_input(const char *path, size_t line, size_t column, const char *problem,
@@ -282,6 +339,7 @@ fail_input(const char *path, size_t line, size_t column, const char *problem,
 			(unsigned long) line + 1, (unsigned long) column + 1, problem,
 			context ? " " : "", context ? context : "");
 	fprintf(stderr, "%s: nothing was read from \"%s\"\n", progname, path);
+	release_held(true);
 	exit(EXIT_TROUBLE);
 }
 
@@ -355,11 +413,13 @@ get_int64(Reader *r, yaml_node_t *node, const char *key)
 	char	   *end;
 	long long	v;
 
+	held.pending = s;
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || (s[0] == '0' && s[1] != '\0') ||
 		(s[0] == '-' && s[1] == '0') || s[0] == '+')
 		fail_at(r, node, "%s must be a 64-bit integer written in decimal", key);
+	held.pending = NULL;
 	free(s);
 	return (int64_t) v;
 }
@@ -477,7 +537,11 @@ read_entry(Reader *r, yaml_node_t *node, BaselineEntry *e)
 		if (v->type != YAML_SEQUENCE_NODE)
 			fail_at(r, v, "%s must be a list", "seqscans");
 		for (item = v->data.sequence.items.start; item < v->data.sequence.items.top; item++)
-			free(get_string(r, node_at(r, *item, v), "a seqscans item", false, 200));
+		{
+			held.pending = get_string(r, node_at(r, *item, v), "a seqscans item", false, 200);
+			free(held.pending);
+			held.pending = NULL;
+		}
 	}
 }
 
@@ -517,21 +581,27 @@ yaml_read_baseline(const char *path, Baseline *b)
 	int			i;
 
 	memset(&r, 0, sizeof(r));
+	memset(&held, 0, sizeof(held));
 	r.path = path;
+	b->n = 0;
+	b->entries = NULL;
+	held.b = b;
 	if ((in = fopen(path, "rb")) == NULL)
 		pg_fatal_input("could not open file \"%s\" for reading: %m", path);
+	held.in = in;
 	if (fstat(fileno(in), &st) != 0)
-		pg_fatal_input("could not stat file \"%s\": %m", path);
+		fail_input(path, 0, 0, "could not stat the file", NULL);
 	if (st.st_size > MAX_INPUT_BYTES)
-		pg_fatal_input("%s: file is too large (%lld bytes; at most %d)", path,
-					   (long long) st.st_size, MAX_INPUT_BYTES);
+		fail_input(path, 0, 0, "file is too large (at most 256 MB)", NULL);
 	if (!yaml_parser_initialize(&parser))
-		pg_fatal_input("out of memory");
+		fail_input(path, 0, 0, "out of memory", NULL);
+	held.parser = &parser;
 	yaml_parser_set_input_file(&parser, in);
 	if (!yaml_parser_load(&parser, &r.doc))
 		fail_input(path, parser.problem_mark.line, parser.problem_mark.column,
 				   parser.problem ? parser.problem : "malformed YAML",
 				   parser.context);
+	held.doc = &r.doc;
 	root = yaml_document_get_root_node(&r.doc);
 	if (root == NULL)
 		fail_input(path, 0, 0, "the file holds no YAML document", NULL);
@@ -539,16 +609,21 @@ yaml_read_baseline(const char *path, Baseline *b)
 		fail_input(path, parser.problem_mark.line, parser.problem_mark.column,
 				   parser.problem ? parser.problem : "malformed YAML",
 				   parser.context);
+	held.extra = &extra;
 	if (yaml_document_get_root_node(&extra) != NULL)
 		fail_input(path, yaml_document_get_root_node(&extra)->start_mark.line,
 				   yaml_document_get_root_node(&extra)->start_mark.column,
 				   "a baseline file holds one YAML document", NULL);
 	yaml_document_delete(&extra);
+	held.extra = NULL;
 	yaml_parser_delete(&parser);
+	held.parser = NULL;
 	fclose(in);
+	held.in = NULL;
 
 	r.nnodes = (int) (r.doc.nodes.top - r.doc.nodes.start);
 	r.used = pg_malloc0_or_die(r.nnodes + 2);
+	held.used = r.used;
 	root = node_at(&r, 1, root);
 	if (root->type != YAML_MAPPING_NODE)
 		fail_at(&r, root, "%s", "a baseline file is a mapping with format, version and entries");
@@ -556,8 +631,11 @@ yaml_read_baseline(const char *path, Baseline *b)
 
 	v = lookup(&r, root, "format");
 	format = get_string(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root), "format", false, 64);
+	held.pending = format;
 	if (strcmp(format, FORMAT_NAME) != 0)
 		fail_at(&r, v, "format must be \"" FORMAT_NAME "\", not \"%s\"", format);
+	held.pending = NULL;
+	free(format);
 	v = lookup(&r, root, "version");
 	version = get_int64(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root), "version");
 	if (version != FORMAT_VERSION)
@@ -573,20 +651,24 @@ yaml_read_baseline(const char *path, Baseline *b)
 	{
 		b->n = 0;
 		b->entries = pg_malloc0_or_die(sizeof(BaselineEntry));
+		release_held(false);
 		return;
 	}
 	if (entries->type != YAML_SEQUENCE_NODE)
 		fail_at(&r, entries, "%s", "entries must be a list");
-	b->n = (int) (entries->data.sequence.items.top - entries->data.sequence.items.start);
-	if (b->n > MAX_ENTRIES)
+	if (entries->data.sequence.items.top - entries->data.sequence.items.start > MAX_ENTRIES)
 		fail_at(&r, entries, "%s", "too many entries");
-	b->entries = pg_malloc0_or_die(sizeof(BaselineEntry) * (b->n > 0 ? b->n : 1));
+	b->entries = pg_malloc0_or_die(sizeof(BaselineEntry) *
+								   (entries->data.sequence.items.top -
+									entries->data.sequence.items.start + 1));
+	b->n = (int) (entries->data.sequence.items.top - entries->data.sequence.items.start);
 	for (i = 0, item = entries->data.sequence.items.start;
 		 item < entries->data.sequence.items.top; item++, i++)
 		read_entry(&r, node_at(&r, *item, entries), &b->entries[i]);
 
 	/* one decision per plan */
 	order = pg_malloc0_or_die(sizeof(BaselineEntry *) * (b->n > 0 ? b->n : 1));
+	held.order = order;
 	for (i = 0; i < b->n; i++)
 		order[i] = &b->entries[i];
 	qsort(order, b->n, sizeof(BaselineEntry *), cmp_pair);
@@ -594,15 +676,12 @@ yaml_read_baseline(const char *path, Baseline *b)
 		if (order[i]->query_hash == order[i - 1]->query_hash &&
 			order[i]->plan_hash == order[i - 1]->plan_hash)
 		{
-			char		buf[64];
+			char		msg[128];
 
-			snprintf(buf, sizeof(buf), "%d", order[i - 1]->line);
-			fprintf(stderr, "%s: error: %s:%d:%d: duplicate entry: the same query_hash and plan_hash as the entry at line %s\n",
-					progname, path, order[i]->line, order[i]->column, buf);
-			fprintf(stderr, "%s: nothing was read from \"%s\"\n", progname, path);
-			exit(EXIT_TROUBLE);
+			snprintf(msg, sizeof(msg),
+					 "duplicate entry: the same query_hash and plan_hash as the entry at line %d",
+					 order[i - 1]->line);
+			fail_input(path, order[i]->line - 1, order[i]->column - 1, msg, NULL);
 		}
-	free(order);
-	free(r.used);
-	yaml_document_delete(&r.doc);
+	release_held(false);
 }
