@@ -48,13 +48,14 @@ $(OBJS): $(wildcard $(srcdir)/src/*.h)
 
 # pg_guard, the command-line tool: a frontend program (libpq, libyaml),
 # built and installed with the extension (doc/pg_guard.md).
-PG_GUARD_OBJS = src/cli/pg_guard.o src/cli/baseline.o src/cli/yamlio.o
+PG_GUARD_OBJS = src/cli/pg_guard.o src/cli/baseline.o src/cli/check.o src/cli/shapes.o \
+                src/cli/yamlio.o
 EXTRA_CLEAN += src/cli/pg_guard $(PG_GUARD_OBJS)
 
 all: src/cli/pg_guard
 
 $(PG_GUARD_OBJS): CPPFLAGS := -I$(includedir) $(CPPFLAGS)
-$(PG_GUARD_OBJS): $(srcdir)/src/cli/pg_guard.h
+$(PG_GUARD_OBJS): $(srcdir)/src/cli/pg_guard.h $(srcdir)/src/textparams.h
 
 src/cli/pg_guard: $(PG_GUARD_OBJS)
 	$(CC) $(CFLAGS) $(PG_GUARD_OBJS) $(LDFLAGS) $(LDFLAGS_EX) -L$(libdir) -Wl,-rpath,$(libdir) -lpq -lyaml -o $@
@@ -69,6 +70,6 @@ install-pg_guard: src/cli/pg_guard
 # of CI): test/fuzz/run.sh builds and runs it (doc/testing.md).
 .PHONY: fuzz
 fuzz: src/cli/fuzz_yaml
-src/cli/fuzz_yaml: src/cli/fuzz_yaml.c src/cli/yamlio.c src/cli/pg_guard.h
+src/cli/fuzz_yaml: src/cli/fuzz_yaml.c src/cli/yamlio.c src/cli/shapes.c src/cli/pg_guard.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Dexit=fuzz_exit -I$(includedir) \
-		src/cli/fuzz_yaml.c src/cli/yamlio.c -lyaml -o $@
+		src/cli/fuzz_yaml.c src/cli/yamlio.c src/cli/shapes.c -lyaml -o $@

@@ -35,6 +35,7 @@
 
 #include "guard.h"
 #include "fingerprint.h"
+#include "textparams.h"
 
 /* Texts longer than this are cut (on a character boundary) when stored. */
 #define GUARD_MAX_TEXT	65536
@@ -340,6 +341,12 @@ guard_clip_text(char *s, int len)
 	return s;
 }
 
+static void
+put_stringinfo(void *ctx, const char *s, size_t n)
+{
+	appendBinaryStringInfo((StringInfo) ctx, s, (int) n);
+}
+
 /*
  * guard_text_params_unnumbered: text with the number of each $n parameter
  * token dropped ("$1" -> "$"), for comparing a statement sent with literal
@@ -351,88 +358,7 @@ guard_clip_text(char *s, int len)
 void
 guard_text_params_unnumbered(const char *text, StringInfo out)
 {
-	const char *p = text;
-
-	while (*p)
-	{
-		if (*p == '\'' || *p == '"')
-		{
-			/* a string or a quoted identifier, doubled quotes inside */
-			char		q = *p;
-
-			appendStringInfoChar(out, *p++);
-			while (*p)
-			{
-				if (*p == q && p[1] == q)
-				{
-					appendStringInfoChar(out, *p++);
-					appendStringInfoChar(out, *p++);
-					continue;
-				}
-				if (*p == q)
-					break;
-				appendStringInfoChar(out, *p++);
-			}
-			if (*p)
-				appendStringInfoChar(out, *p++);
-		}
-		else if (p[0] == '-' && p[1] == '-')
-		{
-			while (*p && *p != '\n')
-				appendStringInfoChar(out, *p++);
-		}
-		else if (p[0] == '/' && p[1] == '*')
-		{
-			int			depth = 0;
-
-			do
-			{
-				if (p[0] == '/' && p[1] == '*')
-				{
-					depth++;
-					appendStringInfoChar(out, *p++);
-				}
-				else if (p[0] == '*' && p[1] == '/')
-				{
-					depth--;
-					appendStringInfoChar(out, *p++);
-				}
-				appendStringInfoChar(out, *p++);
-			} while (*p && depth > 0);
-		}
-		else if (*p == '$' && isdigit((unsigned char) p[1]) &&
-				 (p == text || !(isalnum((unsigned char) p[-1]) || p[-1] == '_' ||
-								 p[-1] == '$' || IS_HIGHBIT_SET(p[-1]))))
-		{
-			appendStringInfoChar(out, *p++);
-			while (isdigit((unsigned char) *p))
-				p++;
-		}
-		else if (*p == '$')
-		{
-			/* a dollar-quoted string: $tag$ ... $tag$ */
-			const char *tag_end = p + 1;
-
-			while (isalnum((unsigned char) *tag_end) || *tag_end == '_' ||
-				   IS_HIGHBIT_SET(*tag_end))
-				tag_end++;
-			if (*tag_end == '$' && !(p > text && (isalnum((unsigned char) p[-1]) ||
-												  p[-1] == '_' || IS_HIGHBIT_SET(p[-1]))))
-			{
-				size_t		taglen = tag_end - p + 1;
-				const char *close = strstr(tag_end + 1, pnstrdup(p, taglen));
-
-				if (close == NULL)
-					close = p + strlen(p) - taglen;
-				appendBinaryStringInfo(out, p, close + taglen - p);
-				p = close + taglen;
-			}
-			else
-				appendStringInfoChar(out, *p++);
-		}
-		else
-			appendStringInfoChar(out, *p++);
-	}
+	guard_params_unnumbered(text, put_stringinfo, out);
 }
 
 /*

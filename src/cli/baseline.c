@@ -19,71 +19,11 @@
  *
  *-------------------------------------------------------------------------
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pg_guard.h"
-
-extern char *opt_dbname;
-extern char *opt_host;
-extern char *opt_port;
-extern char *opt_user;
-
-static const struct option common_options[] = {
-	{"dbname", required_argument, NULL, 'd'},
-	{"host", required_argument, NULL, 'h'},
-	{"port", required_argument, NULL, 'p'},
-	{"username", required_argument, NULL, 'U'},
-	{"output", required_argument, NULL, 'o'},
-	{"replace", no_argument, NULL, 'r'},
-	{NULL, 0, NULL, 0}
-};
-
-/*
- * parse_options: the options of a command; *output and *replace are set
- * when the command takes them (NULL: it does not).  Returns optind.
- */
-static int
-parse_options(int argc, char **argv, const char *command, char **output,
-			  bool *replace)
-{
-	int			c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:h:p:U:o:", common_options, NULL)) != -1)
-	{
-		switch (c)
-		{
-			case 'd':
-				opt_dbname = optarg;
-				break;
-			case 'h':
-				opt_host = optarg;
-				break;
-			case 'p':
-				opt_port = optarg;
-				break;
-			case 'U':
-				opt_user = optarg;
-				break;
-			case 'o':
-				if (output == NULL)
-					pg_fatal_usage("%s does not take -o", command);
-				*output = optarg;
-				break;
-			case 'r':
-				if (replace == NULL)
-					pg_fatal_usage("%s does not take --replace", command);
-				*replace = true;
-				break;
-			default:
-				pg_fatal_usage("invalid option for %s", command);
-		}
-	}
-	return optind;
-}
 
 static char *
 dup_or_null(PGresult *res, int row, int col)
@@ -149,8 +89,9 @@ check_extension(PGconn *conn)
 int
 cmd_baseline_export(int argc, char **argv)
 {
-	char	   *output = NULL;
-	int			first = parse_options(argc, argv, "baseline export", &output, NULL);
+	CommandOptions o = {.takes_output = true};
+	int			first = parse_command_options(argc, argv, "baseline export", &o);
+	char	   *output = o.output;
 	PGconn	   *conn;
 	PGresult   *res;
 	Baseline	b;
@@ -375,8 +316,9 @@ find_refused(PGconn *conn, const Baseline *bl, int from, int to)
 int
 cmd_baseline_import(int argc, char **argv)
 {
-	bool		replace = false;
-	int			first = parse_options(argc, argv, "baseline import", NULL, &replace);
+	CommandOptions o = {.takes_replace = true};
+	int			first = parse_command_options(argc, argv, "baseline import", &o);
+	bool		replace = o.replace;
 	const char *path;
 	Baseline	b;
 	PGconn	   *conn;
@@ -470,7 +412,8 @@ report(const char *what, const BaselineEntry *e, const char *detail)
 int
 cmd_diff(int argc, char **argv)
 {
-	int			first = parse_options(argc, argv, "diff", NULL, NULL);
+	CommandOptions o = {0};
+	int			first = parse_command_options(argc, argv, "diff", &o);
 	Baseline	old;
 	Baseline	new;
 	int			i = 0;

@@ -17,6 +17,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +27,86 @@
 const char *progname = "pg_guard";
 
 /* connection options, set by the commands' option parsing */
-char	   *opt_dbname = NULL;
-char	   *opt_host = NULL;
-char	   *opt_port = NULL;
-char	   *opt_user = NULL;
+static char *opt_dbname = NULL;
+static char *opt_host = NULL;
+static char *opt_port = NULL;
+static char *opt_user = NULL;
+
+static const struct option command_options[] = {
+	{"dbname", required_argument, NULL, 'd'},
+	{"host", required_argument, NULL, 'h'},
+	{"port", required_argument, NULL, 'p'},
+	{"username", required_argument, NULL, 'U'},
+	{"output", required_argument, NULL, 'o'},
+	{"replace", no_argument, NULL, 'r'},
+	{"baseline", required_argument, NULL, 'b'},
+	{"format", required_argument, NULL, 'f'},
+	{"min-rows", required_argument, NULL, 'm'},
+	{NULL, 0, NULL, 0}
+};
+
+/*
+ * parse_command_options: the options of a command (argv[0] is its name);
+ * an option it does not take is a usage error.  Returns the index of the
+ * first argument that is not an option.
+ */
+int
+parse_command_options(int argc, char **argv, const char *command, CommandOptions *o)
+{
+	int			c;
+	char	   *end;
+
+	o->min_rows = -1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:h:p:U:o:", command_options, NULL)) != -1)
+	{
+		switch (c)
+		{
+			case 'd':
+				opt_dbname = optarg;
+				break;
+			case 'h':
+				opt_host = optarg;
+				break;
+			case 'p':
+				opt_port = optarg;
+				break;
+			case 'U':
+				opt_user = optarg;
+				break;
+			case 'o':
+				if (!o->takes_output)
+					pg_fatal_usage("%s does not take -o", command);
+				o->output = optarg;
+				break;
+			case 'r':
+				if (!o->takes_replace)
+					pg_fatal_usage("%s does not take --replace", command);
+				o->replace = true;
+				break;
+			case 'b':
+			case 'f':
+			case 'm':
+				if (!o->takes_check)
+					pg_fatal_usage("%s does not take --%s", command,
+								   c == 'b' ? "baseline" : c == 'f' ? "format" : "min-rows");
+				if (c == 'b')
+					o->baseline = optarg;
+				else if (c == 'f')
+					o->format = optarg;
+				else
+				{
+					o->min_rows = strtol(optarg, &end, 10);
+					if (*optarg == '\0' || *end != '\0' || o->min_rows < 0)
+						pg_fatal_usage("--min-rows must be a number of rows, not \"%s\"", optarg);
+				}
+				break;
+			default:
+				pg_fatal_usage("invalid option for %s", command);
+		}
+	}
+	return optind;
+}
 
 static void
 usage(FILE *out)
@@ -41,12 +118,15 @@ usage(FILE *out)
 			"  pg_guard baseline export [OPTION]... [-o FILE]\n"
 			"  pg_guard baseline import [OPTION]... FILE [--replace]\n"
 			"  pg_guard diff OLD.yaml NEW.yaml\n"
+			"  pg_guard check [OPTION]... --baseline FILE [--format FMT] [-o FILE]\n"
 			"\n"
 			"Commands:\n"
 			"  baseline export   write the database's guard.baseline as YAML (stdout or -o FILE)\n"
 			"  baseline import   load a YAML baseline into guard.baseline, all or nothing;\n"
 			"                    --replace makes the table exactly the file\n"
 			"  diff              what NEW approves, rejects, changes or drops against OLD\n"
+			"  check             the statements the database observed against a baseline\n"
+			"                    file: unchanged, changed, new, or regressions (exit 1)\n"
 			"\n"
 			"Connection options:\n"
 			"  -d, --dbname=DBNAME      database name or connection string\n"
@@ -57,6 +137,10 @@ usage(FILE *out)
 			"Other options:\n"
 			"  -o, --output=FILE        write to FILE instead of stdout\n"
 			"      --replace            (import) delete the decisions the file does not hold\n"
+			"      --baseline=FILE      (check) the reviewed baseline file\n"
+			"      --format=FMT         (check) text (default), json or junit\n"
+			"      --min-rows=N         (check) relations read sequentially from N rows on are\n"
+			"                           large (default: the server's guard.seqscan_min_rows)\n"
 			"  -V, --version            output version information, then exit\n"
 			"  -?, --help               show this help, then exit\n"
 			"\n"
@@ -170,5 +254,7 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "diff") == 0)
 		return cmd_diff(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
 	pg_fatal_usage("unknown command \"%s\"", argv[1]);
 }

@@ -38,8 +38,23 @@
 #define MAX_NOTE_BYTES		(8 * 1024)
 #define MAX_ENTRIES			1000000
 
+/* The options of a command: which it takes, and their values */
+typedef struct CommandOptions
+{
+	bool		takes_output;
+	bool		takes_replace;
+	bool		takes_check;	/* --baseline, --format, --min-rows */
+	char	   *output;
+	bool		replace;
+	char	   *baseline;
+	char	   *format;
+	long		min_rows;		/* -1: the server's guard.seqscan_min_rows */
+} CommandOptions;
+
 /* pg_guard.c */
 extern const char *progname;
+extern int	parse_command_options(int argc, char **argv, const char *command,
+								  CommandOptions *o);
 extern void pg_fatal_usage(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
 extern void pg_fatal_input(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
 extern void *pg_malloc0_or_die(size_t size);
@@ -74,6 +89,11 @@ typedef struct Baseline
 extern int	cmd_baseline_export(int argc, char **argv);
 extern int	cmd_baseline_import(int argc, char **argv);
 extern int	cmd_diff(int argc, char **argv);
+extern int	plan_seqscans(const char *plan, char ***names);
+extern void free_names(char **names, int n);
+
+/* check.c */
+extern int	cmd_check(int argc, char **argv);
 extern void baseline_sort(Baseline *b);
 
 /* yamlio.c */

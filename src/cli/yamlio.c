@@ -142,59 +142,19 @@ write_handler(void *data, unsigned char *buffer, size_t size)
 	return fwrite(buffer, 1, size, w->out) == size;
 }
 
-/*
- * The relations a plan shape reads by Seq Scan ("Seq Scan on R",
- * "Parallel Seq Scan on R", "Sample Scan on R"), in order, each once.
- */
+/* the relations the plan reads by Seq Scan, as a flow list */
 static void
 emit_seqscans(Writer *w, const char *plan)
 {
-	const char *p = plan;
-	char	  **seen = NULL;
-	int			nseen = 0;
+	char	  **names;
+	int			n = plan_seqscans(plan, &names);
 	int			i;
 
 	sequence_start(w, true);
-	while (p != NULL && *p)
-	{
-		const char *eol = strchr(p, '\n');
-		size_t		len = eol ? (size_t) (eol - p) : strlen(p);
-		const char *on = NULL;
-		const char *q;
-
-		for (q = p; q + 12 <= p + len; q++)
-			if (strncmp(q, "Seq Scan on ", 12) == 0)
-			{
-				on = q + 12;
-				break;
-			}
-		if (on != NULL)
-		{
-			size_t		n = (p + len) - on;
-			char	   *rel = pg_malloc0_or_die(n + 1);
-			bool		dup = false;
-
-			memcpy(rel, on, n);
-			for (i = 0; i < nseen; i++)
-				if (strcmp(seen[i], rel) == 0)
-					dup = true;
-			if (!dup)
-			{
-				seen = realloc(seen, sizeof(char *) * (nseen + 1));
-				if (seen == NULL)
-					pg_fatal_input("out of memory");
-				seen[nseen++] = rel;
-				emit_scalar(w, rel, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
-			}
-			else
-				free(rel);
-		}
-		p = eol ? eol + 1 : NULL;
-	}
+	for (i = 0; i < n; i++)
+		emit_scalar(w, names[i], YAML_DOUBLE_QUOTED_SCALAR_STYLE);
 	sequence_end(w);
-	for (i = 0; i < nseen; i++)
-		free(seen[i]);
-	free(seen);
+	free_names(names, n);
 }
 
 /* yaml_write_baseline: b (sorted by the caller) as a guard-baseline file */

@@ -1,0 +1,537 @@
+/*-------------------------------------------------------------------------
+ *
+ * check.c
+ *		pg_guard check: the statements a database observed (guard.plans:
+ *		the application's test suite ran against staging with guard
+ *		loaded), judged against a reviewed baseline file.
+ *
+ * Each executed plan of the database is one of:
+ *	- unchanged: the baseline approves this plan;
+ *	- changed: the statement has approved plans, and this one reads no large
+ *	  relation sequentially that they did not;
+ *	- new: the statement is not in the baseline and reads no large relation
+ *	  sequentially;
+ *	- regression: a plan the baseline rejects; a changed plan that reads a
+ *	  large relation sequentially where the approved plans did not (the
+ *	  index access became a seq scan); a new statement that reads a large
+ *	  relation sequentially (the lost-parentheses release).
+ * "Large": at least --min-rows rows by the planner's estimate recorded when
+ * the plan was made (default: the server's guard.seqscan_min_rows).  A
+ * statement sent with literal values and its prepared form are one
+ * statement: they are matched by their texts up to $n numbering.
+ *
+ * Output: text (default), json or junit; exit status 1 if any regression.
+ *
+ * IDENTIFICATION
+ *		src/cli/check.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg_guard.h"
+#include "../textparams.h"
+
+/* the check's own queries, left out of what it judges */
+#define CHECK_TAG "/* pg_guard check */"
+
+typedef enum Verdict
+{
+	V_UNCHANGED,
+	V_CHANGED,
+	V_NEW,
+	V_REGRESSION
+} Verdict;
+
+static const char *const verdict_names[] = {"unchanged", "changed", "new", "regression"};
+
+/* One observed plan and what the check makes of it */
+typedef struct Observed
+{
+	int64_t		query_hash;
+	int64_t		plan_hash;
+	char	   *query;
+	char	   *plan;
+	char	  **seqscans;		/* relations read by Seq Scan ... */
+	long long  *rows;			/* ... with their estimated rows */
+	int			nseqscans;
+	Verdict		verdict;
+	char	   *reason;
+	const char *relation;		/* the large relation of a regression */
+	long long	relation_rows;
+	const BaselineEntry *baseline;	/* the approved plan it replaced, if any */
+} Observed;
+
+/* a growing text, for texts made of parts */
+typedef struct Text
+{
+	char	   *data;
+	size_t		len;
+	size_t		size;
+} Text;
+
+static void
+put(void *ctx, const char *s, size_t n)
+{
+	Text	   *t = ctx;
+
+	if (t->len + n + 1 > t->size)
+	{
+		t->size = (t->len + n + 1) * 2;
+		t->data = realloc(t->data, t->size);
+		if (t->data == NULL)
+			pg_fatal_input("out of memory");
+	}
+	memcpy(t->data + t->len, s, n);
+	t->len += n;
+	t->data[t->len] = '\0';
+}
+
+static void
+puts_text(Text *t, const char *s)
+{
+	put(t, s, strlen(s));
+}
+
+/* the text of a statement up to its $n numbering (malloc'd) */
+static char *
+unnumbered(const char *query)
+{
+	Text		t = {0};
+
+	put(&t, "", 0);
+	guard_params_unnumbered(query, put, &t);
+	return t.data;
+}
+
+/* split a newline-separated list (array_to_string) */
+static int
+split_lines(const char *s, char ***out)
+{
+	int			n = 0;
+	const char *p = s;
+
+	*out = NULL;
+	while (p && *p)
+	{
+		const char *eol = strchr(p, '\n');
+		size_t		len = eol ? (size_t) (eol - p) : strlen(p);
+		char	   *item = pg_malloc0_or_die(len + 1);
+
+		memcpy(item, p, len);
+		*out = realloc(*out, sizeof(char *) * (n + 1));
+		if (*out == NULL)
+			pg_fatal_input("out of memory");
+		(*out)[n++] = item;
+		p = eol ? eol + 1 : NULL;
+	}
+	return n;
+}
+
+static long
+server_min_rows(PGconn *conn)
+{
+	PGresult   *res = PQexec(conn, CHECK_TAG " SELECT pg_catalog.current_setting('guard.seqscan_min_rows')");
+	long		v = 10000;
+
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return v;
+}
+
+/* does one of the approved plans of entries read relation rel by Seq Scan? */
+static bool
+approved_reads(const Baseline *b, int *idx, int nidx, const char *rel)
+{
+	int			i;
+
+	for (i = 0; i < nidx; i++)
+	{
+		const BaselineEntry *e = &b->entries[idx[i]];
+		char	  **names;
+		int			n;
+		int			k;
+		bool		found = false;
+
+		if (strcmp(e->status, "approved") != 0 || e->plan == NULL)
+			continue;
+		n = plan_seqscans(e->plan, &names);
+		for (k = 0; k < n; k++)
+			if (strcmp(names[k], rel) == 0)
+				found = true;
+		free_names(names, n);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * judge: o against the baseline.  stmt[0..nstmt) are the baseline entries
+ * of o's statement (same query_hash, or the same text up to $n numbering).
+ */
+static void
+judge(Observed *o, const Baseline *b, int *stmt, int nstmt, long min_rows)
+{
+	int			i;
+	int			k;
+	char		buf[512];
+
+	for (i = 0; i < nstmt; i++)
+	{
+		const BaselineEntry *e = &b->entries[stmt[i]];
+		bool		same = e->plan_hash == o->plan_hash && e->query_hash == o->query_hash;
+
+		/* an alias: the same plan, told by its shape */
+		if (!same && e->query_hash != o->query_hash && e->plan != NULL && o->plan != NULL)
+			same = strcmp(e->plan, o->plan) == 0;
+		if (!same)
+			continue;
+		if (strcmp(e->status, "rejected") == 0)
+		{
+			o->verdict = V_REGRESSION;
+			o->reason = pg_strdup_or_die("the baseline rejects this plan");
+			o->baseline = e;
+			return;
+		}
+		o->verdict = V_UNCHANGED;
+		return;
+	}
+	for (i = 0; i < nstmt; i++)
+		if (strcmp(b->entries[stmt[i]].status, "approved") == 0 && o->baseline == NULL)
+			o->baseline = &b->entries[stmt[i]];
+
+	for (k = 0; k < o->nseqscans; k++)
+	{
+		if (o->rows[k] < min_rows)
+			continue;
+		if (nstmt > 0 && approved_reads(b, stmt, nstmt, o->seqscans[k]))
+			continue;
+		o->verdict = V_REGRESSION;
+		o->relation = o->seqscans[k];
+		o->relation_rows = o->rows[k];
+		if (o->baseline != NULL)
+			snprintf(buf, sizeof(buf),
+					 "a new sequential scan of %s (about %lld rows), which the approved plan reads otherwise",
+					 o->relation, o->relation_rows);
+		else
+			snprintf(buf, sizeof(buf),
+					 "a statement new to the baseline reads %s (about %lld rows) sequentially",
+					 o->relation, o->relation_rows);
+		o->reason = pg_strdup_or_die(buf);
+		return;
+	}
+	o->verdict = nstmt > 0 ? V_CHANGED : V_NEW;
+}
+
+static void
+first_line(Text *t, const char *s)
+{
+	size_t		n = s ? strcspn(s, "\n") : 0;
+
+	if (s == NULL)
+	{
+		puts_text(t, "(no statement text)");
+		return;
+	}
+	put(t, s, n);
+	if (s[n])
+		puts_text(t, " ...");
+}
+
+/* text: regressions first, with both plans, then one line per other plan */
+static void
+report_text(FILE *out, Observed *obs, int n, const char *baseline, int counts[4])
+{
+	int			pass;
+	int			i;
+
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < n; i++)
+		{
+			Observed   *o = &obs[i];
+			Text		t = {0};
+
+			if ((pass == 0) != (o->verdict == V_REGRESSION))
+				continue;
+			put(&t, "", 0);
+			first_line(&t, o->query);
+			fprintf(out, "%-10s %" PRId64 " %" PRId64 "  %s\n", verdict_names[o->verdict],
+					o->query_hash, o->plan_hash, t.data);
+			free(t.data);
+			if (o->verdict != V_REGRESSION)
+				continue;
+			fprintf(out, "  why: %s\n", o->reason);
+			fprintf(out, "  statement:\n    %s\n", o->query ? o->query : "(no text)");
+			fprintf(out, "  plan now:\n");
+			{
+				const char *p = o->plan ? o->plan : "(no shape)";
+
+				while (*p)
+				{
+					size_t		len = strcspn(p, "\n");
+
+					fprintf(out, "    %.*s\n", (int) len, p);
+					p += len + (p[len] ? 1 : 0);
+				}
+			}
+			if (o->baseline != NULL && o->baseline->plan != NULL)
+			{
+				const char *p = o->baseline->plan;
+
+				fprintf(out, "  approved plan (%s, query_hash %" PRId64 ", plan_hash %" PRId64 "):\n",
+						baseline, o->baseline->query_hash, o->baseline->plan_hash);
+				while (*p)
+				{
+					size_t		len = strcspn(p, "\n");
+
+					fprintf(out, "    %.*s\n", (int) len, p);
+					p += len + (p[len] ? 1 : 0);
+				}
+			}
+		}
+	fprintf(out, "%d statements: %d unchanged, %d changed, %d new, %d regressions\n",
+			n, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW], counts[V_REGRESSION]);
+}
+
+static void
+json_string(FILE *out, const char *s)
+{
+	const unsigned char *p;
+
+	if (s == NULL)
+	{
+		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	for (p = (const unsigned char *) s; *p; p++)
+	{
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", out);
+		else if (*p == '\t')
+			fputs("\\t", out);
+		else if (*p < 0x20)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+static void
+report_json(FILE *out, Observed *obs, int n, const char *baseline, int counts[4])
+{
+	int			i;
+
+	fputs("{\"baseline\": ", out);
+	json_string(out, baseline);
+	fprintf(out, ", \"summary\": {\"statements\": %d, \"unchanged\": %d, \"changed\": %d, \"new\": %d, \"regressions\": %d}, \"statements\": [",
+			n, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW], counts[V_REGRESSION]);
+	for (i = 0; i < n; i++)
+	{
+		Observed   *o = &obs[i];
+		int			k;
+
+		fprintf(out, "%s\n  {\"verdict\": \"%s\", \"query_hash\": \"%" PRId64 "\", \"plan_hash\": \"%" PRId64 "\", \"query\": ",
+				i ? "," : "", verdict_names[o->verdict], o->query_hash, o->plan_hash);
+		json_string(out, o->query);
+		fputs(", \"plan\": ", out);
+		json_string(out, o->plan);
+		fputs(", \"seqscans\": [", out);
+		for (k = 0; k < o->nseqscans; k++)
+		{
+			fputs(k ? ", {\"relation\": " : "{\"relation\": ", out);
+			json_string(out, o->seqscans[k]);
+			fprintf(out, ", \"rows\": %lld}", o->rows[k]);
+		}
+		fputs("], \"reason\": ", out);
+		json_string(out, o->reason);
+		fputs(", \"baseline_plan\": ", out);
+		json_string(out, o->baseline ? o->baseline->plan : NULL);
+		fputc('}', out);
+	}
+	fputs("\n]}\n", out);
+}
+
+static void
+xml_string(FILE *out, const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *) (s ? s : ""); *p; p++)
+	{
+		if (*p == '<')
+			fputs("&lt;", out);
+		else if (*p == '>')
+			fputs("&gt;", out);
+		else if (*p == '&')
+			fputs("&amp;", out);
+		else if (*p == '"')
+			fputs("&quot;", out);
+		else if (*p < 0x20 && *p != '\n' && *p != '\t')
+			fputc('?', out);	/* not allowed in XML 1.0 */
+		else
+			fputc(*p, out);
+	}
+}
+
+/* JUnit: one test case per statement, a failure per regression */
+static void
+report_junit(FILE *out, Observed *obs, int n, const char *baseline, int counts[4])
+{
+	int			i;
+
+	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			"<testsuites>\n<testsuite name=\"pg_guard check\" tests=\"%d\" failures=\"%d\">\n",
+			n, counts[V_REGRESSION]);
+	for (i = 0; i < n; i++)
+	{
+		Observed   *o = &obs[i];
+		Text		t = {0};
+
+		put(&t, "", 0);
+		first_line(&t, o->query);
+		fputs("  <testcase classname=\"guard.", out);
+		fputs(verdict_names[o->verdict], out);
+		fputs("\" name=\"", out);
+		xml_string(out, t.data);
+		free(t.data);
+		fputs("\">", out);
+		if (o->verdict == V_REGRESSION)
+		{
+			fputs("\n    <failure message=\"", out);
+			xml_string(out, o->reason);
+			fputs("\">", out);
+			xml_string(out, o->query);
+			fputs("\n\nplan now:\n", out);
+			xml_string(out, o->plan);
+			if (o->baseline && o->baseline->plan)
+			{
+				fputs("\n\napproved plan:\n", out);
+				xml_string(out, o->baseline->plan);
+			}
+			fputs("</failure>\n  ", out);
+		}
+		fputs("</testcase>\n", out);
+	}
+	fputs("</testsuite>\n</testsuites>\n", out);
+}
+
+/* order of the report: by statement text, then hashes */
+static int
+cmp_observed(const void *x, const void *y)
+{
+	const Observed *a = x;
+	const Observed *b = y;
+	int			c;
+
+	if (a->query == NULL || b->query == NULL)
+		c = a->query == b->query ? 0 : (a->query == NULL ? 1 : -1);
+	else
+		c = strcmp(a->query, b->query);
+	if (c != 0)
+		return c;
+	if (a->query_hash != b->query_hash)
+		return a->query_hash < b->query_hash ? -1 : 1;
+	return a->plan_hash < b->plan_hash ? -1 : a->plan_hash > b->plan_hash;
+}
+
+/*
+ * pg_guard check --baseline FILE [--format text|json|junit] [-o FILE]
+ * [--min-rows N]: exit 1 if any regression, 0 if none.
+ */
+int
+cmd_check(int argc, char **argv)
+{
+	CommandOptions opts = {.takes_output = true, .takes_check = true};
+	int			first = parse_command_options(argc, argv, "check", &opts);
+	const char *format = opts.format ? opts.format : "text";
+	Baseline	b;
+	char	  **canon;
+	PGconn	   *conn;
+	PGresult   *res;
+	Observed   *obs;
+	int			n;
+	int			i;
+	int			j;
+	int			counts[4] = {0, 0, 0, 0};
+	int		   *stmt;
+	long		min_rows;
+	FILE	   *out = stdout;
+
+	if (first < argc)
+		pg_fatal_usage("too many arguments for check: \"%s\"", argv[first]);
+	if (opts.baseline == NULL)
+		pg_fatal_usage("check needs --baseline FILE");
+	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
+		strcmp(format, "junit") != 0)
+		pg_fatal_usage("unknown format \"%s\" (text, json or junit)", format);
+	yaml_read_baseline(opts.baseline, &b);
+	canon = pg_malloc0_or_die(sizeof(char *) * (b.n + 1));
+	for (i = 0; i < b.n; i++)
+		canon[i] = b.entries[i].query ? unnumbered(b.entries[i].query) : NULL;
+
+	conn = connect_database();
+	min_rows = opts.min_rows >= 0 ? opts.min_rows : server_min_rows(conn);
+	res = PQexec(conn,
+				 CHECK_TAG " SELECT query_hash, plan_hash, query, plan, "
+				 "       array_to_string(seqscans, E'\\n'), array_to_string(seqscan_rows, E'\\n') "
+				 "  FROM guard.plans "
+				 " WHERE database = pg_catalog.current_database() AND calls > 0 "
+				 "   AND (query IS NULL OR query NOT LIKE '%pg_guard check%')");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		pg_fatal_input("could not read guard.plans: %s", PQerrorMessage(conn));
+	n = PQntuples(res);
+	obs = pg_malloc0_or_die(sizeof(Observed) * (n + 1));
+	stmt = pg_malloc0_or_die(sizeof(int) * (b.n + 1));
+	for (i = 0; i < n; i++)
+	{
+		Observed   *o = &obs[i];
+		char	  **rows;
+		int			nrows;
+		int			nstmt = 0;
+		char	   *oc;
+
+		o->query_hash = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		o->plan_hash = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		o->query = PQgetisnull(res, i, 2) ? NULL : pg_strdup_or_die(PQgetvalue(res, i, 2));
+		o->plan = PQgetisnull(res, i, 3) ? NULL : pg_strdup_or_die(PQgetvalue(res, i, 3));
+		o->nseqscans = split_lines(PQgetvalue(res, i, 4), &o->seqscans);
+		nrows = split_lines(PQgetvalue(res, i, 5), &rows);
+		o->rows = pg_malloc0_or_die(sizeof(long long) * (o->nseqscans + 1));
+		for (j = 0; j < o->nseqscans && j < nrows; j++)
+			o->rows[j] = strtoll(rows[j], NULL, 10);
+		free_names(rows, nrows);
+
+		/* the statement's entries: the same query_hash, or the same text */
+		oc = o->query ? unnumbered(o->query) : NULL;
+		for (j = 0; j < b.n; j++)
+			if (b.entries[j].query_hash == o->query_hash ||
+				(oc != NULL && canon[j] != NULL && strcmp(oc, canon[j]) == 0))
+				stmt[nstmt++] = j;
+		free(oc);
+		judge(o, &b, stmt, nstmt, min_rows);
+		counts[o->verdict]++;
+	}
+	PQclear(res);
+	PQfinish(conn);
+	qsort(obs, n, sizeof(Observed), cmp_observed);
+
+	if (opts.output != NULL && (out = fopen(opts.output, "w")) == NULL)
+		pg_fatal_input("could not open file \"%s\" for writing: %m", opts.output);
+	if (strcmp(format, "json") == 0)
+		report_json(out, obs, n, opts.baseline, counts);
+	else if (strcmp(format, "junit") == 0)
+		report_junit(out, obs, n, opts.baseline, counts);
+	else
+		report_text(out, obs, n, opts.baseline, counts);
+	if (fflush(out) != 0 || ferror(out) || (out != stdout && fclose(out) != 0))
+		pg_fatal_input("could not write \"%s\": %m", opts.output ? opts.output : "stdout");
+	return counts[V_REGRESSION] > 0 ? EXIT_FOUND : EXIT_CLEAN;
+}

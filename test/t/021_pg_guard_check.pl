@@ -1,0 +1,121 @@
+# pg_guard check: the statements staging observed, against the baseline file
+# production exported.  The good release passes (exit 0); the release that
+# lost a pair of parentheses fails (exit 1) with the regression, in text,
+# JSON (read by a JSON parser) and JUnit (read by an XML parser); an index
+# lost between releases is a regression too; usage errors exit 2.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $bindir = `pg_config --bindir`;
+chomp $bindir;
+my $pg_guard = "$bindir/pg_guard";
+
+my $node = PostgreSQL::Test::Cluster->new('check');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'guard'
+max_parallel_workers_per_gather = 0
+});
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION guard;
+	CREATE TABLE notifications(id int PRIMARY KEY, user_id int, is_read bool,
+	                           is_mention bool, body text);
+	INSERT INTO notifications
+	SELECT g, g % 2000, g % 3 = 0, g % 50 = 0, 'n' || g FROM generate_series(1, 60000) g;
+	CREATE INDEX notifications_user ON notifications(user_id);
+	ANALYZE notifications;
+	SELECT guard.reset();
+});
+my $dir = PostgreSQL::Test::Utils::tempdir;
+
+sub run_pg_guard
+{
+	my @args = @_;
+	my ($out, $err);
+	local %ENV = %ENV;
+	$ENV{PGHOST} = $node->host;
+	$ENV{PGPORT} = $node->port;
+	$ENV{PGDATABASE} = 'postgres';
+	IPC::Run::run([ $pg_guard, @args ], '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+
+my $good = 'SELECT id FROM notifications WHERE user_id = 5 AND (is_read = false OR is_mention = true)';
+my $lost = 'SELECT id FROM notifications WHERE user_id = 5 AND is_read = false OR is_mention = true';
+
+# release 1 runs in "production": its plans are the baseline
+$node->safe_psql('postgres', qq{
+	$good;
+	PREPARE unread(int) AS SELECT id FROM notifications WHERE user_id = \$1 AND (is_read = false OR is_mention = true);
+	EXECUTE unread(6);
+	SELECT count(*) FROM notifications WHERE user_id = 7;
+});
+$node->safe_psql('postgres', q{SELECT guard.approve_observed('release 1')});
+my $base = "$dir/baseline.yaml";
+my ($ret, $out, $err) = run_pg_guard('baseline', 'export', '-o', $base);
+is($ret, 0, 'the baseline is exported') or diag $err;
+
+# staging runs release 1 again: nothing to report
+$node->safe_psql('postgres', q{SELECT guard.reset()});
+$node->safe_psql('postgres', qq{$good; SELECT count(*) FROM notifications WHERE user_id = 9;});
+($ret, $out, $err) = run_pg_guard('check', '--baseline', $base);
+is($ret, 0, 'release 1 passes the check') or diag "$out\n$err";
+like($out, qr/^unchanged\s+-?\d+ -?\d+  SELECT id FROM notifications WHERE user_id = \$1 AND \(is_read/m,
+	'its statement is unchanged');
+like($out, qr/ 0 regressions$/m, 'no regression');
+
+# staging runs release 2, which lost the parentheses
+$node->safe_psql('postgres', q{SELECT guard.reset()});
+$node->safe_psql('postgres', qq{$lost; SELECT count(*) FROM notifications WHERE user_id = 9;});
+($ret, $out, $err) = run_pg_guard('check', '--baseline', $base);
+is($ret, 1, 'release 2 fails the check (exit 1)');
+like($out, qr/^regression\s+-?\d+ -?\d+  SELECT id FROM notifications WHERE user_id = \$1 AND is_read = \$2 OR is_mention = \$3$/m,
+	'the lost parentheses are a regression');
+like($out, qr/why: a statement new to the baseline reads public\.notifications \(about 60000 rows\) sequentially/,
+	'it says why: the relation and its size');
+like($out, qr/plan now:\n    Seq Scan on public\.notifications/, 'with the plan');
+like($out, qr/^unchanged\s.*user_id = \$1$/m, 'the other statement is unchanged');
+like($out, qr/2 statements: 1 unchanged, 0 changed, 0 new, 1 regressions$/m, 'and counts');
+
+# JSON, read by a JSON parser
+($ret, undef, $err) = run_pg_guard('check', '--baseline', $base, '--format', 'json', '-o', "$dir/r.json");
+is($ret, 1, 'json: exit 1');
+my $json = `python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); r = [s for s in d["statements"] if s["verdict"] == "regression"]; print(d["summary"]["regressions"], r[0]["seqscans"][0]["relation"], r[0]["seqscans"][0]["rows"], r[0]["reason"].split(" reads ")[0])' $dir/r.json`;
+is($json, "1 public.notifications 60000 a statement new to the baseline\n", 'json: a JSON parser reads the regression');
+
+# JUnit, read by an XML parser
+($ret, undef, $err) = run_pg_guard('check', '--baseline', $base, '--format', 'junit', '-o', "$dir/r.xml");
+is($ret, 1, 'junit: exit 1');
+my $xml = `python3 -c 'import sys, xml.etree.ElementTree as E; s = E.parse(sys.argv[1]).getroot().find("testsuite"); f = [c for c in s.findall("testcase") if c.find("failure") is not None]; print(s.get("tests"), s.get("failures"), len(f), "Seq Scan on public.notifications" in f[0].find("failure").text)' $dir/r.xml`;
+is($xml, "2 1 1 True\n", 'junit: an XML parser reads one test case per statement, one failure');
+
+# a threshold above the table: nothing is large
+($ret, $out) = run_pg_guard('check', '--baseline', $base, '--min-rows', '1000000');
+is($ret, 0, '--min-rows above the table: exit 0');
+like($out, qr/^new\s.*OR is_mention = \$3$/m, 'the statement is new, no regression');
+
+# an index lost between releases: the approved plan read it, the new one scans
+$node->safe_psql('postgres', q{SELECT guard.reset(); DROP INDEX notifications_user;});
+$node->safe_psql('postgres', $good);
+($ret, $out) = run_pg_guard('check', '--baseline', $base);
+is($ret, 1, 'a lost index fails the check');
+like($out, qr/why: a new sequential scan of public\.notifications \(about 60000 rows\), which the approved plan reads otherwise/,
+	'as a changed plan of an approved statement');
+like($out, qr/approved plan .*:\n    Bitmap Heap Scan on public\.notifications|approved plan .*:\n    Index Scan/,
+	'with the approved plan beside the new one');
+
+# usage
+($ret, undef, $err) = run_pg_guard('check');
+is($ret, 2, 'check without --baseline: exit 2');
+like($err, qr/check needs --baseline FILE/, 'and says so');
+($ret, undef, $err) = run_pg_guard('check', '--baseline', $base, '--format', 'html5');
+is($ret, 2, 'an unknown format: exit 2');
+($ret, undef, $err) = run_pg_guard('baseline', 'export', '--baseline', $base);
+is($ret, 2, 'an option of another command: exit 2');
+
+$node->stop;
+done_testing();
