@@ -90,7 +90,10 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	fflush(stderr);
 	dup2(devnull, 2);
 	if (setjmp(back) == 0)
+	{
 		yaml_read_baseline(path, &b);
+		baseline_free(&b);
+	}
 	fflush(stderr);
 	dup2(saved_stderr, 2);
 	return 0;

@@ -99,5 +99,6 @@ extern void baseline_sort(Baseline *b);
 /* yamlio.c */
 extern void yaml_write_baseline(FILE *out, const Baseline *b);
 extern void yaml_read_baseline(const char *path, Baseline *b);
+extern void baseline_free(Baseline *b);
 
 #endif							/* PG_GUARD_H */

@@ -263,6 +263,19 @@ free_entry(BaselineEntry *e)
 	free(e->plan);
 }
 
+/* baseline_free: what yaml_read_baseline gave */
+void
+baseline_free(Baseline *b)
+{
+	int			i;
+
+	for (i = 0; i < b->n; i++)
+		free_entry(&b->entries[i]);
+	free(b->entries);
+	b->entries = NULL;
+	b->n = 0;
+}
+
 static void
 release_held(bool failed)
 {
