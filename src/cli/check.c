@@ -27,6 +27,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,8 @@ typedef struct Observed
 	const char *relation;		/* the large relation of a regression */
 	long long	relation_rows;
 	const BaselineEntry *baseline;	/* the approved plan it replaced, if any */
+	const char *file;			/* from a SQL file: where (else NULL) */
+	int			line;
 } Observed;
 
 /* a growing text, for texts made of parts */
@@ -264,6 +267,8 @@ report_text(FILE *out, Observed *obs, int n, const char *baseline, int counts[4]
 			free(t.data);
 			if (o->verdict != V_REGRESSION)
 				continue;
+			if (o->file != NULL)
+				fprintf(out, "  where: %s:%d\n", o->file, o->line);
 			fprintf(out, "  why: %s\n", o->reason);
 			fprintf(out, "  statement:\n    %s\n", o->query ? o->query : "(no text)");
 			fprintf(out, "  plan now:\n");
@@ -354,6 +359,10 @@ report_json(FILE *out, Observed *obs, int n, const char *baseline, int counts[4]
 		json_string(out, o->reason);
 		fputs(", \"baseline_plan\": ", out);
 		json_string(out, o->baseline ? o->baseline->plan : NULL);
+		fputs(", \"file\": ", out);
+		json_string(out, o->file);
+		if (o->file != NULL)
+			fprintf(out, ", \"line\": %d", o->line);
 		fputc('}', out);
 	}
 	fputs("\n]}\n", out);
@@ -423,6 +432,267 @@ report_junit(FILE *out, Observed *obs, int n, const char *baseline, int counts[4
 	fputs("</testsuite>\n</testsuites>\n", out);
 }
 
+/*
+ * A statement of a SQL file: its text and the line it starts on.  The
+ * file is split at semicolons outside strings, quoted names, dollar
+ * quotes and comments; psql's backslash commands are not understood.
+ */
+typedef struct FileStatement
+{
+	char	   *text;
+	int			line;
+} FileStatement;
+
+static int
+split_sql(const char *sql, FileStatement **out)
+{
+	const char *p = sql;
+	const char *start = NULL;
+	int			line = 1;
+	int			start_line = 1;
+	int			n = 0;
+
+	*out = NULL;
+	for (;;)
+	{
+		if (*p == '\0' || *p == ';')
+		{
+			if (start != NULL)
+			{
+				size_t		len = p - start;
+				char	   *text = pg_malloc0_or_die(len + 1);
+
+				memcpy(text, start, len);
+				*out = realloc(*out, sizeof(FileStatement) * (n + 1));
+				if (*out == NULL)
+					pg_fatal_input("out of memory");
+				(*out)[n].text = text;
+				(*out)[n].line = start_line;
+				n++;
+				start = NULL;
+			}
+			if (*p == '\0')
+				break;
+			p++;
+			continue;
+		}
+		if (*p == '\n')
+		{
+			line++;
+			p++;
+			continue;
+		}
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f')
+		{
+			p++;
+			continue;
+		}
+		if (p[0] == '-' && p[1] == '-')
+		{
+			while (*p && *p != '\n')
+				p++;
+			continue;
+		}
+		if (p[0] == '/' && p[1] == '*')
+		{
+			int			depth = 0;
+
+			do
+			{
+				if (p[0] == '/' && p[1] == '*')
+					depth++, p += 2;
+				else if (p[0] == '*' && p[1] == '/')
+					depth--, p += 2;
+				else
+					line += (*p++ == '\n');
+			} while (*p && depth > 0);
+			continue;
+		}
+		if (start == NULL)
+		{
+			start = p;
+			start_line = line;
+		}
+		if (*p == '\'' || *p == '"')
+		{
+			char		q = *p++;
+
+			while (*p && !(*p == q && p[1] != q))
+			{
+				line += (*p == '\n');
+				p += (*p == q) ? 2 : 1;
+			}
+			if (*p)
+				p++;
+		}
+		else if (*p == '$' && !(p > sql && (isalnum((unsigned char) p[-1]) || p[-1] == '_')) &&
+				 !isdigit((unsigned char) p[1]))
+		{
+			const char *tag_end = p + 1;
+
+			while (isalnum((unsigned char) *tag_end) || *tag_end == '_')
+				tag_end++;
+			if (*tag_end == '$')
+			{
+				size_t		taglen = tag_end - p + 1;
+				const char *q = tag_end + 1;
+
+				while (*q && strncmp(q, p, taglen) != 0)
+					line += (*q++ == '\n');
+				p = *q ? q + taglen : q;
+			}
+			else
+				p++;
+		}
+		else
+			p++;
+	}
+	return n;
+}
+
+static char *
+read_file(const char *path)
+{
+	FILE	   *f = fopen(path, "rb");
+	char	   *data;
+	long		size;
+
+	if (f == NULL)
+		pg_fatal_input("could not open file \"%s\" for reading: %m", path);
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
+		pg_fatal_input("could not read file \"%s\": %m", path);
+	if (size > MAX_INPUT_BYTES)
+		pg_fatal_input("%s: file is too large (at most 256 MB)", path);
+	data = pg_malloc0_or_die(size + 1);
+	if (size > 0 && fread(data, 1, size, f) != (size_t) size)
+		pg_fatal_input("could not read file \"%s\": %m", path);
+	fclose(f);
+	return data;
+}
+
+/*
+ * plan_file_statements: every statement of the SQL file at path planned by
+ * guard.explain (never executed), appended to *obs.  A utility statement
+ * is skipped; any other error ends the check (exit 2) naming the place.
+ */
+static void
+plan_file_statements(PGconn *conn, const char *path, Observed **obs, int *n)
+{
+	char	   *sql = read_file(path);
+	FileStatement *stmts;
+	int			nstmts = split_sql(sql, &stmts);
+	int			i;
+
+	for (i = 0; i < nstmts; i++)
+	{
+		const char *values[1] = {stmts[i].text};
+		PGresult   *res = PQexecParams(conn,
+									   CHECK_TAG " SELECT query_hash, plan_hash, plan, "
+									   "       array_to_string(seqscans, E'\\n'), "
+									   "       array_to_string(seqscan_rows, E'\\n') "
+									   "  FROM guard.explain($1)",
+									   1, NULL, values, NULL, NULL, 0);
+		int			r;
+
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		{
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+			if (state != NULL && strcmp(state, "0A000") == 0)
+			{
+				PQclear(res);
+				continue;		/* a utility statement: nothing to plan */
+			}
+			pg_fatal_input("%s:%d: the server could not plan the statement: %s", path,
+						   stmts[i].line, PQresultErrorMessage(res));
+		}
+		for (r = 0; r < PQntuples(res); r++)
+		{
+			Observed   *o;
+			char	  **rows;
+			int			nrows;
+			int			j;
+
+			*obs = realloc(*obs, sizeof(Observed) * (*n + 1));
+			if (*obs == NULL)
+				pg_fatal_input("out of memory");
+			o = &(*obs)[(*n)++];
+			memset(o, 0, sizeof(*o));
+			o->query_hash = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+			o->plan_hash = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+			o->query = pg_strdup_or_die(stmts[i].text);
+			o->plan = PQgetisnull(res, r, 2) ? NULL : pg_strdup_or_die(PQgetvalue(res, r, 2));
+			o->nseqscans = split_lines(PQgetvalue(res, r, 3), &o->seqscans);
+			nrows = split_lines(PQgetvalue(res, r, 4), &rows);
+			o->rows = pg_malloc0_or_die(sizeof(long long) * (o->nseqscans + 1));
+			for (j = 0; j < o->nseqscans && j < nrows; j++)
+				o->rows[j] = strtoll(rows[j], NULL, 10);
+			free_names(rows, nrows);
+			o->file = path;
+			o->line = stmts[i].line;
+		}
+		PQclear(res);
+	}
+	for (i = 0; i < nstmts; i++)
+		free(stmts[i].text);
+	free(stmts);
+	free(sql);
+}
+
+/* GitHub workflow commands: an annotation per regression */
+static void
+github_escape(FILE *out, const char *s, bool property)
+{
+	for (; s && *s; s++)
+	{
+		if (*s == '%')
+			fputs("%25", out);
+		else if (*s == '\r')
+			fputs("%0D", out);
+		else if (*s == '\n')
+			fputs("%0A", out);
+		else if (property && *s == ':')
+			fputs("%3A", out);
+		else if (property && *s == ',')
+			fputs("%2C", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void
+report_github(FILE *out, Observed *obs, int n, const char *baseline, int counts[4])
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		Observed   *o = &obs[i];
+		Text		t = {0};
+
+		if (o->verdict != V_REGRESSION)
+			continue;
+		put(&t, "", 0);
+		first_line(&t, o->query);
+		fputs("::error ", out);
+		if (o->file != NULL)
+		{
+			fputs("file=", out);
+			github_escape(out, o->file, true);
+			fprintf(out, ",line=%d,", o->line);
+		}
+		fputs("title=guard regression::", out);
+		github_escape(out, o->reason, false);
+		fputs(": ", out);
+		github_escape(out, t.data, false);
+		fputc('\n', out);
+		free(t.data);
+	}
+	fprintf(out, "::notice title=pg_guard check::%d statements against %s: %d unchanged, %d changed, %d new, %d regressions\n",
+			n, baseline, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW],
+			counts[V_REGRESSION]);
+}
+
 /* order of the report: by statement text, then hashes */
 static int
 cmp_observed(const void *x, const void *y)
@@ -465,13 +735,11 @@ cmd_check(int argc, char **argv)
 	long		min_rows;
 	FILE	   *out = stdout;
 
-	if (first < argc)
-		pg_fatal_usage("too many arguments for check: \"%s\"", argv[first]);
 	if (opts.baseline == NULL)
 		pg_fatal_usage("check needs --baseline FILE");
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
-		strcmp(format, "junit") != 0)
-		pg_fatal_usage("unknown format \"%s\" (text, json or junit)", format);
+		strcmp(format, "junit") != 0 && strcmp(format, "github") != 0)
+		pg_fatal_usage("unknown format \"%s\" (text, json, junit or github)", format);
 	yaml_read_baseline(opts.baseline, &b);
 	canon = pg_malloc0_or_die(sizeof(char *) * (b.n + 1));
 	for (i = 0; i < b.n; i++)
@@ -520,6 +788,29 @@ cmd_check(int argc, char **argv)
 		counts[o->verdict]++;
 	}
 	PQclear(res);
+
+	/* the statements of the SQL files, planned, never executed */
+	{
+		int			before = n;
+		int			f;
+
+		for (f = first; f < argc; f++)
+			plan_file_statements(conn, argv[f], &obs, &n);
+		for (i = before; i < n; i++)
+		{
+			Observed   *o = &obs[i];
+			int			nstmt = 0;
+			char	   *oc = unnumbered(o->query);
+
+			for (j = 0; j < b.n; j++)
+				if (b.entries[j].query_hash == o->query_hash ||
+					(canon[j] != NULL && strcmp(oc, canon[j]) == 0))
+					stmt[nstmt++] = j;
+			free(oc);
+			judge(o, &b, stmt, nstmt, min_rows);
+			counts[o->verdict]++;
+		}
+	}
 	PQfinish(conn);
 	qsort(obs, n, sizeof(Observed), cmp_observed);
 
@@ -529,6 +820,8 @@ cmd_check(int argc, char **argv)
 		report_json(out, obs, n, opts.baseline, counts);
 	else if (strcmp(format, "junit") == 0)
 		report_junit(out, obs, n, opts.baseline, counts);
+	else if (strcmp(format, "github") == 0)
+		report_github(out, obs, n, opts.baseline, counts);
 	else
 		report_text(out, obs, n, opts.baseline, counts);
 	if (fflush(out) != 0 || ferror(out) || (out != stdout && fclose(out) != 0))

@@ -108,6 +108,48 @@ like($out, qr/why: a new sequential scan of public\.notifications \(about 60000 
 like($out, qr/approved plan .*:\n    Bitmap Heap Scan on public\.notifications|approved plan .*:\n    Index Scan/,
 	'with the approved plan beside the new one');
 
+# SQL files: planned, never executed; where each statement starts is kept
+my $before = $node->safe_psql('postgres', 'SELECT count(*) FROM notifications');
+$node->safe_psql('postgres', q{SELECT guard.reset(); CREATE INDEX notifications_user ON notifications(user_id);});
+my $sqlfile = "$dir/release2.sql";
+open(my $fh, '>', $sqlfile) or die;
+print $fh "-- release 2: the inbox\n"
+  . "SELECT id FROM notifications\n WHERE user_id = \$1 AND (is_read = false OR is_mention = true);\n"
+  . "/* a comment; with a semicolon */\n"
+  . "CREATE TEMP TABLE skipped(x int);\n"
+  . "SELECT 'a;b' AS s, \$\$c;d\$\$ AS t;\n"
+  . "SELECT id FROM notifications\n"
+  . " WHERE user_id = 5 AND is_read = false OR is_mention = true;\n";
+close $fh;
+($ret, $out, $err) = run_pg_guard('check', '--baseline', $base, $sqlfile);
+is($ret, 1, 'a SQL file with the lost parentheses fails the check') or diag $err;
+like($out, qr/^regression .*SELECT id FROM notifications \.\.\.\n  where: \Q$sqlfile\E:7\n  why: a statement new to the baseline reads public\.notifications/m,
+	'the regression names the file and the line the statement starts on');
+like($out, qr/^unchanged .*SELECT id FROM notifications \.\.\.$/m,
+	'the good statement of the file (with $n) is the approved one');
+like($out, qr/3 statements: 1 unchanged, 0 changed, 1 new, 1 regressions$/m,
+	'strings and dollar quotes with semicolons are one statement; a utility statement is skipped');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM guard.plans WHERE calls > 0 AND query LIKE '%notifications%'}), '0',
+	'nothing was executed');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname = 'skipped'}), '0',
+	'not even the utility statement');
+
+# GitHub annotations
+($ret, $out) = run_pg_guard('check', '--baseline', $base, '--format', 'github', $sqlfile);
+is($ret, 1, 'github: exit 1');
+like($out, qr/^::error file=\Q$sqlfile\E,line=7,title=guard regression::a statement new to the baseline reads public\.notifications \(about 60000 rows\) sequentially: SELECT id FROM notifications \.\.\.$/m,
+	'github: an error annotation at the file and line');
+like($out, qr/^::notice title=pg_guard check::\d+ statements against .*: 1 unchanged, 0 changed, \d+ new, 1 regressions$/m, 'github: a summary notice');
+
+# a statement the server cannot plan ends the check, naming the place
+open($fh, '>', "$dir/bad.sql") or die;
+print $fh "SELECT 1;\nSELECT nope FROM nowhere;\n";
+close $fh;
+($ret, undef, $err) = run_pg_guard('check', '--baseline', $base, "$dir/bad.sql");
+is($ret, 2, 'an unplannable statement: exit 2');
+like($err, qr/bad\.sql:2: the server could not plan the statement: ERROR:  relation "nowhere" does not exist/,
+	'with the file, the line and the reason');
+
 # usage
 ($ret, undef, $err) = run_pg_guard('check');
 is($ret, 2, 'check without --baseline: exit 2');
