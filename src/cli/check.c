@@ -43,10 +43,14 @@ typedef enum Verdict
 	V_UNCHANGED,
 	V_CHANGED,
 	V_NEW,
-	V_REGRESSION
+	V_REGRESSION,
+	V_IGNORED					/* a regression an ignore rule in force covers */
 } Verdict;
 
-static const char *const verdict_names[] = {"unchanged", "changed", "new", "regression"};
+#define NVERDICTS 5
+
+static const char *const verdict_names[] = {"unchanged", "changed", "new", "regression",
+"ignored"};
 
 /* One observed plan and what the check makes of it */
 typedef struct Observed
@@ -176,8 +180,20 @@ approved_reads(const Baseline *b, int *idx, int nidx, const char *rel)
  * judge: o against the baseline.  stmt[0..nstmt) are the baseline entries
  * of o's statement (same query_hash, or the same text up to $n numbering).
  */
+static bool
+listed(char **names, int n, const char *rel)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], rel) == 0)
+			return true;
+	return false;
+}
+
 static void
-judge(Observed *o, const Baseline *b, int *stmt, int nstmt, long min_rows)
+judge(Observed *o, const Baseline *b, int *stmt, int nstmt, long min_rows,
+	  const CheckConfig *cfg)
 {
 	int			i;
 	int			k;
@@ -209,14 +225,22 @@ judge(Observed *o, const Baseline *b, int *stmt, int nstmt, long min_rows)
 
 	for (k = 0; k < o->nseqscans; k++)
 	{
-		if (o->rows[k] < min_rows)
+		bool		must_not = listed(cfg->must_not_seqscan, cfg->nmust_not, o->seqscans[k]);
+
+		if (listed(cfg->allow_seqscan, cfg->nallow, o->seqscans[k]))
+			continue;
+		if (o->rows[k] < min_rows && !must_not)
 			continue;
 		if (nstmt > 0 && approved_reads(b, stmt, nstmt, o->seqscans[k]))
 			continue;
 		o->verdict = V_REGRESSION;
 		o->relation = o->seqscans[k];
 		o->relation_rows = o->rows[k];
-		if (o->baseline != NULL)
+		if (must_not && o->rows[k] < min_rows)
+			snprintf(buf, sizeof(buf),
+					 "reads %s (about %lld rows) sequentially, which the config says must never be",
+					 o->relation, o->relation_rows);
+		else if (o->baseline != NULL)
 			snprintf(buf, sizeof(buf),
 					 "a new sequential scan of %s (about %lld rows), which the approved plan reads otherwise",
 					 o->relation, o->relation_rows);
@@ -245,9 +269,18 @@ first_line(Text *t, const char *s)
 		puts_text(t, " ...");
 }
 
+static const char *
+ignored_note(int n)
+{
+	static char buf[64];
+
+	snprintf(buf, sizeof(buf), ", %d ignored", n);
+	return buf;
+}
+
 /* text: regressions first, with both plans, then one line per other plan */
 static void
-report_text(FILE *out, Observed *obs, int n, const char *baseline, int counts[4])
+report_text(FILE *out, Observed *obs, int n, const char *baseline, int counts[NVERDICTS])
 {
 	int			pass;
 	int			i;
@@ -265,6 +298,8 @@ report_text(FILE *out, Observed *obs, int n, const char *baseline, int counts[4]
 			fprintf(out, "%-10s %" PRId64 " %" PRId64 "  %s\n", verdict_names[o->verdict],
 					o->query_hash, o->plan_hash, t.data);
 			free(t.data);
+			if (o->verdict == V_IGNORED)
+				fprintf(out, "  why: %s\n", o->reason);
 			if (o->verdict != V_REGRESSION)
 				continue;
 			if (o->file != NULL)
@@ -298,8 +333,9 @@ report_text(FILE *out, Observed *obs, int n, const char *baseline, int counts[4]
 				}
 			}
 		}
-	fprintf(out, "%d statements: %d unchanged, %d changed, %d new, %d regressions\n",
-			n, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW], counts[V_REGRESSION]);
+	fprintf(out, "%d statements: %d unchanged, %d changed, %d new, %d regressions%s\n",
+			n, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW], counts[V_REGRESSION],
+			counts[V_IGNORED] ? ignored_note(counts[V_IGNORED]) : "");
 }
 
 static void
@@ -330,14 +366,15 @@ json_string(FILE *out, const char *s)
 }
 
 static void
-report_json(FILE *out, Observed *obs, int n, const char *baseline, int counts[4])
+report_json(FILE *out, Observed *obs, int n, const char *baseline, int counts[NVERDICTS])
 {
 	int			i;
 
 	fputs("{\"baseline\": ", out);
 	json_string(out, baseline);
-	fprintf(out, ", \"summary\": {\"statements\": %d, \"unchanged\": %d, \"changed\": %d, \"new\": %d, \"regressions\": %d}, \"statements\": [",
-			n, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW], counts[V_REGRESSION]);
+	fprintf(out, ", \"summary\": {\"statements\": %d, \"unchanged\": %d, \"changed\": %d, \"new\": %d, \"regressions\": %d, \"ignored\": %d}, \"statements\": [",
+			n, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW], counts[V_REGRESSION],
+			counts[V_IGNORED]);
 	for (i = 0; i < n; i++)
 	{
 		Observed   *o = &obs[i];
@@ -392,7 +429,7 @@ xml_string(FILE *out, const char *s)
 
 /* JUnit: one test case per statement, a failure per regression */
 static void
-report_junit(FILE *out, Observed *obs, int n, const char *baseline, int counts[4])
+report_junit(FILE *out, Observed *obs, int n, const char *baseline, int counts[NVERDICTS])
 {
 	int			i;
 
@@ -426,6 +463,12 @@ report_junit(FILE *out, Observed *obs, int n, const char *baseline, int counts[4
 				xml_string(out, o->baseline->plan);
 			}
 			fputs("</failure>\n  ", out);
+		}
+		else if (o->verdict == V_IGNORED)
+		{
+			fputs("\n    <skipped message=\"", out);
+			xml_string(out, o->reason);
+			fputs("\"/>\n  ", out);
 		}
 		fputs("</testcase>\n", out);
 	}
@@ -661,7 +704,7 @@ github_escape(FILE *out, const char *s, bool property)
 }
 
 static void
-report_github(FILE *out, Observed *obs, int n, const char *baseline, int counts[4])
+report_github(FILE *out, Observed *obs, int n, const char *baseline, int counts[NVERDICTS])
 {
 	int			i;
 
@@ -670,18 +713,19 @@ report_github(FILE *out, Observed *obs, int n, const char *baseline, int counts[
 		Observed   *o = &obs[i];
 		Text		t = {0};
 
-		if (o->verdict != V_REGRESSION)
+		if (o->verdict != V_REGRESSION && o->verdict != V_IGNORED)
 			continue;
 		put(&t, "", 0);
 		first_line(&t, o->query);
-		fputs("::error ", out);
+		fputs(o->verdict == V_REGRESSION ? "::error " : "::warning ", out);
 		if (o->file != NULL)
 		{
 			fputs("file=", out);
 			github_escape(out, o->file, true);
 			fprintf(out, ",line=%d,", o->line);
 		}
-		fputs("title=guard regression::", out);
+		fputs(o->verdict == V_REGRESSION ? "title=guard regression::" :
+			  "title=guard regression (ignored)::", out);
 		github_escape(out, o->reason, false);
 		fputs(": ", out);
 		github_escape(out, t.data, false);
@@ -691,6 +735,53 @@ report_github(FILE *out, Observed *obs, int n, const char *baseline, int counts[
 	fprintf(out, "::notice title=pg_guard check::%d statements against %s: %d unchanged, %d changed, %d new, %d regressions\n",
 			n, baseline, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW],
 			counts[V_REGRESSION]);
+}
+
+/*
+ * apply_ignore: a regression an ignore rule in force covers (the same
+ * query_hash, or the same text up to $n numbering) is "ignored", with the
+ * rule's owner, expiry and reason; an expired rule is said in the reason.
+ */
+static void
+apply_ignore(Observed *o, const CheckConfig *cfg)
+{
+	int			i;
+	char		buf[1024];
+	char	   *oc;
+
+	if (o->verdict != V_REGRESSION)
+		return;
+	oc = o->query ? unnumbered(o->query) : NULL;
+	for (i = 0; i < cfg->nignore; i++)
+	{
+		const IgnoreRule *ir = &cfg->ignore[i];
+		bool		match;
+
+		if (ir->has_hash)
+			match = ir->query_hash == o->query_hash;
+		else
+		{
+			char	   *rc = unnumbered(ir->query);
+
+			match = oc != NULL && strcmp(rc, oc) == 0;
+			free(rc);
+		}
+		if (!match)
+			continue;
+		if (ir->expired)
+			snprintf(buf, sizeof(buf), "%s (the ignore rule of %s expired on %s)",
+					 o->reason, ir->owner, ir->expires);
+		else
+		{
+			o->verdict = V_IGNORED;
+			snprintf(buf, sizeof(buf), "%s; ignored until %s by %s: %s",
+					 o->reason, ir->expires, ir->owner, ir->reason);
+		}
+		free(o->reason);
+		o->reason = pg_strdup_or_die(buf);
+		break;
+	}
+	free(oc);
 }
 
 /* order of the report: by statement text, then hashes */
@@ -730,23 +821,32 @@ cmd_check(int argc, char **argv)
 	int			n;
 	int			i;
 	int			j;
-	int			counts[4] = {0, 0, 0, 0};
+	int			counts[NVERDICTS] = {0, 0, 0, 0, 0};
 	int		   *stmt;
 	long		min_rows;
 	FILE	   *out = stdout;
+	CheckConfig cfg;
 
 	if (opts.baseline == NULL)
 		pg_fatal_usage("check needs --baseline FILE");
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
 		strcmp(format, "junit") != 0 && strcmp(format, "github") != 0)
 		pg_fatal_usage("unknown format \"%s\" (text, json, junit or github)", format);
+	if (opts.config != NULL)
+		yaml_read_check_config(opts.config, &cfg);
+	else
+	{
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.min_rows = -1;
+	}
 	yaml_read_baseline(opts.baseline, &b);
 	canon = pg_malloc0_or_die(sizeof(char *) * (b.n + 1));
 	for (i = 0; i < b.n; i++)
 		canon[i] = b.entries[i].query ? unnumbered(b.entries[i].query) : NULL;
 
 	conn = connect_database();
-	min_rows = opts.min_rows >= 0 ? opts.min_rows : server_min_rows(conn);
+	min_rows = opts.min_rows >= 0 ? opts.min_rows :
+		cfg.min_rows >= 0 ? cfg.min_rows : server_min_rows(conn);
 	res = PQexec(conn,
 				 CHECK_TAG " SELECT query_hash, plan_hash, query, plan, "
 				 "       array_to_string(seqscans, E'\\n'), array_to_string(seqscan_rows, E'\\n') "
@@ -784,7 +884,8 @@ cmd_check(int argc, char **argv)
 				(oc != NULL && canon[j] != NULL && strcmp(oc, canon[j]) == 0))
 				stmt[nstmt++] = j;
 		free(oc);
-		judge(o, &b, stmt, nstmt, min_rows);
+		judge(o, &b, stmt, nstmt, min_rows, &cfg);
+		apply_ignore(o, &cfg);
 		counts[o->verdict]++;
 	}
 	PQclear(res);
@@ -807,7 +908,8 @@ cmd_check(int argc, char **argv)
 					(canon[j] != NULL && strcmp(oc, canon[j]) == 0))
 					stmt[nstmt++] = j;
 			free(oc);
-			judge(o, &b, stmt, nstmt, min_rows);
+			judge(o, &b, stmt, nstmt, min_rows, &cfg);
+			apply_ignore(o, &cfg);
 			counts[o->verdict]++;
 		}
 	}

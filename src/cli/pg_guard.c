@@ -42,6 +42,7 @@ static const struct option command_options[] = {
 	{"baseline", required_argument, NULL, 'b'},
 	{"format", required_argument, NULL, 'f'},
 	{"min-rows", required_argument, NULL, 'm'},
+	{"config", required_argument, NULL, 'c'},
 	{NULL, 0, NULL, 0}
 };
 
@@ -87,11 +88,15 @@ parse_command_options(int argc, char **argv, const char *command, CommandOptions
 			case 'b':
 			case 'f':
 			case 'm':
+			case 'c':
 				if (!o->takes_check)
 					pg_fatal_usage("%s does not take --%s", command,
-								   c == 'b' ? "baseline" : c == 'f' ? "format" : "min-rows");
+								   c == 'b' ? "baseline" : c == 'f' ? "format" :
+								   c == 'c' ? "config" : "min-rows");
 				if (c == 'b')
 					o->baseline = optarg;
+				else if (c == 'c')
+					o->config = optarg;
 				else if (c == 'f')
 					o->format = optarg;
 				else
@@ -141,7 +146,9 @@ usage(FILE *out)
 			"      --baseline=FILE      (check) the reviewed baseline file\n"
 			"      --format=FMT         (check) text (default), json, junit or github\n"
 			"      --min-rows=N         (check) relations read sequentially from N rows on are\n"
-			"                           large (default: the server's guard.seqscan_min_rows)\n"
+			"                           large (default: the config's, or the server's\n"
+			"                           guard.seqscan_min_rows)\n"
+			"      --config=FILE        (check) thresholds, relations and ignore rules\n"
 			"  -V, --version            output version information, then exit\n"
 			"  -?, --help               show this help, then exit\n"
 			"\n"

@@ -48,6 +48,7 @@ typedef struct CommandOptions
 	bool		replace;
 	char	   *baseline;
 	char	   *format;
+	char	   *config;
 	long		min_rows;		/* -1: the server's guard.seqscan_min_rows */
 } CommandOptions;
 
@@ -85,6 +86,30 @@ typedef struct Baseline
 	int			n;
 } Baseline;
 
+/* An ignore rule of the check's config file */
+typedef struct IgnoreRule
+{
+	bool		has_hash;
+	int64_t		query_hash;		/* the statement, by hash ... */
+	char	   *query;			/* ... or by text (up to $n numbering) */
+	char	   *owner;
+	char	   *expires;		/* YYYY-MM-DD: applies up to that day (UTC) */
+	char	   *reason;
+	bool		expired;
+} IgnoreRule;
+
+/* The check's config file (doc/pg_guard.md, "guard-check") */
+typedef struct CheckConfig
+{
+	long		min_rows;		/* -1: not set */
+	char	  **must_not_seqscan;
+	int			nmust_not;
+	char	  **allow_seqscan;
+	int			nallow;
+	IgnoreRule *ignore;
+	int			nignore;
+} CheckConfig;
+
 /* baseline.c */
 extern int	cmd_baseline_export(int argc, char **argv);
 extern int	cmd_baseline_import(int argc, char **argv);
@@ -100,5 +125,6 @@ extern void baseline_sort(Baseline *b);
 extern void yaml_write_baseline(FILE *out, const Baseline *b);
 extern void yaml_read_baseline(const char *path, Baseline *b);
 extern void baseline_free(Baseline *b);
+extern void yaml_read_check_config(const char *path, CheckConfig *c);
 
 #endif							/* PG_GUARD_H */

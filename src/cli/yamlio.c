@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <yaml.h>
 
@@ -518,6 +519,66 @@ read_entry(Reader *r, yaml_node_t *node, BaselineEntry *e)
 	}
 }
 
+/*
+ * load_document: the one YAML document of the file at path, its root
+ * node reached (what: "a baseline file", for messages).  The parser and the
+ * document are held (released by release_held).
+ */
+static yaml_node_t *
+load_document(Reader *r, const char *path, const char *what)
+{
+	static yaml_parser_t parser;
+	static yaml_document_t extra;
+	FILE	   *in;
+	struct stat st;
+	yaml_node_t *root;
+	char		msg[128];
+
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	if ((in = fopen(path, "rb")) == NULL)
+		pg_fatal_input("could not open file \"%s\" for reading: %m", path);
+	held.in = in;
+	if (fstat(fileno(in), &st) != 0)
+		fail_input(path, 0, 0, "could not stat the file", NULL);
+	if (!S_ISREG(st.st_mode))
+		fail_input(path, 0, 0, "not a regular file", NULL);
+	if (st.st_size > MAX_INPUT_BYTES)
+		fail_input(path, 0, 0, "file is too large (at most 256 MB)", NULL);
+	if (!yaml_parser_initialize(&parser))
+		fail_input(path, 0, 0, "out of memory", NULL);
+	held.parser = &parser;
+	yaml_parser_set_input_file(&parser, in);
+	if (!yaml_parser_load(&parser, &r->doc))
+		fail_input(path, parser.problem_mark.line, parser.problem_mark.column,
+				   parser.problem ? parser.problem : "malformed YAML",
+				   parser.context);
+	held.doc = &r->doc;
+	root = yaml_document_get_root_node(&r->doc);
+	if (root == NULL)
+		fail_input(path, 0, 0, "the file holds no YAML document", NULL);
+	if (!yaml_parser_load(&parser, &extra))
+		fail_input(path, parser.problem_mark.line, parser.problem_mark.column,
+				   parser.problem ? parser.problem : "malformed YAML",
+				   parser.context);
+	held.extra = &extra;
+	snprintf(msg, sizeof(msg), "%s holds one YAML document", what);
+	if (yaml_document_get_root_node(&extra) != NULL)
+		fail_input(path, yaml_document_get_root_node(&extra)->start_mark.line,
+				   yaml_document_get_root_node(&extra)->start_mark.column, msg, NULL);
+	yaml_document_delete(&extra);
+	held.extra = NULL;
+	yaml_parser_delete(&parser);
+	held.parser = NULL;
+	fclose(in);
+	held.in = NULL;
+
+	r->nnodes = (int) (r->doc.nodes.top - r->doc.nodes.start);
+	r->used = pg_malloc0_or_die(r->nnodes + 2);
+	held.used = r->used;
+	return node_at(r, 1, root);
+}
+
 static int
 cmp_pair(const void *x, const void *y)
 {
@@ -540,64 +601,20 @@ yaml_read_baseline(const char *path, Baseline *b)
 {
 	static const char *const top_allowed[] = {"format", "version", "entries", NULL};
 	Reader		r;
-	yaml_parser_t parser;
-	FILE	   *in;
-	struct stat st;
 	yaml_node_t *root;
 	yaml_node_t *v;
 	yaml_node_t *entries;
-	yaml_document_t extra;
 	yaml_node_item_t *item;
 	BaselineEntry **order;
 	char	   *format;
 	int64_t		version;
 	int			i;
 
-	memset(&r, 0, sizeof(r));
 	memset(&held, 0, sizeof(held));
-	r.path = path;
 	b->n = 0;
 	b->entries = NULL;
 	held.b = b;
-	if ((in = fopen(path, "rb")) == NULL)
-		pg_fatal_input("could not open file \"%s\" for reading: %m", path);
-	held.in = in;
-	if (fstat(fileno(in), &st) != 0)
-		fail_input(path, 0, 0, "could not stat the file", NULL);
-	if (st.st_size > MAX_INPUT_BYTES)
-		fail_input(path, 0, 0, "file is too large (at most 256 MB)", NULL);
-	if (!yaml_parser_initialize(&parser))
-		fail_input(path, 0, 0, "out of memory", NULL);
-	held.parser = &parser;
-	yaml_parser_set_input_file(&parser, in);
-	if (!yaml_parser_load(&parser, &r.doc))
-		fail_input(path, parser.problem_mark.line, parser.problem_mark.column,
-				   parser.problem ? parser.problem : "malformed YAML",
-				   parser.context);
-	held.doc = &r.doc;
-	root = yaml_document_get_root_node(&r.doc);
-	if (root == NULL)
-		fail_input(path, 0, 0, "the file holds no YAML document", NULL);
-	if (!yaml_parser_load(&parser, &extra))
-		fail_input(path, parser.problem_mark.line, parser.problem_mark.column,
-				   parser.problem ? parser.problem : "malformed YAML",
-				   parser.context);
-	held.extra = &extra;
-	if (yaml_document_get_root_node(&extra) != NULL)
-		fail_input(path, yaml_document_get_root_node(&extra)->start_mark.line,
-				   yaml_document_get_root_node(&extra)->start_mark.column,
-				   "a baseline file holds one YAML document", NULL);
-	yaml_document_delete(&extra);
-	held.extra = NULL;
-	yaml_parser_delete(&parser);
-	held.parser = NULL;
-	fclose(in);
-	held.in = NULL;
-
-	r.nnodes = (int) (r.doc.nodes.top - r.doc.nodes.start);
-	r.used = pg_malloc0_or_die(r.nnodes + 2);
-	held.used = r.used;
-	root = node_at(&r, 1, root);
+	root = load_document(&r, path, "a baseline file");
 	if (root->type != YAML_MAPPING_NODE)
 		fail_at(&r, root, "%s", "a baseline file is a mapping with format, version and entries");
 	check_keys(&r, root, top_allowed, top_allowed, "the file");
@@ -656,5 +673,157 @@ yaml_read_baseline(const char *path, Baseline *b)
 					 order[i - 1]->line);
 			fail_input(path, order[i]->line - 1, order[i]->column - 1, msg, NULL);
 		}
+	release_held(false);
+}
+
+/* ---------------------------------------------------------------------
+ * The check's config file
+ * ---------------------------------------------------------------------
+ */
+#define CONFIG_FORMAT	"guard-check"
+
+/* a list of relation names ("schema.name") */
+static int
+read_names(Reader *r, yaml_node_t *list, const char *key, char ***out)
+{
+	yaml_node_item_t *item;
+	int			n = 0;
+
+	if (list->type != YAML_SEQUENCE_NODE)
+		fail_at(r, list, "%s must be a list of relation names", key);
+	*out = pg_malloc0_or_die(sizeof(char *) *
+							 (list->data.sequence.items.top - list->data.sequence.items.start + 1));
+	for (item = list->data.sequence.items.start; item < list->data.sequence.items.top; item++)
+	{
+		yaml_node_t *v = node_at(r, *item, list);
+
+		(*out)[n] = get_string(r, v, key, false, 200);
+		if (strchr((*out)[n], '.') == NULL)
+		{
+			held.pending = (*out)[n];
+			fail_at(r, v, "%s: write a relation as schema.name", key);
+		}
+		n++;
+	}
+	return n;
+}
+
+/* YYYY-MM-DD, a real date */
+static bool
+valid_date(const char *s)
+{
+	int			y;
+	int			m;
+	int			d;
+	char		tail;
+	static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+		return false;
+	return y >= 2000 && m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] &&
+		!(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+}
+
+/*
+ * yaml_read_check_config: the file at path, checked (every error names
+ * its line and column, and ends the check with status 2).  today is
+ * YYYY-MM-DD (UTC): an ignore rule whose expiry is before it is expired.
+ */
+void
+yaml_read_check_config(const char *path, CheckConfig *c)
+{
+	static const char *const top[] = {"format", "version", "min_rows", "must_not_seqscan",
+	"allow_seqscan", "ignore", NULL};
+	static const char *const top_required[] = {"format", "version", NULL};
+	static const char *const rule_keys[] = {"query_hash", "query", "owner", "expires",
+	"reason", NULL};
+	static const char *const rule_required[] = {"owner", "expires", "reason", NULL};
+	Reader		r;
+	yaml_node_t *root;
+	yaml_node_t *v;
+	char	   *format;
+	char		today[16];
+	time_t		now = time(NULL);
+	struct tm	tm;
+
+	memset(c, 0, sizeof(*c));
+	c->min_rows = -1;
+	memset(&held, 0, sizeof(held));
+	gmtime_r(&now, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	root = load_document(&r, path, "a config file");
+	if (root->type != YAML_MAPPING_NODE)
+		fail_at(&r, root, "%s", "a config file is a mapping with format and version");
+	check_keys(&r, root, top, top_required, "the file");
+
+	v = lookup(&r, root, "format");
+	format = get_string(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root), "format", false, 64);
+	held.pending = format;
+	if (strcmp(format, CONFIG_FORMAT) != 0)
+		fail_at(&r, v, "format must be \"" CONFIG_FORMAT "\", not \"%s\"", format);
+	held.pending = NULL;
+	free(format);
+	v = lookup(&r, root, "version");
+	if (get_int64(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root), "version") != 1)
+		fail_at(&r, v, "%s", "unknown version (this pg_guard reads version 1)");
+
+	if ((v = lookup(&r, root, "min_rows")) != NULL)
+	{
+		int64_t		m = get_int64(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root),
+								  "min_rows");
+
+		if (m < 0)
+			fail_at(&r, v, "%s must not be negative", "min_rows");
+		c->min_rows = (long) m;
+	}
+	if ((v = lookup(&r, root, "must_not_seqscan")) != NULL)
+		c->nmust_not = read_names(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root),
+								  "must_not_seqscan", &c->must_not_seqscan);
+	if ((v = lookup(&r, root, "allow_seqscan")) != NULL)
+		c->nallow = read_names(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root),
+							   "allow_seqscan", &c->allow_seqscan);
+	if ((v = lookup(&r, root, "ignore")) != NULL)
+	{
+		yaml_node_t *list = node_at(&r, (int) (v - r.doc.nodes.start) + 1, root);
+		yaml_node_item_t *item;
+
+		if (list->type != YAML_SEQUENCE_NODE)
+			fail_at(&r, list, "%s must be a list", "ignore");
+		c->ignore = pg_malloc0_or_die(sizeof(IgnoreRule) *
+									  (list->data.sequence.items.top - list->data.sequence.items.start + 1));
+		for (item = list->data.sequence.items.start; item < list->data.sequence.items.top; item++)
+		{
+			yaml_node_t *rule = node_at(&r, *item, list);
+			IgnoreRule *ir = &c->ignore[c->nignore++];
+			yaml_node_t *f;
+
+			if (rule->type != YAML_MAPPING_NODE)
+				fail_at(&r, rule, "%s", "an ignore rule must be a mapping");
+			check_keys(&r, rule, rule_keys, rule_required, "an ignore rule");
+			if ((lookup(&r, rule, "query_hash") == NULL) == (lookup(&r, rule, "query") == NULL))
+				fail_at(&r, rule, "%s", "an ignore rule names its statement by query_hash or by query, one of the two");
+			if ((f = lookup(&r, rule, "query_hash")) != NULL)
+			{
+				ir->has_hash = true;
+				ir->query_hash = get_int64(&r, node_at(&r, (int) (f - r.doc.nodes.start) + 1, rule),
+										   "query_hash");
+			}
+			if ((f = lookup(&r, rule, "query")) != NULL)
+				ir->query = get_string(&r, node_at(&r, (int) (f - r.doc.nodes.start) + 1, rule),
+									   "query", false, MAX_TEXT_BYTES);
+			f = lookup(&r, rule, "owner");
+			ir->owner = get_string(&r, node_at(&r, (int) (f - r.doc.nodes.start) + 1, rule),
+								   "owner", false, 200);
+			f = lookup(&r, rule, "reason");
+			ir->reason = get_string(&r, node_at(&r, (int) (f - r.doc.nodes.start) + 1, rule),
+									"reason", false, MAX_NOTE_BYTES);
+			f = lookup(&r, rule, "expires");
+			ir->expires = get_string(&r, node_at(&r, (int) (f - r.doc.nodes.start) + 1, rule),
+									 "expires", false, 16);
+			if (!valid_date(ir->expires))
+				fail_at(&r, f, "expires must be a date, YYYY-MM-DD, not \"%s\"", ir->expires);
+			ir->expired = strcmp(ir->expires, today) < 0;
+		}
+	}
 	release_held(false);
 }

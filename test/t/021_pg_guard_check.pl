@@ -150,6 +150,58 @@ is($ret, 2, 'an unplannable statement: exit 2');
 like($err, qr/bad\.sql:2: the server could not plan the statement: ERROR:  relation "nowhere" does not exist/,
 	'with the file, the line and the reason');
 
+# the check's config file: ignore rules with an owner and an expiry,
+# relations that must never be read sequentially, allowed seq scans
+$node->safe_psql('postgres', q{CREATE TABLE prefs(k int, v text); INSERT INTO prefs SELECT g, 'x' FROM generate_series(1, 50) g; ANALYZE prefs;});
+sub config
+{
+	my ($name, $body) = @_;
+	open(my $fh, '>', "$dir/$name") or die;
+	print $fh "format: guard-check\nversion: 1\n$body";
+	close $fh;
+	return "$dir/$name";
+}
+my $ignore = config('ignore.yaml', qq{ignore:\n  - query: "SELECT id FROM notifications WHERE user_id = \$1 AND is_read = \$2 OR is_mention = \$3"\n    owner: "alice"\n    expires: "2999-12-31"\n    reason: "ticket 42: fixed in release 3"\n});
+$node->safe_psql('postgres', q{SELECT guard.reset()});
+$node->safe_psql('postgres', $lost);
+($ret, $out) = run_pg_guard('check', '--baseline', $base, '--config', $ignore);
+is($ret, 0, 'an ignore rule in force: exit 0');
+like($out, qr/^ignored .*\n  why: .* ignored until 2999-12-31 by alice: ticket 42: fixed in release 3$/m,
+	'the regression is reported as ignored, with owner, expiry and reason');
+my $expired = config('expired.yaml', qq{ignore:\n  - query_hash: "0"\n    owner: "bob"\n    expires: "2020-01-01"\n    reason: "old"\n  - query: "SELECT id FROM notifications WHERE user_id = \$1 AND is_read = \$2 OR is_mention = \$3"\n    owner: "alice"\n    expires: "2020-01-01"\n    reason: "too late"\n});
+($ret, $out) = run_pg_guard('check', '--baseline', $base, '--config', $expired);
+is($ret, 1, 'an expired ignore rule no longer applies: exit 1');
+like($out, qr/\(the ignore rule of alice expired on 2020-01-01\)/, 'and the report says so');
+my $strict = config('strict.yaml', qq{must_not_seqscan: [public.prefs]\nallow_seqscan: ["public.notifications"]\n});
+$node->safe_psql('postgres', q{SELECT count(*) FROM prefs WHERE v = 'y'});
+($ret, $out) = run_pg_guard('check', '--baseline', $base, '--config', $strict);
+is($ret, 1, 'must_not_seqscan: exit 1');
+like($out, qr/why: reads public\.prefs \(about 50 rows\) sequentially, which the config says must never be/,
+	'a small relation the config protects is a regression');
+like($out, qr/^new\s.*OR is_mention = \$3$/m, 'an allowed seq scan is no regression');
+my %badcfg = (
+	'an unknown key' => [ "colour: red\n", qr/:3:1: unknown key "colour"/ ],
+	'a bad date' => [ qq{ignore:\n  - query_hash: "1"\n    owner: "x"\n    expires: "2027-02-30"\n    reason: "r"\n}, qr/:6:14: expires must be a date, YYYY-MM-DD/ ],
+	'a rule without owner' => [ qq{ignore:\n  - query_hash: "1"\n    expires: "2027-02-01"\n    reason: "r"\n}, qr/:4:5: missing key "owner"/ ],
+	'a rule naming its statement twice' => [ qq{ignore:\n  - query_hash: "1"\n    query: "SELECT 1"\n    owner: "x"\n    expires: "2027-02-01"\n    reason: "r"\n}, qr/:4:5: an ignore rule names its statement by query_hash or by query/ ],
+	'a name without schema' => [ "must_not_seqscan: [prefs]\n", qr/:3:20: must_not_seqscan: write a relation as schema\.name/ ],
+	'another format' => [ "", qr/./ ],
+);
+for my $case (sort keys %badcfg)
+{
+	my $f = config('bad.yaml', $badcfg{$case}[0]);
+	if ($case eq 'another format')
+	{
+		open(my $fh, '>', $f) or die;
+		print $fh "format: guard-baseline\nversion: 1\n";
+		close $fh;
+		$badcfg{$case}[1] = qr/:1:9: format must be "guard-check"/;
+	}
+	($ret, undef, $err) = run_pg_guard('check', '--baseline', $base, '--config', $f);
+	is($ret, 2, "config with $case: exit 2");
+	like($err, $badcfg{$case}[1], "config with $case: the message names it and its place");
+}
+
 # usage
 ($ret, undef, $err) = run_pg_guard('check');
 is($ret, 2, 'check without --baseline: exit 2');
