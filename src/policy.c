@@ -9,7 +9,7 @@
  *	- rejected_plan: the DBA rejected this plan;
  *	- an approved plan is never flagged;
  *	- for each relation the plan reads by (Parallel) Seq Scan that is not
- *	  exempt (pg_catalog, information_schema, temporary schemas, estimated
+ *	  exempt (pg_catalog, information_schema, guard's own schema, temporary schemas, estimated
  *	  below guard.seqscan_min_rows rows, on guard.allow_seqscan):
  *	  plan_regression if an approved plan of the statement reached it
  *	  through an index, else new_seqscan if no approved plan of the
@@ -72,6 +72,8 @@ exempt_by_name(const char *name)
 	return strncmp(name, "pg_catalog.", 11) == 0 ||
 		strncmp(name, "information_schema.", 19) == 0 ||
 		strncmp(name, "pg_temp.", 8) == 0 ||
+		/* guard's own tables: read whole by pg_guard and the DBA */
+		strncmp(name, "guard.", 6) == 0 ||
 		allowed_by_setting(name);
 }
 

@@ -83,6 +83,22 @@ check_extension(PGconn *conn)
 }
 
 /*
+ * A time as the file writes it: UTC with microseconds, " BC" before year 1,
+ * infinity and -infinity as such (to_char gives NULL for them).
+ */
+#define EXPORT_TIME(col) \
+	"CASE WHEN NOT pg_catalog.isfinite(" col ") THEN " col "::text " \
+	"     ELSE pg_catalog.to_char(" col " AT TIME ZONE 'UTC', " \
+	"          'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') " \
+	"          || CASE WHEN " col " < '0001-01-01 00:00:00+00' THEN ' BC' ELSE '' END END"
+
+static void
+write_baseline(FILE *out, const void *arg)
+{
+	yaml_write_baseline(out, (const Baseline *) arg);
+}
+
+/*
  * pg_guard baseline export [-o FILE]: the database's guard.baseline, every
  * decision, times in UTC with microseconds.
  */
@@ -95,7 +111,6 @@ cmd_baseline_export(int argc, char **argv)
 	PGconn	   *conn;
 	PGresult   *res;
 	Baseline	b;
-	FILE	   *out = stdout;
 	int			i;
 
 	if (first < argc)
@@ -105,12 +120,11 @@ cmd_baseline_export(int argc, char **argv)
 	res = PQexec(conn,
 				 "SELECT query_hash, plan_hash, coalesce(fingerprint_rules, 1), status, note, "
 				 "       created_by, "
-				 "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
-				 "       to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+				 "       " EXPORT_TIME("created_at") ", " EXPORT_TIME("expires_at") ", "
 				 "       query_role, query, plan "
 				 "  FROM guard.baseline");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		pg_fatal_input("could not read guard.baseline: %s", PQerrorMessage(conn));
+		pg_fatal_input("could not read guard.baseline: %s", server_message(conn, res));
 	b.n = PQntuples(res);
 	b.entries = pg_malloc0_or_die(sizeof(BaselineEntry) * (b.n > 0 ? b.n : 1));
 	for (i = 0; i < b.n; i++)
@@ -133,11 +147,7 @@ cmd_baseline_export(int argc, char **argv)
 	PQfinish(conn);
 	baseline_sort(&b);
 
-	if (output != NULL && (out = fopen(output, "w")) == NULL)
-		pg_fatal_input("could not open file \"%s\" for writing: %m", output);
-	yaml_write_baseline(out, &b);
-	if (fflush(out) != 0 || ferror(out) || (out != stdout && fclose(out) != 0))
-		pg_fatal_input("could not write \"%s\": %m", output ? output : "stdout");
+	write_file_atomically(output, write_baseline, &b);
 	return EXIT_CLEAN;
 }
 
@@ -145,13 +155,13 @@ cmd_baseline_export(int argc, char **argv)
 static void
 import_failed(PGconn *conn, PGresult *res, const char *path, const BaselineEntry *e)
 {
-	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *msg = server_message(conn, res);
 
 	if (e != NULL)
 		fprintf(stderr, "%s: error: %s:%d:%d: the server refused the entry: %s\n",
-				progname, path, e->line, e->column, msg ? msg : PQerrorMessage(conn));
+				progname, path, e->line, e->column, msg);
 	else
-		fprintf(stderr, "%s: error: %s\n", progname, msg ? msg : PQerrorMessage(conn));
+		fprintf(stderr, "%s: error: the server refused the import: %s\n", progname, msg);
 	fprintf(stderr, "%s: nothing was imported\n", progname);
 	PQclear(PQexec(conn, "ROLLBACK"));
 	PQfinish(conn);
@@ -337,6 +347,9 @@ cmd_baseline_import(int argc, char **argv)
 	check_extension(conn);
 	exec_or_fail(conn, "BEGIN", path);
 	exec_or_fail(conn, "SET LOCAL search_path = pg_catalog, pg_temp", path);
+	/* the file's times mean one thing: UTC, ISO */
+	exec_or_fail(conn, "SET LOCAL timezone = 'UTC'", path);
+	exec_or_fail(conn, "SET LOCAL datestyle = 'ISO, YMD'", path);
 	exec_or_fail(conn, "LOCK TABLE guard.baseline IN SHARE ROW EXCLUSIVE MODE", path);
 	if (replace)
 		exec_or_fail(conn, "DELETE FROM guard.baseline", path);
@@ -346,36 +359,63 @@ cmd_baseline_import(int argc, char **argv)
 		res = insert_entries(conn, &b, 0, b.n);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		{
-			/* which entry: the server's message for it alone */
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			PGresult   *alone;
 			int			bad;
 
-			PQclear(res);
+			/*
+			 * Only a value the server refuses (classes 22 and 23) is some
+			 * entry's: then which, by the server's message for it alone.
+			 * A timeout, a read-only transaction or a missing privilege is
+			 * the import's.
+			 */
+			if (state == NULL || (strncmp(state, "22", 2) != 0 && strncmp(state, "23", 2) != 0))
+				import_failed(conn, res, path, NULL);
 			PQclear(PQexec(conn, "ROLLBACK TO SAVEPOINT import"));
 			bad = find_refused(conn, &b, 0, b.n);
-			res = insert_entries(conn, &b, bad, bad + 1);
-			import_failed(conn, res, path, &b.entries[bad]);
+			alone = insert_entries(conn, &b, bad, bad + 1);
+			if (PQresultStatus(alone) != PGRES_COMMAND_OK)
+				import_failed(conn, alone, path, &b.entries[bad]);
+			import_failed(conn, res, path, NULL);
 		}
 		PQclear(res);
 	}
 	exec_or_fail(conn, "COMMIT", path);
 	PQfinish(conn);
-	fprintf(stderr, "%s: imported %d decisions from \"%s\"%s\n", progname, b.n, path,
-			replace ? " (the others deleted)" : "");
+	fprintf(stderr, "%s: imported %d decision%s from \"%s\"%s\n", progname, b.n,
+			b.n == 1 ? "" : "s", path, replace ? " (the others deleted)" : "");
 	return EXIT_CLEAN;
 }
 
+/*
+ * first_line: the statement's first line as diff shows it: control
+ * characters written \xNN (an escape sequence in a statement must not
+ * rewrite the reviewer's terminal), cut at a character boundary.
+ */
 static const char *
 first_line(const char *s, char *buf, size_t size)
 {
-	size_t		n;
+	size_t		o = 0;
+	const unsigned char *p = (const unsigned char *) s;
 
 	if (s == NULL)
 		return "(no statement text)";
-	n = strcspn(s, "\n");
-	if (n >= size)
-		n = size - 4;
-	memcpy(buf, s, n);
-	strcpy(buf + n, n == strcspn(s, "\n") ? "" : "...");
+	for (; *p && *p != '\n' && o + 8 < size; p++)
+	{
+		if (*p < 0x20 || *p == 0x7f)
+			o += snprintf(buf + o, size - o, "\\x%02x", *p);
+		else
+			buf[o++] = (char) *p;
+	}
+	/* do not end inside a multibyte character */
+	if (*p && *p != '\n')
+		while (o > 0 && ((unsigned char) buf[o - 1] & 0xC0) == 0x80)
+			o--;
+	if (o > 0 && ((unsigned char) buf[o - 1] & 0xC0) == 0xC0 && *p && *p != '\n')
+		o--;
+	buf[o] = '\0';
+	if (*p)
+		strcat(buf, "...");
 	return buf;
 }
 
@@ -453,14 +493,28 @@ cmd_diff(int argc, char **argv)
 				   "(was rejected)" : "(was approved)");
 			changes++;
 		}
-		else if (cmp_text(old.entries[i].note, new.entries[j].note) != 0 ||
-				 cmp_text(old.entries[i].expires_at, new.entries[j].expires_at) != 0 ||
-				 cmp_text(old.entries[i].query, new.entries[j].query) != 0 ||
-				 cmp_text(old.entries[i].plan, new.entries[j].plan) != 0 ||
-				 old.entries[i].rules != new.entries[j].rules)
+		else
 		{
-			report("changes", &new.entries[j], "(note, expiry, rules or texts)");
-			changes++;
+			const BaselineEntry *a = &old.entries[i];
+			const BaselineEntry *z = &new.entries[j];
+			char		fields[256] = "";
+
+#define FIELD(cond, name) if (cond) strcat(fields, fields[0] ? ", " name : "(" name)
+			FIELD(cmp_text(a->note, z->note) != 0, "note");
+			FIELD(cmp_text(a->expires_at, z->expires_at) != 0, "expires_at");
+			FIELD(cmp_text(a->query_role, z->query_role) != 0, "query_role");
+			FIELD(cmp_text(a->created_by, z->created_by) != 0, "created_by");
+			FIELD(cmp_text(a->created_at, z->created_at) != 0, "created_at");
+			FIELD(a->rules != z->rules, "fingerprint_rules");
+			FIELD(cmp_text(a->query, z->query) != 0, "query");
+			FIELD(cmp_text(a->plan, z->plan) != 0, "plan");
+#undef FIELD
+			if (fields[0])
+			{
+				strcat(fields, ")");
+				report("changes", z, fields);
+				changes++;
+			}
 		}
 		i++;
 		j++;

@@ -35,8 +35,12 @@
 #include "pg_guard.h"
 #include "../textparams.h"
 
-/* the check's own queries, left out of what it judges */
-#define CHECK_TAG "/* pg_guard check */"
+/*
+ * The check's own queries, left out of what it judges: each names its first
+ * column pg_guard_check (a leading comment is not kept in the stored text
+ * on every major).
+ */
+#define CHECK_MARK "pg_guard_check"
 
 typedef enum Verdict
 {
@@ -140,7 +144,7 @@ split_lines(const char *s, char ***out)
 static long
 server_min_rows(PGconn *conn)
 {
-	PGresult   *res = PQexec(conn, CHECK_TAG " SELECT pg_catalog.current_setting('guard.seqscan_min_rows')");
+	PGresult   *res = PQexec(conn, "SELECT pg_catalog.current_setting('guard.seqscan_min_rows') AS " CHECK_MARK);
 	long		v = 10000;
 
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
@@ -630,7 +634,7 @@ plan_file_statements(PGconn *conn, const char *path, Observed **obs, int *n)
 	{
 		const char *values[1] = {stmts[i].text};
 		PGresult   *res = PQexecParams(conn,
-									   CHECK_TAG " SELECT query_hash, plan_hash, plan, "
+									   "SELECT query_hash AS " CHECK_MARK ", plan_hash, plan, "
 									   "       array_to_string(seqscans, E'\\n'), "
 									   "       array_to_string(seqscan_rows, E'\\n') "
 									   "  FROM guard.explain($1)",
@@ -848,11 +852,11 @@ cmd_check(int argc, char **argv)
 	min_rows = opts.min_rows >= 0 ? opts.min_rows :
 		cfg.min_rows >= 0 ? cfg.min_rows : server_min_rows(conn);
 	res = PQexec(conn,
-				 CHECK_TAG " SELECT query_hash, plan_hash, query, plan, "
+				 "SELECT query_hash AS " CHECK_MARK ", plan_hash, query, plan, "
 				 "       array_to_string(seqscans, E'\\n'), array_to_string(seqscan_rows, E'\\n') "
 				 "  FROM guard.plans "
 				 " WHERE database = pg_catalog.current_database() AND calls > 0 "
-				 "   AND (query IS NULL OR query NOT LIKE '%pg_guard check%')");
+				 "   AND (query IS NULL OR query NOT LIKE '%" CHECK_MARK "%')");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		pg_fatal_input("could not read guard.plans: %s", PQerrorMessage(conn));
 	n = PQntuples(res);

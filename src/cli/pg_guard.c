@@ -19,12 +19,18 @@
  */
 #include <getopt.h>
 #include <stdarg.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pg_guard.h"
 
 const char *progname = "pg_guard";
+
+/* a temporary file to remove if the program exits before renaming it */
+static const char *atexit_remove = NULL;
+
+static void usage(FILE *out);
 
 /* connection options, set by the commands' option parsing */
 static char *opt_dbname = NULL;
@@ -43,6 +49,7 @@ static const struct option command_options[] = {
 	{"format", required_argument, NULL, 'f'},
 	{"min-rows", required_argument, NULL, 'm'},
 	{"config", required_argument, NULL, 'c'},
+	{"help", no_argument, NULL, 'H'},
 	{NULL, 0, NULL, 0}
 };
 
@@ -59,10 +66,14 @@ parse_command_options(int argc, char **argv, const char *command, CommandOptions
 
 	o->min_rows = -1;
 	optind = 1;
+	argv[0] = (char *) progname;	/* getopt's messages name the program */
 	while ((c = getopt_long(argc, argv, "d:h:p:U:o:", command_options, NULL)) != -1)
 	{
 		switch (c)
 		{
+			case 'H':
+				usage(stdout);
+				exit(EXIT_CLEAN);
 			case 'd':
 				opt_dbname = optarg;
 				break;
@@ -179,6 +190,8 @@ pg_fatal_input(const char *fmt,...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	if (atexit_remove != NULL)
+		unlink(atexit_remove);
 	exit(EXIT_TROUBLE);
 }
 
@@ -203,6 +216,57 @@ pg_strdup_or_die(const char *s)
 }
 
 /*
+ * write_file_atomically: writer's output to path (stdout if NULL), through
+ * a temporary file renamed over path only once complete: a failed write
+ * never leaves a truncated file where the last good one was.
+ */
+void
+write_file_atomically(const char *path, void (*writer) (FILE *out, const void *arg),
+					  const void *arg)
+{
+	char		tmp[4096];
+	FILE	   *out;
+
+	if (path == NULL)
+	{
+		writer(stdout, arg);
+		if (fflush(stdout) != 0 || ferror(stdout))
+			pg_fatal_input("could not write to stdout: %m");
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int) getpid());
+	if ((out = fopen(tmp, "w")) == NULL)
+		pg_fatal_input("could not open file \"%s\" for writing: %m", tmp);
+	atexit_remove = tmp;
+	writer(out, arg);
+	if (fflush(out) != 0 || ferror(out) || fsync(fileno(out)) != 0 || fclose(out) != 0)
+		pg_fatal_input("could not write file \"%s\": %m", tmp);
+	if (rename(tmp, path) != 0)
+		pg_fatal_input("could not rename file \"%s\" to \"%s\": %m", tmp, path);
+	atexit_remove = NULL;
+}
+
+/*
+ * server_message: the primary message of res (else of conn's last error),
+ * without libpq's "ERROR:  " prefix and trailing newline.
+ */
+const char *
+server_message(PGconn *conn, const PGresult *res)
+{
+	static char buf[1024];
+	const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	size_t		len;
+
+	if (m == NULL)
+		m = PQerrorMessage(conn);
+	snprintf(buf, sizeof(buf), "%s", m);
+	len = strlen(buf);
+	while (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	return buf[0] ? buf : "unknown error";
+}
+
+/*
  * connect_database: a connection made from the options and the PG*
  * environment; -d may be a connection string, which the other options
  * then override, as in psql.
@@ -210,8 +274,8 @@ pg_strdup_or_die(const char *s)
 PGconn *
 connect_database(void)
 {
-	const char *keywords[6];
-	const char *values[6];
+	const char *keywords[7];
+	const char *values[7];
 	int			i = 0;
 	PGconn	   *conn;
 
@@ -225,12 +289,15 @@ connect_database(void)
 	values[i++] = opt_user;
 	keywords[i] = "fallback_application_name";
 	values[i++] = progname;
+	/* texts travel as UTF-8, whatever the environment says */
+	keywords[i] = "client_encoding";
+	values[i++] = "UTF8";
 	keywords[i] = NULL;
 	values[i] = NULL;
 	conn = PQconnectdbParams(keywords, values, 1);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 		pg_fatal_input("could not connect to the database: %s",
-					   conn ? PQerrorMessage(conn) : "out of memory");
+					   conn ? server_message(conn, NULL) : "out of memory");
 	return conn;
 }
 

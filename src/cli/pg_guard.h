@@ -34,9 +34,10 @@
 
 /* limits of what an input file may hold */
 #define MAX_INPUT_BYTES		(256 * 1024 * 1024)
-#define MAX_TEXT_BYTES		(64 * 1024)
-#define MAX_NOTE_BYTES		(8 * 1024)
-#define MAX_ENTRIES			1000000
+#define MAX_TEXT_BYTES		(1024 * 1024)	/* a query, a plan or a note */
+#define MAX_NAME_BYTES		4096	/* a relation name as a shape writes it */
+#define MAX_ENTRIES			200000
+#define MAX_DEPTH			8	/* of nested collections */
 
 /* The options of a command: which it takes, and their values */
 typedef struct CommandOptions
@@ -61,6 +62,9 @@ extern void pg_fatal_input(const char *fmt,...) __attribute__((format(printf, 1,
 extern void *pg_malloc0_or_die(size_t size);
 extern char *pg_strdup_or_die(const char *s);
 extern PGconn *connect_database(void);
+extern const char *server_message(PGconn *conn, const PGresult *res);
+extern void write_file_atomically(const char *path, void (*writer) (FILE *out, const void *arg),
+								  const void *arg);
 
 /* One decision of a baseline file, as text (NULL: null in the file) */
 typedef struct BaselineEntry

@@ -21,6 +21,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -66,10 +67,12 @@ emit_scalar(Writer *w, const char *value, yaml_scalar_style_t style)
 		emit(w, &ev);
 		return;
 	}
-	yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *) YAML_STR_TAG,
-								 (yaml_char_t *) value, (int) strlen(value),
-								 style == YAML_PLAIN_SCALAR_STYLE, style != YAML_PLAIN_SCALAR_STYLE,
-								 style);
+	if (!yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *) YAML_STR_TAG,
+									  (yaml_char_t *) value, (int) strlen(value),
+									  style == YAML_PLAIN_SCALAR_STYLE,
+									  style != YAML_PLAIN_SCALAR_STYLE, style))
+		pg_fatal_input("a text is not valid UTF-8 (the database's encoding is not UTF8?): %.60s",
+					   value);
 	emit(w, &ev);
 }
 
@@ -367,6 +370,14 @@ get_string(Reader *r, yaml_node_t *node, const char *key, bool nullable, size_t 
 {
 	if (node->type != YAML_SCALAR_NODE)
 		fail_at(r, node, "%s must be a string", key);
+	/* an explicit !!null must be a null; !!int is no string */
+	if (node->tag != NULL && strcmp((char *) node->tag, YAML_NULL_TAG) == 0 && !is_null(node))
+		fail_at(r, node, "%s: a !!null value must be null", key);
+	if (node->tag != NULL && strcmp((char *) node->tag, YAML_INT_TAG) == 0 &&
+		strcmp(key, "query_hash") != 0 && strcmp(key, "plan_hash") != 0 &&
+		strcmp(key, "fingerprint_rules") != 0 && strcmp(key, "version") != 0 &&
+		strcmp(key, "min_rows") != 0)
+		fail_at(r, node, "%s must be a string, not !!int", key);
 	if (is_null(node))
 	{
 		if (!nullable)
@@ -391,7 +402,7 @@ get_int64(Reader *r, yaml_node_t *node, const char *key)
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || (s[0] == '0' && s[1] != '\0') ||
-		(s[0] == '-' && s[1] == '0') || s[0] == '+')
+		(s[0] == '-' && s[1] == '0') || !(s[0] == '-' || isdigit((unsigned char) s[0])))
 		fail_at(r, node, "%s must be a 64-bit integer written in decimal", key);
 	held.pending = NULL;
 	free(s);
@@ -452,6 +463,61 @@ check_keys(Reader *r, yaml_node_t *map, const char *const *allowed,
 			fail_at(r, map, "missing key \"%s\"", required[i]);
 }
 
+/*
+ * check_time: a time as export writes it, or one a reader can only read
+ * one way: YYYY-MM-DD, optionally THH:MM:SS[.fraction] and a zone (Z or
+ * +HH[:MM]; none: UTC, as import runs in UTC), optionally " BC"; or
+ * infinity / -infinity.  Not "now", "tomorrow" or 01/02/2027, whose meaning
+ * depends on when, where and how the server reads them.
+ */
+static void
+check_time(Reader *r, yaml_node_t *entry, const char *key, const char *v)
+{
+	const char *p = v;
+	int			i;
+	bool		ok = true;
+
+	if (v == NULL || strcmp(v, "infinity") == 0 || strcmp(v, "-infinity") == 0)
+		return;
+	for (i = 0; i < 10 && ok; i++)
+		ok = (i == 4 || i == 7) ? p[i] == '-' : isdigit((unsigned char) p[i]);
+	p += 10;
+	if (ok && (*p == 'T' || *p == ' ') && isdigit((unsigned char) p[1]))
+	{
+		for (i = 1; i < 9 && ok; i++)
+			ok = (i == 3 || i == 6) ? p[i] == ':' : isdigit((unsigned char) p[i]);
+		p += 9;
+		if (ok && *p == '.')
+		{
+			p++;
+			ok = isdigit((unsigned char) *p);
+			while (isdigit((unsigned char) *p))
+				p++;
+		}
+		if (ok && *p == 'Z')
+			p++;
+		else if (ok && (*p == '+' || *p == '-'))
+		{
+			ok = isdigit((unsigned char) p[1]) && isdigit((unsigned char) p[2]);
+			p += 3;
+			if (ok && *p == ':')
+			{
+				ok = isdigit((unsigned char) p[1]) && isdigit((unsigned char) p[2]);
+				p += 3;
+			}
+		}
+	}
+	if (ok && strcmp(p, " BC") == 0)
+		p += 3;
+	if (!ok || *p != '\0')
+	{
+		yaml_node_t *v_node = lookup(r, entry, key);
+
+		fail_at(r, v_node ? v_node : entry,
+				"%s must be a time written YYYY-MM-DDTHH:MM:SS[.ffffff][Z|+HH:MM], or infinity", key);
+	}
+}
+
 static void
 read_entry(Reader *r, yaml_node_t *node, BaselineEntry *e)
 {
@@ -494,10 +560,12 @@ read_entry(Reader *r, yaml_node_t *node, BaselineEntry *e)
 		e->field = v == NULL ? NULL : \
 			get_string(r, node_at(r, (int) (v - r->doc.nodes.start) + 1, node), #field, true, (max)); \
 	} while (0)
-	OPTIONAL_TEXT(note, MAX_NOTE_BYTES);
+	OPTIONAL_TEXT(note, MAX_TEXT_BYTES);
 	OPTIONAL_TEXT(created_by, 63);
 	OPTIONAL_TEXT(created_at, 64);
 	OPTIONAL_TEXT(expires_at, 64);
+	check_time(r, node, "created_at", e->created_at);
+	check_time(r, node, "expires_at", e->expires_at);
 	OPTIONAL_TEXT(query_role, 63);
 	OPTIONAL_TEXT(query, MAX_TEXT_BYTES);
 	OPTIONAL_TEXT(plan, MAX_TEXT_BYTES);
@@ -512,10 +580,62 @@ read_entry(Reader *r, yaml_node_t *node, BaselineEntry *e)
 			fail_at(r, v, "%s must be a list", "seqscans");
 		for (item = v->data.sequence.items.start; item < v->data.sequence.items.top; item++)
 		{
-			held.pending = get_string(r, node_at(r, *item, v), "a seqscans item", false, 200);
+			held.pending = get_string(r, node_at(r, *item, v), "a seqscans item", false, MAX_NAME_BYTES);
 			free(held.pending);
 			held.pending = NULL;
 		}
+	}
+}
+
+/*
+ * check_structure: before the document is built (libyaml builds it whole,
+ * and deep nesting costs it quadratic time): no collection nested deeper
+ * than MAX_DEPTH, no more nodes than the largest file needs.
+ */
+static void
+check_structure(yaml_parser_t *parser, const char *path)
+{
+	yaml_event_t ev;
+	int			depth = 0;
+	long		nodes = 0;
+	bool		done = false;
+
+	while (!done)
+	{
+		if (!yaml_parser_parse(parser, &ev))
+			fail_input(path, parser->problem_mark.line, parser->problem_mark.column,
+					   parser->problem ? parser->problem : "malformed YAML", parser->context);
+		switch (ev.type)
+		{
+			case YAML_SEQUENCE_START_EVENT:
+			case YAML_MAPPING_START_EVENT:
+				if (++depth > MAX_DEPTH)
+				{
+					size_t		line = ev.start_mark.line;
+					size_t		column = ev.start_mark.column;
+
+					yaml_event_delete(&ev);
+					fail_input(path, line, column, "nested too deep", NULL);
+				}
+				nodes++;
+				break;
+			case YAML_SEQUENCE_END_EVENT:
+			case YAML_MAPPING_END_EVENT:
+				depth--;
+				break;
+			case YAML_SCALAR_EVENT:
+			case YAML_ALIAS_EVENT:
+				nodes++;
+				break;
+			case YAML_STREAM_END_EVENT:
+				done = true;
+				break;
+			default:
+				break;
+		}
+		yaml_event_delete(&ev);
+		if (nodes > 40L * MAX_ENTRIES)
+			fail_input(path, 0, 0, "too many values for a baseline or config file", NULL);
 	}
 }
 
@@ -536,8 +656,16 @@ load_document(Reader *r, const char *path, const char *what)
 
 	memset(r, 0, sizeof(*r));
 	r->path = path;
+	/* a FIFO or a device would be read without end (or block the open) */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		fail_input(path, 0, 0, "not a regular file", NULL);
 	if ((in = fopen(path, "rb")) == NULL)
-		pg_fatal_input("could not open file \"%s\" for reading: %m", path);
+	{
+		char		msg[256];
+
+		snprintf(msg, sizeof(msg), "could not open the file: %s", strerror(errno));
+		fail_input(path, 0, 0, msg, NULL);
+	}
 	held.in = in;
 	if (fstat(fileno(in), &st) != 0)
 		fail_input(path, 0, 0, "could not stat the file", NULL);
@@ -545,6 +673,14 @@ load_document(Reader *r, const char *path, const char *what)
 		fail_input(path, 0, 0, "not a regular file", NULL);
 	if (st.st_size > MAX_INPUT_BYTES)
 		fail_input(path, 0, 0, "file is too large (at most 256 MB)", NULL);
+	if (!yaml_parser_initialize(&parser))
+		fail_input(path, 0, 0, "out of memory", NULL);
+	held.parser = &parser;
+	yaml_parser_set_input_file(&parser, in);
+	check_structure(&parser, path);
+	yaml_parser_delete(&parser);
+	held.parser = NULL;
+	rewind(in);
 	if (!yaml_parser_initialize(&parser))
 		fail_input(path, 0, 0, "out of memory", NULL);
 	held.parser = &parser;
@@ -697,7 +833,7 @@ read_names(Reader *r, yaml_node_t *list, const char *key, char ***out)
 	{
 		yaml_node_t *v = node_at(r, *item, list);
 
-		(*out)[n] = get_string(r, v, key, false, 200);
+		(*out)[n] = get_string(r, v, key, false, MAX_NAME_BYTES);
 		if (strchr((*out)[n], '.') == NULL)
 		{
 			held.pending = (*out)[n];
@@ -816,7 +952,7 @@ yaml_read_check_config(const char *path, CheckConfig *c)
 								   "owner", false, 200);
 			f = lookup(&r, rule, "reason");
 			ir->reason = get_string(&r, node_at(&r, (int) (f - r.doc.nodes.start) + 1, rule),
-									"reason", false, MAX_NOTE_BYTES);
+									"reason", false, MAX_TEXT_BYTES);
 			f = lookup(&r, rule, "expires");
 			ir->expires = get_string(&r, node_at(&r, (int) (f - r.doc.nodes.start) + 1, rule),
 									 "expires", false, 16);

@@ -120,9 +120,9 @@ my %bad = (
 	'a missing key' => [ qq{format: guard-baseline\nversion: 1\nentries:\n  - query_hash: "1"\n    plan_hash: "2"\n    status: approved\n}, qr/:4:5: missing key "fingerprint_rules"/ ],
 	'an alias' => [ qq{format: guard-baseline\nversion: 1\nentries:\n  - &e\n    query_hash: "1"\n    plan_hash: "2"\n    fingerprint_rules: 2\n    status: approved\n  - *e\n}, qr/anchors and aliases are not allowed/ ],
 	'a tag' => [ qq{format: guard-baseline\nversion: 1\nentries:\n  - query_hash: !!binary "MQ=="\n    plan_hash: "2"\n    fingerprint_rules: 2\n    status: approved\n}, qr/:4:17: tag .* is not allowed/ ],
-	'an oversized note' => [ qq{format: guard-baseline\nversion: 1\nentries:\n  - query_hash: "1"\n    plan_hash: "2"\n    fingerprint_rules: 2\n    status: approved\n    note: "} . ('x' x 9000) . qq{"\n}, qr/:8:11: note is too long/ ],
+	'an oversized note' => [ qq{format: guard-baseline\nversion: 1\nentries:\n  - query_hash: "1"\n    plan_hash: "2"\n    fingerprint_rules: 2\n    status: approved\n    note: "} . ('x' x 1100000) . qq{"\n}, qr/:8:11: note is too long/ ],
 	'two documents' => [ qq{format: guard-baseline\nversion: 1\nentries: []\n---\nformat: guard-baseline\n}, qr/:5:1: a baseline file holds one YAML document/ ],
-	'a value the server refuses' => [ qq{format: guard-baseline\nversion: 1\nentries:\n$good_entry  - query_hash: "3"\n    plan_hash: "4"\n    fingerprint_rules: 2\n    status: approved\n    created_at: "yesterday-ish"\n}, qr/:8:5: the server refused the entry: invalid input syntax for type timestamp with time zone/ ],
+	'a value the server refuses' => [ qq{format: guard-baseline\nversion: 1\nentries:\n$good_entry  - query_hash: "3"\n    plan_hash: "4"\n    fingerprint_rules: 2\n    status: approved\n    created_at: "2026-13-45T00:00:00Z"\n}, qr/:8:5: the server refused the entry: date\/time field value out of range/ ],
 );
 for my $case (sort keys %bad)
 {
@@ -140,7 +140,7 @@ for my $case (sort keys %bad)
 }
 ($ret, undef, $err) = run_pg_guard('baseline', 'import', '-d', 'other', "$dir/missing.yaml");
 is($ret, 2, 'a missing file exits 2');
-like($err, qr/could not open file/, 'and says so');
+like($err, qr/missing.yaml:1:1: could not open the file: No such file or directory\n.*nothing was read/, 'and says so');
 
 # --replace: the table becomes exactly the file
 ($ret, undef, $err) = run_pg_guard('baseline', 'import', '-d', 'other', '--replace', $a);
@@ -169,6 +169,85 @@ like($out, qr/^approves\s+-?\d+ -?\d+  SELECT count\(\*\) FROM big WHERE v < \$1
 like($out, qr/^drops\s+-?\d+ -?\d+  SELECT v FROM big WHERE id = \$1  approved$/m, 'a dropped approval');
 ($ret, undef, $err) = run_pg_guard('diff', $a);
 is($ret, 2, 'diff with one file is a usage error');
+
+# found by review: texts and times that must come back as they were
+$node->safe_psql('other', q{
+	TRUNCATE guard.baseline;
+	INSERT INTO guard.baseline (query_hash, plan_hash, status, created_by, created_at, expires_at,
+	                            fingerprint_rules, query_role, note, query)
+	VALUES (21, 22, 'rejected', 'x', '0044-03-15 12:00:00+00 BC', '-infinity', 2, 'app', repeat('n', 9000), 'SELECT 21'),
+	       (23, 24, 'approved', 'x', 'infinity', NULL, 2, NULL, 'café ☕', E'SELECT 23 -- \x1b[2K'),
+	       (25, 26, 'approved', 'x', '2026-01-02 03:04:05+00', NULL, 2, NULL, NULL, 'SELECT 25');
+});
+my $c = "$dir/c.yaml";
+($ret, undef, $err) = run_pg_guard('baseline', 'export', '-d', 'other', '-o', $c);
+is($ret, 0, 'export of BC, infinite times, a 9 kB note') or diag $err;
+like(slurp_file($c), qr/created_at: "0044-03-15T12:00:00\.000000Z BC"\n  expires_at: "-infinity"/,
+	'a BC time and -infinity are written as such');
+{
+	local $ENV{PGCLIENTENCODING} = 'LATIN1';
+	local $ENV{PGTZ} = 'America/New_York';
+	local $ENV{PGDATESTYLE} = 'SQL, DMY';
+	($ret, undef, $err) = run_pg_guard('baseline', 'import', '-d', 'other', '--replace', $c);
+	is($ret, 0, 'import under another client encoding, time zone and date style') or diag $err;
+	my $c2 = "$dir/c2.yaml";
+	($ret, undef, $err) = run_pg_guard('baseline', 'export', '-d', 'other', '-o', $c2);
+	is(slurp_file($c2), slurp_file($c), 'and the round trip is byte-identical');
+}
+is($node->safe_psql('other', q{SELECT note FROM guard.baseline WHERE query_hash = 23}), 'café ☕',
+	'non-ASCII text is stored as it was');
+my $hand = "$dir/hand.yaml";
+open(my $hf, '>', $hand) or die;
+print $hf qq{format: guard-baseline\nversion: 1\nentries:\n  - query_hash: "31"\n    plan_hash: "32"\n    fingerprint_rules: 2\n    status: approved\n    created_at: "2026-01-02 03:04:05"\n};
+close $hf;
+{
+	local $ENV{PGTZ} = 'Asia/Tokyo';
+	($ret, undef, $err) = run_pg_guard('baseline', 'import', '-d', 'other', $hand);
+	is($ret, 0, 'a time without zone imports') or diag $err;
+}
+is($node->safe_psql('other', q{SELECT created_at AT TIME ZONE 'UTC' FROM guard.baseline WHERE query_hash = 31}),
+	'2026-01-02 03:04:05', 'as UTC, whatever the importing environment');
+for my $t ('tomorrow', '01/02/2027', '2027-01-01 10:00:00 Europe/Paris')
+{
+	open($hf, '>', $hand) or die;
+	print $hf qq{format: guard-baseline\nversion: 1\nentries:\n  - query_hash: "31"\n    plan_hash: "32"\n    fingerprint_rules: 2\n    status: approved\n    expires_at: "$t"\n};
+	close $hf;
+	($ret, undef, $err) = run_pg_guard('baseline', 'import', '-d', 'other', $hand);
+	is($ret, 2, "the time \"$t\" is refused");
+	like($err, qr/:8:17: expires_at must be a time written YYYY-MM-DD/, "$t: with its place");
+}
+# nesting and non-regular files are refused before they cost anything
+open($hf, '>', $hand) or die;
+print $hf "format: guard-baseline\nversion: 1\nentries: " . ('[' x 50000) . (']' x 50000) . "\n";
+close $hf;
+($ret, undef, $err) = run_pg_guard('baseline', 'import', '-d', 'other', $hand);
+is($ret, 2, 'deep nesting is refused');
+like($err, qr/:3:\d+: nested too deep/, 'and says so');
+($ret, undef, $err) = run_pg_guard('baseline', 'import', '-d', 'other', '/dev/zero');
+is($ret, 2, 'a device is refused');
+like($err, qr/not a regular file/, 'as not a regular file');
+# diff names every changed field, and writes control characters as \xNN
+my $d1 = "$dir/d1.yaml";
+my $d2 = "$dir/d2.yaml";
+run_pg_guard('baseline', 'export', '-d', 'other', '-o', $d1);
+$node->safe_psql('other', q{UPDATE guard.baseline SET query_role = 'postgres', created_by = 'y' WHERE query_hash = 23});
+run_pg_guard('baseline', 'export', '-d', 'other', '-o', $d2);
+($ret, $out) = run_pg_guard('diff', $d1, $d2);
+is($ret, 1, 'a changed query_role is a change');
+is($out, "changes   23 24  SELECT 23 -- \\x1b[2K  (query_role, created_by)\n",
+	'diff names the fields and escapes the control character');
+# in block mode, guard's own tables are read whole without a block
+$node->safe_psql('other', q{
+	INSERT INTO guard.baseline (query_hash, plan_hash, status, created_by, fingerprint_rules)
+	SELECT g, g, 'approved', 'x', 2 FROM generate_series(1000, 21000) g;
+	ANALYZE guard.baseline;
+	ALTER DATABASE other SET guard.mode = block;
+});
+($ret, undef, $err) = run_pg_guard('baseline', 'export', '-d', 'other', '-o', $d2);
+is($ret, 0, 'export of 20 000 decisions in block mode') or diag $err;
+($ret, undef, $err) = run_pg_guard('baseline', 'import', '-d', 'other', '--replace', $d1);
+is($ret, 0, 'import --replace in block mode') or diag $err;
+$node->safe_psql('other', q{ALTER DATABASE other RESET guard.mode});
 
 # an extension older than 0.5 is refused with the reason
 $node->safe_psql('postgres', q{CREATE DATABASE old; });
