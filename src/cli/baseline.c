@@ -178,49 +178,26 @@ exec_or_fail(PGconn *conn, const char *sql, const char *path)
 	PQclear(res);
 }
 
-/* A growing string */
-typedef struct Buf
-{
-	char	   *data;
-	size_t		len;
-	size_t		size;
-} Buf;
-
-static void
-buf_put(Buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->size)
-	{
-		b->size = (b->len + n + 1) * 2;
-		b->data = realloc(b->data, b->size);
-		if (b->data == NULL)
-			pg_fatal_input("out of memory");
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
 /* one element of a text[] literal: NULL, or double-quoted with escapes */
 static void
-array_element(Buf *b, const char *v)
+array_element(GrowBuf *b, const char *v)
 {
 	const char *p;
 
-	buf_put(b, b->len > 1 ? "," : "", b->len > 1 ? 1 : 0);
+	growbuf_put(b, b->len > 1 ? "," : "", b->len > 1 ? 1 : 0);
 	if (v == NULL)
 	{
-		buf_put(b, "NULL", 4);
+		growbuf_put(b, "NULL", 4);
 		return;
 	}
-	buf_put(b, "\"", 1);
+	growbuf_put(b, "\"", 1);
 	for (p = v; *p; p++)
 	{
 		if (*p == '"' || *p == '\\')
-			buf_put(b, "\\", 1);
-		buf_put(b, p, 1);
+			growbuf_put(b, "\\", 1);
+		growbuf_put(b, p, 1);
 	}
-	buf_put(b, "\"", 1);
+	growbuf_put(b, "\"", 1);
 }
 
 #define IMPORT_COLUMNS 11
@@ -249,7 +226,7 @@ insert_entries(PGconn *conn, const Baseline *bl, int from, int to)
 	"  note = excluded.note, created_by = excluded.created_by, "
 	"  created_at = excluded.created_at, expires_at = excluded.expires_at, "
 	"  query_role = excluded.query_role, query = excluded.query, plan = excluded.plan";
-	Buf			cols[IMPORT_COLUMNS];
+	GrowBuf		cols[IMPORT_COLUMNS];
 	const char *values[IMPORT_COLUMNS];
 	PGresult   *res;
 	int			i;
@@ -257,7 +234,7 @@ insert_entries(PGconn *conn, const Baseline *bl, int from, int to)
 
 	memset(cols, 0, sizeof(cols));
 	for (c = 0; c < IMPORT_COLUMNS; c++)
-		buf_put(&cols[c], "{", 1);
+		growbuf_put(&cols[c], "{", 1);
 	for (i = from; i < to; i++)
 	{
 		const BaselineEntry *e = &bl->entries[i];
@@ -282,7 +259,7 @@ insert_entries(PGconn *conn, const Baseline *bl, int from, int to)
 	}
 	for (c = 0; c < IMPORT_COLUMNS; c++)
 	{
-		buf_put(&cols[c], "}", 1);
+		growbuf_put(&cols[c], "}", 1);
 		values[c] = cols[c].data;
 	}
 	res = PQexecParams(conn, insert, IMPORT_COLUMNS, NULL, values, NULL, NULL, 0);

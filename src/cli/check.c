@@ -75,45 +75,20 @@ typedef struct Observed
 	int			line;
 } Observed;
 
-/* a growing text, for texts made of parts */
-typedef struct Text
-{
-	char	   *data;
-	size_t		len;
-	size_t		size;
-} Text;
-
 static void
-put(void *ctx, const char *s, size_t n)
+puts_text(GrowBuf *t, const char *s)
 {
-	Text	   *t = ctx;
-
-	if (t->len + n + 1 > t->size)
-	{
-		t->size = (t->len + n + 1) * 2;
-		t->data = realloc(t->data, t->size);
-		if (t->data == NULL)
-			pg_fatal_input("out of memory");
-	}
-	memcpy(t->data + t->len, s, n);
-	t->len += n;
-	t->data[t->len] = '\0';
-}
-
-static void
-puts_text(Text *t, const char *s)
-{
-	put(t, s, strlen(s));
+	growbuf_put(t, s, strlen(s));
 }
 
 /* the text of a statement up to its $n numbering (malloc'd) */
 static char *
 unnumbered(const char *query)
 {
-	Text		t = {0};
+	GrowBuf		t = {0};
 
-	put(&t, "", 0);
-	guard_params_unnumbered(query, put, &t);
+	growbuf_put(&t, "", 0);
+	guard_params_unnumbered(query, growbuf_put, &t);
 	return t.data;
 }
 
@@ -139,6 +114,29 @@ split_lines(const char *s, char ***out)
 		p = eol ? eol + 1 : NULL;
 	}
 	return n;
+}
+
+/*
+ * fill_observed: hashes (columns 0, 1), plan, seqscans and their rows
+ * (columns plan_col .. plan_col + 2) of result row r.
+ */
+static void
+fill_observed(Observed *o, PGresult *res, int r, int plan_col)
+{
+	char	  **rows;
+	int			nrows;
+	int			j;
+
+	o->query_hash = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+	o->plan_hash = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+	o->plan = PQgetisnull(res, r, plan_col) ? NULL :
+		pg_strdup_or_die(PQgetvalue(res, r, plan_col));
+	o->nseqscans = split_lines(PQgetvalue(res, r, plan_col + 1), &o->seqscans);
+	nrows = split_lines(PQgetvalue(res, r, plan_col + 2), &rows);
+	o->rows = pg_malloc0_or_die(sizeof(long long) * (o->nseqscans + 1));
+	for (j = 0; j < o->nseqscans && j < nrows; j++)
+		o->rows[j] = strtoll(rows[j], NULL, 10);
+	free_names(rows, nrows);
 }
 
 static long
@@ -259,7 +257,7 @@ judge(Observed *o, const Baseline *b, int *stmt, int nstmt, long min_rows,
 }
 
 static void
-first_line(Text *t, const char *s)
+first_line(GrowBuf *t, const char *s)
 {
 	size_t		n = s ? strcspn(s, "\n") : 0;
 
@@ -268,7 +266,7 @@ first_line(Text *t, const char *s)
 		puts_text(t, "(no statement text)");
 		return;
 	}
-	put(t, s, n);
+	growbuf_put(t, s, n);
 	if (s[n])
 		puts_text(t, " ...");
 }
@@ -293,11 +291,11 @@ report_text(FILE *out, Observed *obs, int n, const char *baseline, int counts[NV
 		for (i = 0; i < n; i++)
 		{
 			Observed   *o = &obs[i];
-			Text		t = {0};
+			GrowBuf		t = {0};
 
 			if ((pass == 0) != (o->verdict == V_REGRESSION))
 				continue;
-			put(&t, "", 0);
+			growbuf_put(&t, "", 0);
 			first_line(&t, o->query);
 			fprintf(out, "%-10s %" PRId64 " %" PRId64 "  %s\n", verdict_names[o->verdict],
 					o->query_hash, o->plan_hash, t.data);
@@ -443,9 +441,9 @@ report_junit(FILE *out, Observed *obs, int n, const char *baseline, int counts[N
 	for (i = 0; i < n; i++)
 	{
 		Observed   *o = &obs[i];
-		Text		t = {0};
+		GrowBuf		t = {0};
 
-		put(&t, "", 0);
+		growbuf_put(&t, "", 0);
 		first_line(&t, o->query);
 		fputs("  <testcase classname=\"guard.", out);
 		fputs(verdict_names[o->verdict], out);
@@ -656,25 +654,14 @@ plan_file_statements(PGconn *conn, const char *path, Observed **obs, int *n)
 		for (r = 0; r < PQntuples(res); r++)
 		{
 			Observed   *o;
-			char	  **rows;
-			int			nrows;
-			int			j;
 
 			*obs = realloc(*obs, sizeof(Observed) * (*n + 1));
 			if (*obs == NULL)
 				pg_fatal_input("out of memory");
 			o = &(*obs)[(*n)++];
 			memset(o, 0, sizeof(*o));
-			o->query_hash = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-			o->plan_hash = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+			fill_observed(o, res, r, 2);
 			o->query = pg_strdup_or_die(stmts[i].text);
-			o->plan = PQgetisnull(res, r, 2) ? NULL : pg_strdup_or_die(PQgetvalue(res, r, 2));
-			o->nseqscans = split_lines(PQgetvalue(res, r, 3), &o->seqscans);
-			nrows = split_lines(PQgetvalue(res, r, 4), &rows);
-			o->rows = pg_malloc0_or_die(sizeof(long long) * (o->nseqscans + 1));
-			for (j = 0; j < o->nseqscans && j < nrows; j++)
-				o->rows[j] = strtoll(rows[j], NULL, 10);
-			free_names(rows, nrows);
 			o->file = path;
 			o->line = stmts[i].line;
 		}
@@ -715,11 +702,11 @@ report_github(FILE *out, Observed *obs, int n, const char *baseline, int counts[
 	for (i = 0; i < n; i++)
 	{
 		Observed   *o = &obs[i];
-		Text		t = {0};
+		GrowBuf		t = {0};
 
 		if (o->verdict != V_REGRESSION && o->verdict != V_IGNORED)
 			continue;
-		put(&t, "", 0);
+		growbuf_put(&t, "", 0);
 		first_line(&t, o->query);
 		fputs(o->verdict == V_REGRESSION ? "::error " : "::warning ", out);
 		if (o->file != NULL)
@@ -865,21 +852,11 @@ cmd_check(int argc, char **argv)
 	for (i = 0; i < n; i++)
 	{
 		Observed   *o = &obs[i];
-		char	  **rows;
-		int			nrows;
 		int			nstmt = 0;
 		char	   *oc;
 
-		o->query_hash = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		o->plan_hash = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		fill_observed(o, res, i, 3);
 		o->query = PQgetisnull(res, i, 2) ? NULL : pg_strdup_or_die(PQgetvalue(res, i, 2));
-		o->plan = PQgetisnull(res, i, 3) ? NULL : pg_strdup_or_die(PQgetvalue(res, i, 3));
-		o->nseqscans = split_lines(PQgetvalue(res, i, 4), &o->seqscans);
-		nrows = split_lines(PQgetvalue(res, i, 5), &rows);
-		o->rows = pg_malloc0_or_die(sizeof(long long) * (o->nseqscans + 1));
-		for (j = 0; j < o->nseqscans && j < nrows; j++)
-			o->rows[j] = strtoll(rows[j], NULL, 10);
-		free_names(rows, nrows);
 
 		/* the statement's entries: the same query_hash, or the same text */
 		oc = o->query ? unnumbered(o->query) : NULL;

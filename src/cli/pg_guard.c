@@ -195,6 +195,24 @@ pg_fatal_input(const char *fmt,...)
 	exit(EXIT_TROUBLE);
 }
 
+/* growbuf_put: append n bytes of s to the GrowBuf buf (a textparams.h callback) */
+void
+growbuf_put(void *buf, const char *s, size_t n)
+{
+	GrowBuf    *b = buf;
+
+	if (b->len + n + 1 > b->size)
+	{
+		b->size = (b->len + n + 1) * 2;
+		b->data = realloc(b->data, b->size);
+		if (b->data == NULL)
+			pg_fatal_input("out of memory");
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
 void *
 pg_malloc0_or_die(size_t size)
 {

@@ -53,8 +53,17 @@ typedef struct CommandOptions
 	long		min_rows;		/* -1: the server's guard.seqscan_min_rows */
 } CommandOptions;
 
+/* A growing string (malloc'd, always NUL-terminated once written to) */
+typedef struct GrowBuf
+{
+	char	   *data;
+	size_t		len;
+	size_t		size;
+} GrowBuf;
+
 /* pg_guard.c */
 extern const char *progname;
+extern void growbuf_put(void *buf, const char *s, size_t n);
 extern int	parse_command_options(int argc, char **argv, const char *command,
 								  CommandOptions *o);
 extern void pg_fatal_usage(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));

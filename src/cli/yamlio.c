@@ -588,6 +588,36 @@ read_entry(Reader *r, yaml_node_t *node, BaselineEntry *e)
 }
 
 /*
+ * read_header: the file's format (which must be format_name) and version
+ * (which must be 1, the only one this pg_guard reads).
+ */
+static void
+read_header(Reader *r, yaml_node_t *root, const char *format_name)
+{
+	yaml_node_t *v = lookup(r, root, "format");
+	char	   *format;
+	int64_t		version;
+	char		buf[64];
+
+	format = get_string(r, node_at(r, (int) (v - r->doc.nodes.start) + 1, root), "format", false, 64);
+	held.pending = format;
+	if (strcmp(format, format_name) != 0)
+	{
+		snprintf(buf, sizeof(buf), "format must be \"%s\", not \"%%s\"", format_name);
+		fail_at(r, v, buf, format);
+	}
+	held.pending = NULL;
+	free(format);
+	v = lookup(r, root, "version");
+	version = get_int64(r, node_at(r, (int) (v - r->doc.nodes.start) + 1, root), "version");
+	if (version != 1)
+	{
+		snprintf(buf, sizeof(buf), "%lld", (long long) version);
+		fail_at(r, v, "unknown version %s (this pg_guard reads version 1)", buf);
+	}
+}
+
+/*
  * check_structure: before the document is built (libyaml builds it whole,
  * and deep nesting costs it quadratic time): no collection nested deeper
  * than MAX_DEPTH, no more nodes than the largest file needs.
@@ -742,8 +772,6 @@ yaml_read_baseline(const char *path, Baseline *b)
 	yaml_node_t *entries;
 	yaml_node_item_t *item;
 	BaselineEntry **order;
-	char	   *format;
-	int64_t		version;
 	int			i;
 
 	memset(&held, 0, sizeof(held));
@@ -755,22 +783,7 @@ yaml_read_baseline(const char *path, Baseline *b)
 		fail_at(&r, root, "%s", "a baseline file is a mapping with format, version and entries");
 	check_keys(&r, root, top_allowed, top_allowed, "the file");
 
-	v = lookup(&r, root, "format");
-	format = get_string(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root), "format", false, 64);
-	held.pending = format;
-	if (strcmp(format, FORMAT_NAME) != 0)
-		fail_at(&r, v, "format must be \"" FORMAT_NAME "\", not \"%s\"", format);
-	held.pending = NULL;
-	free(format);
-	v = lookup(&r, root, "version");
-	version = get_int64(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root), "version");
-	if (version != FORMAT_VERSION)
-	{
-		char		buf[32];
-
-		snprintf(buf, sizeof(buf), "%lld", (long long) version);
-		fail_at(&r, v, "unknown version %s (this pg_guard reads version 1)", buf);
-	}
+	read_header(&r, root, FORMAT_NAME);
 	v = lookup(&r, root, "entries");
 	entries = node_at(&r, (int) (v - r.doc.nodes.start) + 1, root);
 	if (is_null(entries))
@@ -877,7 +890,6 @@ yaml_read_check_config(const char *path, CheckConfig *c)
 	Reader		r;
 	yaml_node_t *root;
 	yaml_node_t *v;
-	char	   *format;
 	char		today[16];
 	time_t		now = time(NULL);
 	struct tm	tm;
@@ -892,16 +904,7 @@ yaml_read_check_config(const char *path, CheckConfig *c)
 		fail_at(&r, root, "%s", "a config file is a mapping with format and version");
 	check_keys(&r, root, top, top_required, "the file");
 
-	v = lookup(&r, root, "format");
-	format = get_string(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root), "format", false, 64);
-	held.pending = format;
-	if (strcmp(format, CONFIG_FORMAT) != 0)
-		fail_at(&r, v, "format must be \"" CONFIG_FORMAT "\", not \"%s\"", format);
-	held.pending = NULL;
-	free(format);
-	v = lookup(&r, root, "version");
-	if (get_int64(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root), "version") != 1)
-		fail_at(&r, v, "%s", "unknown version (this pg_guard reads version 1)");
+	read_header(&r, root, CONFIG_FORMAT);
 
 	if ((v = lookup(&r, root, "min_rows")) != NULL)
 	{
