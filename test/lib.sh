@@ -18,7 +18,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 guard_deps() {
 	[ "$(id -u)" = 0 ] || { echo "run this as root (it installs packages and guard)" >&2; exit 1; }
 	local pkgs=(postgresql-15 postgresql-server-dev-15 postgresql-client-15
-		libipc-run-perl make gcc libyaml-dev python3-yaml "$@")
+		libipc-run-perl make gcc libyaml-dev python3-yaml chromium "$@")
 	local missing=()
 	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -71,6 +71,7 @@ typedef struct Observed
 	const char *relation;		/* the large relation of a regression */
 	long long	relation_rows;
 	const BaselineEntry *baseline;	/* the approved plan it replaced, if any */
+	bool		sibling;		/* ... found as the statement it most likely replaced */
 	const char *file;			/* from a SQL file: where (else NULL) */
 	int			line;
 } Observed;
@@ -90,6 +91,68 @@ unnumbered(const char *query)
 	growbuf_put(&t, "", 0);
 	guard_params_unnumbered(query, growbuf_put, &t);
 	return t.data;
+}
+
+/*
+ * without_parens: text up to $n numbering, without parentheses and with
+ * blanks collapsed: two statements equal so differ only in how they are
+ * parenthesized (the release that lost a pair of parentheses).
+ */
+static char *
+without_parens(const char *query)
+{
+	char	   *u = unnumbered(query);
+	char	   *p;
+	char	   *q = u;
+	bool		blank = false;
+
+	for (p = u; *p; p++)
+	{
+		if (*p == '(' || *p == ')')
+			continue;
+		if (isspace((unsigned char) *p))
+		{
+			blank = true;
+			continue;
+		}
+		if (blank && q > u)
+			*q++ = ' ';
+		blank = false;
+		*q++ = *p;
+	}
+	*q = '\0';
+	return u;
+}
+
+/*
+ * find_sibling: for a statement new to the baseline, the approved
+ * statement it most likely replaced: one whose text differs only in
+ * parentheses (the lost-parentheses release); NULL if none.
+ */
+static const BaselineEntry *
+find_sibling(const Observed *o, const Baseline *b)
+{
+	char	   *mine;
+	const BaselineEntry *found = NULL;
+	int			i;
+
+	if (o->query == NULL)
+		return NULL;
+	mine = without_parens(o->query);
+	for (i = 0; i < b->n && found == NULL; i++)
+	{
+		const BaselineEntry *e = &b->entries[i];
+		char	   *theirs;
+
+		if (e->query == NULL || strcmp(e->status, "approved") != 0)
+			continue;
+		theirs = without_parens(e->query);
+		if (strcmp(mine, theirs) == 0)
+			found = e;
+		free(theirs);
+	}
+	free(mine);
+	return found;
 }
 
 /* split a newline-separated list (array_to_string) */
@@ -238,11 +301,13 @@ judge(Observed *o, const Baseline *b, int *stmt, int nstmt, long min_rows,
 		o->verdict = V_REGRESSION;
 		o->relation = o->seqscans[k];
 		o->relation_rows = o->rows[k];
+		if (o->baseline == NULL && (o->baseline = find_sibling(o, b)) != NULL)
+			o->sibling = true;
 		if (must_not && o->rows[k] < min_rows)
 			snprintf(buf, sizeof(buf),
 					 "reads %s (about %lld rows) sequentially, which the config says must never be",
 					 o->relation, o->relation_rows);
-		else if (o->baseline != NULL)
+		else if (o->baseline != NULL && !o->sibling)
 			snprintf(buf, sizeof(buf),
 					 "a new sequential scan of %s (about %lld rows), which the approved plan reads otherwise",
 					 o->relation, o->relation_rows);
@@ -250,6 +315,15 @@ judge(Observed *o, const Baseline *b, int *stmt, int nstmt, long min_rows,
 			snprintf(buf, sizeof(buf),
 					 "a statement new to the baseline reads %s (about %lld rows) sequentially",
 					 o->relation, o->relation_rows);
+		if (o->sibling)
+		{
+			char		more[sizeof(buf)];
+
+			snprintf(more, sizeof(more),
+					 "%s; it differs from an approved statement only in parentheses (query_hash %" PRId64 "): a lost pair of parentheses?",
+					 buf, o->baseline->query_hash);
+			strcpy(buf, more);
+		}
 		o->reason = pg_strdup_or_die(buf);
 		return;
 	}
@@ -427,6 +501,112 @@ xml_string(FILE *out, const char *s)
 		else
 			fputc(*p, out);
 	}
+}
+
+/* text for HTML: < > & " escaped */
+static void
+html_string(FILE *out, const char *s)
+{
+	for (; s && *s; s++)
+	{
+		if (*s == '<')
+			fputs("&lt;", out);
+		else if (*s == '>')
+			fputs("&gt;", out);
+		else if (*s == '&')
+			fputs("&amp;", out);
+		else if (*s == '"')
+			fputs("&quot;", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+/*
+ * HTML: one self-contained page (no script, no external resource): the
+ * counts, each regression with its reason and the plan now beside the
+ * approved plan, then a table of every statement.
+ */
+static void
+report_html(FILE *out, Observed *obs, int n, const char *baseline, int counts[NVERDICTS])
+{
+	int			i;
+
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+		  "<title>pg_guard check</title>\n<style>\n"
+		  "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\n"
+		  "h1{font-size:1.4em}h2{font-size:1.1em;margin-top:2em}\n"
+		  ".counts span{display:inline-block;margin-right:1.5em}\n"
+		  ".v{font-weight:bold;padding:0 .4em;border-radius:3px}\n"
+		  ".regression{background:#fdd;color:#900}.ignored{background:#ffe9b3;color:#7a5300}\n"
+		  ".new{background:#def;color:#035}.changed{background:#eef;color:#336}"
+		  ".unchanged{background:#dfd;color:#060}\n"
+		  ".finding{border:1px solid #e0b4b4;border-radius:6px;padding:1em;margin:1em 0}\n"
+		  ".side{display:grid;grid-template-columns:1fr 1fr;gap:1em}\n"
+		  "pre{background:#f6f6f6;padding:.6em;overflow-x:auto;margin:.3em 0}\n"
+		  "table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:.3em .6em;"
+		  "text-align:left;vertical-align:top}\n"
+		  "</style></head><body>\n<h1>pg_guard check</h1>\n<p>Baseline: <code>", out);
+	html_string(out, baseline);
+	fprintf(out, "</code></p>\n<p class=\"counts\"><span>%d statements</span>"
+			"<span class=\"v unchanged\">%d unchanged</span><span class=\"v changed\">%d changed</span>"
+			"<span class=\"v new\">%d new</span><span class=\"v regression\">%d regressions</span>"
+			"<span class=\"v ignored\">%d ignored</span></p>\n",
+			n, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW], counts[V_REGRESSION],
+			counts[V_IGNORED]);
+	for (i = 0; i < n; i++)
+	{
+		Observed   *o = &obs[i];
+
+		if (o->verdict != V_REGRESSION && o->verdict != V_IGNORED)
+			continue;
+		fprintf(out, "<div class=\"finding\"><p><span class=\"v %s\">%s</span> ",
+				verdict_names[o->verdict], verdict_names[o->verdict]);
+		html_string(out, o->reason);
+		if (o->file != NULL)
+		{
+			fputs(" <small>(", out);
+			html_string(out, o->file);
+			fprintf(out, ":%d)</small>", o->line);
+		}
+		fprintf(out, "</p>\n<pre>");
+		html_string(out, o->query);
+		fprintf(out, "</pre>\n<div class=\"side\"><div><h3>Plan now <small>(plan_hash %" PRId64
+				")</small></h3><pre>", o->plan_hash);
+		html_string(out, o->plan ? o->plan : "(no shape)");
+		fputs("</pre></div><div><h3>Approved plan", out);
+		if (o->baseline != NULL)
+			fprintf(out, " <small>(plan_hash %" PRId64 ")</small>", o->baseline->plan_hash);
+		fputs("</h3>", out);
+		if (o->sibling)
+		{
+			/* the statement it most likely replaced: the text to compare */
+			fputs("<pre>", out);
+			html_string(out, o->baseline->query);
+			fputs("</pre>", out);
+		}
+		fputs("<pre>", out);
+		html_string(out, o->baseline && o->baseline->plan ? o->baseline->plan :
+					"(none: the statement is new to the baseline)");
+		fputs("</pre></div></div></div>\n", out);
+	}
+	fputs("<h2>Every statement</h2>\n<table><tr><th>verdict</th><th>query_hash</th>"
+		  "<th>plan_hash</th><th>statement</th></tr>\n", out);
+	for (i = 0; i < n; i++)
+	{
+		Observed   *o = &obs[i];
+		GrowBuf		t = {0};
+
+		growbuf_put(&t, "", 0);
+		first_line(&t, o->query);
+		fprintf(out, "<tr><td><span class=\"v %s\">%s</span></td><td>%" PRId64 "</td><td>%" PRId64
+				"</td><td><code>", verdict_names[o->verdict], verdict_names[o->verdict],
+				o->query_hash, o->plan_hash);
+		html_string(out, t.data);
+		fputs("</code></td></tr>\n", out);
+		free(t.data);
+	}
+	fputs("</table>\n</body></html>\n", out);
 }
 
 /* JUnit: one test case per statement, a failure per regression */
@@ -821,8 +1001,9 @@ cmd_check(int argc, char **argv)
 	if (opts.baseline == NULL)
 		pg_fatal_usage("check needs --baseline FILE");
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
-		strcmp(format, "junit") != 0 && strcmp(format, "github") != 0)
-		pg_fatal_usage("unknown format \"%s\" (text, json, junit or github)", format);
+		strcmp(format, "junit") != 0 && strcmp(format, "github") != 0 &&
+		strcmp(format, "html") != 0)
+		pg_fatal_usage("unknown format \"%s\" (text, json, junit, github or html)", format);
 	if (opts.config != NULL)
 		yaml_read_check_config(opts.config, &cfg);
 	else
@@ -905,6 +1086,8 @@ cmd_check(int argc, char **argv)
 		report_junit(out, obs, n, opts.baseline, counts);
 	else if (strcmp(format, "github") == 0)
 		report_github(out, obs, n, opts.baseline, counts);
+	else if (strcmp(format, "html") == 0)
+		report_html(out, obs, n, opts.baseline, counts);
 	else
 		report_text(out, obs, n, opts.baseline, counts);
 	if (fflush(out) != 0 || ferror(out) || (out != stdout && fclose(out) != 0))

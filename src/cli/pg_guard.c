@@ -155,7 +155,7 @@ usage(FILE *out)
 			"  -o, --output=FILE        write to FILE instead of stdout\n"
 			"      --replace            (import) delete the decisions the file does not hold\n"
 			"      --baseline=FILE      (check) the reviewed baseline file\n"
-			"      --format=FMT         (check) text (default), json, junit or github\n"
+			"      --format=FMT         (check) text (default), json, junit, github or html\n"
 			"      --min-rows=N         (check) relations read sequentially from N rows on are\n"
 			"                           large (default: the config's, or the server's\n"
 			"                           guard.seqscan_min_rows)\n"

@@ -8,6 +8,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use File::Copy ();
 
 my $bindir = `pg_config --bindir`;
 chomp $bindir;
@@ -78,6 +79,10 @@ like($out, qr/^regression\s+-?\d+ -?\d+  SELECT id FROM notifications WHERE user
 like($out, qr/why: a statement new to the baseline reads public\.notifications \(about 60000 rows\) sequentially/,
 	'it says why: the relation and its size');
 like($out, qr/plan now:\n    Seq Scan on public\.notifications/, 'with the plan');
+like($out, qr/sequentially; it differs from an approved statement only in parentheses \(query_hash -?\d+\): a lost pair of parentheses\?\n/,
+	'it names the approved statement that differs only in parentheses');
+like($out, qr/approved plan \(.*\):\n    (Bitmap Heap Scan|Index Scan)/,
+	'and shows that statement\'s approved plan beside the new one');
 like($out, qr/^unchanged\s.*user_id = \$1$/m, 'the other statement is unchanged');
 like($out, qr/2 statements: 1 unchanged, 0 changed, 0 new, 1 regressions$/m, 'and counts');
 
@@ -92,6 +97,54 @@ is($json, "1 public.notifications 60000 a statement new to the baseline\n", 'jso
 is($ret, 1, 'junit: exit 1');
 my $xml = `python3 -c 'import sys, xml.etree.ElementTree as E; s = E.parse(sys.argv[1]).getroot().find("testsuite"); f = [c for c in s.findall("testcase") if c.find("failure") is not None]; print(s.get("tests"), s.get("failures"), len(f), "Seq Scan on public.notifications" in f[0].find("failure").text)' $dir/r.xml`;
 is($xml, "2 1 1 True\n", 'junit: an XML parser reads one test case per statement, one failure');
+
+# HTML: one self-contained page, read by an HTML parser, looked at in a
+# headless browser as a reviewer would
+($ret, undef, $err) = run_pg_guard('check', '--baseline', $base, '--format', 'html', '-o', "$dir/r.html");
+is($ret, 1, 'html: exit 1');
+my $html = `python3 -c '
+import sys
+from html.parser import HTMLParser
+class P(HTMLParser):
+    def __init__(self):
+        super().__init__(); self.stack = []; self.findings = 0; self.pre = []; self.ext = 0; self.errors = 0
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("script", "link", "img", "iframe"): self.ext += 1
+        if tag == "div" and a.get("class") == "finding": self.findings += 1
+        if tag not in ("meta", "br"): self.stack.append(tag)
+        if tag == "pre": self.pre.append("")
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag: self.errors += 1
+    def handle_data(self, d):
+        if self.stack and self.stack[-1] == "pre": self.pre[-1] += d
+p = P(); p.feed(open(sys.argv[1]).read())
+print(p.findings, p.ext, p.errors, len(p.stack), any("Seq Scan on public.notifications" in x for x in p.pre), any("Bitmap" in x or "Index" in x for x in p.pre))
+' $dir/r.html`;
+is($html, "1 0 0 0 True True\n",
+	'html: balanced, self-contained, one finding with the plan now beside the approved plan it replaced');
+SKIP:
+{
+	my $browser = (grep { -x $_ } '/usr/bin/chromium', '/usr/bin/chromium-browser')[0];
+	skip 'no chromium installed', 2 unless $browser;
+	my $png = "$dir/r.png";
+	local $ENV{HOME} = $dir;
+	IPC::Run::run([ $browser, '--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars',
+		'--window-size=1280,900', "--screenshot=$png", "file://$dir/r.html" ], '>', \my $o, '2>', \my $e);
+	ok(-s $png && -s $png > 20000, 'html: headless Chromium renders it (screenshot of more than 20 kB)');
+	my $shot = $PostgreSQL::Test::Utils::log_path . '/pg_guard_check.png';
+	File::Copy::copy($png, $shot);
+	note "screenshot kept in $shot";
+	# a blank page compresses to almost nothing: the report has text and colour
+	my $colours = `python3 -c '
+import sys, zlib, struct
+d = open(sys.argv[1], "rb").read()
+w, h = struct.unpack(">II", d[16:24])
+idat = b"".join(d[i+8:i+8+struct.unpack(">I", d[i:i+4])[0]] for i in range(8, len(d)) if d[i+4:i+8] == b"IDAT")
+print(len(set(zlib.decompress(idat)[:w * 4 * 300])) > 20)
+' $png 2>/dev/null`;
+	is($colours, "True\n", 'html: the screenshot is not blank');
+}
 
 # a threshold above the table: nothing is large
 ($ret, $out) = run_pg_guard('check', '--baseline', $base, '--min-rows', '1000000');
