@@ -71,6 +71,11 @@ say "the DBA adopts the warm-up as the baseline: every plan that ran before the 
 psql_demo -c "SELECT guard.approve_observed('warm-up before the release') AS approved"
 psql_demo -c "SELECT status, plan FROM guard.baseline WHERE query LIKE '%notifications%'"
 
+say "the baseline becomes a reviewed file in the application's repository (pg_guard baseline export)"
+pg_guard_demo() { as_postgres env PGHOST="$work" PGPORT="$port" PGDATABASE=postgres pg_guard "$@"; }
+pg_guard_demo baseline export -o "$work/baseline.yaml"
+grep -B9 -A6 'query: ".*FROM notifications WHERE user_id' "$work/baseline.yaml" | head -16 | sed 's/^/    /'
+
 say "after the release: the same query with its parentheses lost"
 echo "    $bad"
 echo "    which PostgreSQL reads as (user_id = \$1 AND NOT is_read) OR is_mention"
@@ -78,6 +83,13 @@ psql_demo -q -o /dev/null <<SQL
 PREPARE inbox(int) AS $bad;
 EXECUTE inbox(42); EXECUTE inbox(43); EXECUTE inbox(44);
 SQL
+
+say "in CI, before the release ships: pg_guard check fails the build on the lost parentheses"
+set +e
+pg_guard_demo check --baseline "$work/baseline.yaml" | sed 's/^/    /'
+status=${PIPESTATUS[0]}
+set -e
+echo "    (pg_guard exit status $status: the CI job fails; --format junit, github or html for CI reports)"
 
 say "what guard observed (guard.plans)"
 psql_demo <<'SQL'

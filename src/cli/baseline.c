@@ -69,7 +69,7 @@ check_extension(PGconn *conn)
 	int			major;
 	int			minor;
 	PGresult   *res = PQexec(conn,
-							 "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'guard'");
+							 "SELECT extversion AS " PG_GUARD_MARK " FROM pg_catalog.pg_extension WHERE extname = 'guard'");
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		pg_fatal_input("could not read the extension's version: %s", PQerrorMessage(conn));
@@ -118,7 +118,7 @@ cmd_baseline_export(int argc, char **argv)
 	conn = connect_database();
 	check_extension(conn);
 	res = PQexec(conn,
-				 "SELECT query_hash, plan_hash, coalesce(fingerprint_rules, 1), status, note, "
+				 "SELECT query_hash AS " PG_GUARD_MARK ", plan_hash, coalesce(fingerprint_rules, 1), status, note, "
 				 "       created_by, "
 				 "       " EXPORT_TIME("created_at") ", " EXPORT_TIME("expires_at") ", "
 				 "       query_role, query, plan "
@@ -213,7 +213,7 @@ insert_entries(PGconn *conn, const Baseline *bl, int from, int to)
 	static const char *insert =
 	"INSERT INTO guard.baseline AS b (query_hash, plan_hash, fingerprint_rules, status, note, "
 	"  created_by, created_at, expires_at, query_role, query, plan) "
-	"SELECT u.qh::bigint, u.ph::bigint, u.r::smallint, u.st, u.note, "
+	"SELECT u.qh::bigint AS " PG_GUARD_MARK ", u.ph::bigint, u.r::smallint, u.st, u.note, "
 	"       coalesce(u.cb::name, current_user), coalesce(u.ca::timestamptz, pg_catalog.now()), "
 	"       u.ea::timestamptz, u.role::name, u.q, u.p "
 	"  FROM ROWS FROM (unnest($1::text[]), unnest($2::text[]), unnest($3::text[]), "

@@ -36,11 +36,11 @@
 #include "../textparams.h"
 
 /*
- * The check's own queries, left out of what it judges: each names its first
- * column pg_guard_check (a leading comment is not kept in the stored text
- * on every major).
+ * pg_guard's own queries, left out of what the check judges: each names
+ * its first column PG_GUARD_MARK (a leading comment is not kept in the
+ * stored text on every major).
  */
-#define CHECK_MARK "pg_guard_check"
+#define CHECK_MARK PG_GUARD_MARK
 
 typedef enum Verdict
 {

@@ -28,6 +28,12 @@
 
 #define PG_GUARD_VERSION "0.5"
 
+/*
+ * The alias of the first column of every query pg_guard sends, so that
+ * check leaves pg_guard's own statements out of what it judges.
+ */
+#define PG_GUARD_MARK	"pg_guard_internal"
+
 #define EXIT_CLEAN		0
 #define EXIT_FOUND		1
 #define EXIT_TROUBLE	2
