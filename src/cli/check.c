@@ -31,6 +31,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "pg_guard.h"
 #include "../textparams.h"
@@ -48,13 +50,14 @@ typedef enum Verdict
 	V_CHANGED,
 	V_NEW,
 	V_REGRESSION,
-	V_IGNORED					/* a regression an ignore rule in force covers */
+	V_IGNORED,					/* a regression an ignore rule in force covers */
+	V_SKIPPED					/* a statement of a SQL file that was not planned */
 } Verdict;
 
-#define NVERDICTS 5
+#define NVERDICTS 6
 
 static const char *const verdict_names[] = {"unchanged", "changed", "new", "regression",
-"ignored"};
+"ignored", "skipped"};
 
 /* One observed plan and what the check makes of it */
 typedef struct Observed
@@ -72,6 +75,7 @@ typedef struct Observed
 	long long	relation_rows;
 	const BaselineEntry *baseline;	/* the approved plan it replaced, if any */
 	bool		sibling;		/* ... found as the statement it most likely replaced */
+	bool		rejected;		/* the baseline rejects this very plan */
 	const char *file;			/* from a SQL file: where (else NULL) */
 	int			line;
 } Observed;
@@ -155,6 +159,28 @@ find_sibling(const Observed *o, const Baseline *b)
 	return found;
 }
 
+/*
+ * own_statement: is this stored text one of pg_guard's own queries?  They
+ * all read "SELECT <one term> AS pg_guard_internal" then "," or " ": an
+ * exact test, not a LIKE (whose "_" would match any character).
+ */
+static bool
+own_statement(const char *query)
+{
+	const char *p = query;
+	static const char mark[] = " AS " PG_GUARD_MARK;
+
+	if (strncmp(p, "SELECT ", 7) != 0)
+		return false;
+	p += 7;
+	while (*p && *p != ' ')
+		p++;
+	if (strncmp(p, mark, sizeof(mark) - 1) != 0)
+		return false;
+	p += sizeof(mark) - 1;
+	return *p == ',' || *p == ' ' || *p == '\0';
+}
+
 /* split a newline-separated list (array_to_string) */
 static int
 split_lines(const char *s, char ***out)
@@ -202,6 +228,70 @@ fill_observed(Observed *o, PGresult *res, int r, int plan_col)
 	free_names(rows, nrows);
 }
 
+/*
+ * canonical_names: the config's relation names as shapes write them (the
+ * relation's own quoting; a partition as its root table, which is how a
+ * plan counts it); a name that is no relation of the database is an error
+ * (a typo would silently match nothing).
+ */
+static void
+canonical_names(PGconn *conn, const char *config, char **names, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		const char *values[1] = {names[i]};
+		PGresult   *res = PQexecParams(conn,
+									   "SELECT pg_catalog.quote_ident(n.nspname) || '.' || "
+									   "       pg_catalog.quote_ident(c.relname) AS " PG_GUARD_MARK
+									   "  FROM pg_catalog.pg_class c "
+									   "  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+									   " WHERE c.oid = coalesce(pg_catalog.pg_partition_root(pg_catalog.to_regclass($1)), "
+									   "                        pg_catalog.to_regclass($1))",
+									   1, NULL, values, NULL, NULL, 0);
+
+		if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+			pg_fatal_input("%s: \"%s\" is no relation of database \"%s\"%s%s", config,
+						   names[i], PQdb(conn),
+						   PQresultStatus(res) != PGRES_TUPLES_OK ? ": " : "",
+						   PQresultStatus(res) != PGRES_TUPLES_OK ? server_message(conn, res) : "");
+		free(names[i]);
+		names[i] = pg_strdup_or_die(PQgetvalue(res, 0, 0));
+		PQclear(res);
+	}
+}
+
+/*
+ * server_allow_seqscan: the server's guard.allow_seqscan (readable by
+ * superusers) joins the config's allowed seq scans, as the server's judge
+ * never flags them either.
+ */
+static void
+server_allow_seqscan(PGconn *conn, CheckConfig *cfg)
+{
+	PGresult   *res = PQexec(conn, "SELECT pg_catalog.current_setting('guard.allow_seqscan') AS " PG_GUARD_MARK);
+	char	   *list;
+	char	   *tok;
+	char	   *save;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		PQclear(res);
+		return;
+	}
+	list = pg_strdup_or_die(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	for (tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+	{
+		cfg->allow_seqscan = realloc(cfg->allow_seqscan, sizeof(char *) * (cfg->nallow + 1));
+		if (cfg->allow_seqscan == NULL)
+			pg_fatal_input("out of memory");
+		cfg->allow_seqscan[cfg->nallow++] = pg_strdup_or_die(tok);
+	}
+	free(list);
+}
+
 static long
 server_min_rows(PGconn *conn)
 {
@@ -212,6 +302,48 @@ server_min_rows(PGconn *conn)
 		v = strtol(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return v;
+}
+
+/*
+ * expired: is the time t of a baseline file (as yamlio.c's check_time
+ * accepts it) before now?  infinity never is, -infinity always is.
+ */
+static bool
+expired(const char *t)
+{
+	struct tm	tm;
+	int			off_h = 0;
+	int			off_m = 0;
+	char		sign = '+';
+	const char *p;
+	time_t		when;
+
+	if (t == NULL || strcmp(t, "infinity") == 0)
+		return false;
+	if (strcmp(t, "-infinity") == 0 || strstr(t, " BC") != NULL)
+		return true;
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(t, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+		return false;
+	p = t + 10;
+	if (*p == 'T' || *p == ' ')
+	{
+		sscanf(p + 1, "%2d:%2d:%2d", &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
+		p += 9;
+		while (*p == '.' || isdigit((unsigned char) *p))
+			p++;
+		if (*p == '+' || *p == '-')
+		{
+			sign = *p;
+			sscanf(p + 1, "%2d:%2d", &off_h, &off_m);
+			if (off_m == 0 && isdigit((unsigned char) p[3]))
+				sscanf(p + 3, "%2d", &off_m);
+		}
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	when = timegm(&tm) - (sign == '-' ? -1 : 1) * (off_h * 3600 + off_m * 60);
+	return when <= time(NULL);
 }
 
 /* does one of the approved plans of entries read relation rel by Seq Scan? */
@@ -276,7 +408,11 @@ judge(Observed *o, const Baseline *b, int *stmt, int nstmt, long min_rows,
 			continue;
 		if (strcmp(e->status, "rejected") == 0)
 		{
+			/* after its expiry a rejection is no decision (sql-api.md) */
+			if (expired(e->expires_at))
+				continue;
 			o->verdict = V_REGRESSION;
+			o->rejected = true;
 			o->reason = pg_strdup_or_die("the baseline rejects this plan");
 			o->baseline = e;
 			return;
@@ -374,8 +510,12 @@ report_text(FILE *out, Observed *obs, int n, const char *baseline, int counts[NV
 			fprintf(out, "%-10s %" PRId64 " %" PRId64 "  %s\n", verdict_names[o->verdict],
 					o->query_hash, o->plan_hash, t.data);
 			free(t.data);
-			if (o->verdict == V_IGNORED)
+			if (o->verdict == V_IGNORED || o->verdict == V_SKIPPED)
+			{
+				if (o->file != NULL)
+					fprintf(out, "  where: %s:%d\n", o->file, o->line);
 				fprintf(out, "  why: %s\n", o->reason);
+			}
 			if (o->verdict != V_REGRESSION)
 				continue;
 			if (o->file != NULL)
@@ -409,9 +549,12 @@ report_text(FILE *out, Observed *obs, int n, const char *baseline, int counts[NV
 				}
 			}
 		}
-	fprintf(out, "%d statements: %d unchanged, %d changed, %d new, %d regressions%s\n",
+	fprintf(out, "%d statements: %d unchanged, %d changed, %d new, %d regressions%s",
 			n, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW], counts[V_REGRESSION],
 			counts[V_IGNORED] ? ignored_note(counts[V_IGNORED]) : "");
+	if (counts[V_SKIPPED])
+		fprintf(out, ", %d skipped", counts[V_SKIPPED]);
+	fputc('\n', out);
 }
 
 static void
@@ -448,9 +591,9 @@ report_json(FILE *out, Observed *obs, int n, const char *baseline, int counts[NV
 
 	fputs("{\"baseline\": ", out);
 	json_string(out, baseline);
-	fprintf(out, ", \"summary\": {\"statements\": %d, \"unchanged\": %d, \"changed\": %d, \"new\": %d, \"regressions\": %d, \"ignored\": %d}, \"statements\": [",
+	fprintf(out, ", \"summary\": {\"statements\": %d, \"unchanged\": %d, \"changed\": %d, \"new\": %d, \"regressions\": %d, \"ignored\": %d, \"skipped\": %d}, \"statements\": [",
 			n, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW], counts[V_REGRESSION],
-			counts[V_IGNORED]);
+			counts[V_IGNORED], counts[V_SKIPPED]);
 	for (i = 0; i < n; i++)
 	{
 		Observed   *o = &obs[i];
@@ -616,8 +759,9 @@ report_junit(FILE *out, Observed *obs, int n, const char *baseline, int counts[N
 	int			i;
 
 	fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-			"<testsuites>\n<testsuite name=\"pg_guard check\" tests=\"%d\" failures=\"%d\">\n",
-			n, counts[V_REGRESSION]);
+			"<testsuites>\n<testsuite name=\"pg_guard check\" tests=\"%d\" failures=\"%d\" "
+			"errors=\"0\" skipped=\"%d\" time=\"0\">\n",
+			n, counts[V_REGRESSION], counts[V_IGNORED] + counts[V_SKIPPED]);
 	for (i = 0; i < n; i++)
 	{
 		Observed   *o = &obs[i];
@@ -625,12 +769,21 @@ report_junit(FILE *out, Observed *obs, int n, const char *baseline, int counts[N
 
 		growbuf_put(&t, "", 0);
 		first_line(&t, o->query);
-		fputs("  <testcase classname=\"guard.", out);
-		fputs(verdict_names[o->verdict], out);
-		fputs("\" name=\"", out);
+		/* a stable identity across runs: the statement, not its verdict */
+		fputs("  <testcase classname=\"pg_guard.check\" name=\"", out);
+		if (strlen(t.data) > 200)
+			strcpy(t.data + 196, "...");
 		xml_string(out, t.data);
+		if (o->file != NULL)
+		{
+			fputs(" (", out);
+			xml_string(out, o->file);
+			fprintf(out, ":%d)", o->line);
+		}
+		else
+			fprintf(out, " (query_hash %" PRId64 ")", o->query_hash);
 		free(t.data);
-		fputs("\">", out);
+		fputs("\" time=\"0\">", out);
 		if (o->verdict == V_REGRESSION)
 		{
 			fputs("\n    <failure message=\"", out);
@@ -646,7 +799,7 @@ report_junit(FILE *out, Observed *obs, int n, const char *baseline, int counts[N
 			}
 			fputs("</failure>\n  ", out);
 		}
-		else if (o->verdict == V_IGNORED)
+		else if (o->verdict == V_IGNORED || o->verdict == V_SKIPPED)
 		{
 			fputs("\n    <skipped message=\"", out);
 			xml_string(out, o->reason);
@@ -685,7 +838,11 @@ split_sql(const char *sql, FileStatement **out)
 			if (start != NULL)
 			{
 				size_t		len = p - start;
-				char	   *text = pg_malloc0_or_die(len + 1);
+				char	   *text;
+
+				while (len > 0 && isspace((unsigned char) start[len - 1]))
+					len--;
+				text = pg_malloc0_or_die(len + 1);
 
 				memcpy(text, start, len);
 				*out = realloc(*out, sizeof(FileStatement) * (n + 1));
@@ -740,22 +897,34 @@ split_sql(const char *sql, FileStatement **out)
 		}
 		if (*p == '\'' || *p == '"')
 		{
-			char		q = *p++;
+			char		q = *p;
+			/* E'...': a backslash escapes the next character */
+			bool		escapes = q == '\'' && p > sql && (p[-1] == 'E' || p[-1] == 'e') &&
+				!(p - 1 > sql && (isalnum((unsigned char) p[-2]) || p[-2] == '_'));
 
+			p++;
 			while (*p && !(*p == q && p[1] != q))
 			{
+				if (escapes && *p == '\\' && p[1])
+				{
+					line += (p[1] == '\n');
+					p += 2;
+					continue;
+				}
 				line += (*p == '\n');
 				p += (*p == q) ? 2 : 1;
 			}
 			if (*p)
 				p++;
 		}
-		else if (*p == '$' && !(p > sql && (isalnum((unsigned char) p[-1]) || p[-1] == '_')) &&
+		else if (*p == '$' && !(p > sql && (isalnum((unsigned char) p[-1]) || p[-1] == '_' ||
+											((unsigned char) p[-1] & 0x80))) &&
 				 !isdigit((unsigned char) p[1]))
 		{
 			const char *tag_end = p + 1;
 
-			while (isalnum((unsigned char) *tag_end) || *tag_end == '_')
+			while (isalnum((unsigned char) *tag_end) || *tag_end == '_' ||
+				   ((unsigned char) *tag_end & 0x80))
 				tag_end++;
 			if (*tag_end == '$')
 			{
@@ -778,10 +947,17 @@ split_sql(const char *sql, FileStatement **out)
 static char *
 read_file(const char *path)
 {
-	FILE	   *f = fopen(path, "rb");
+	FILE	   *f;
 	char	   *data;
 	long		size;
+	struct stat st;
+	long		i;
+	int			line = 1;
 
+	/* a FIFO or a device would be read without end (or block the open) */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		pg_fatal_input("%s: not a regular file", path);
+	f = fopen(path, "rb");
 	if (f == NULL)
 		pg_fatal_input("could not open file \"%s\" for reading: %m", path);
 	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
@@ -792,6 +968,16 @@ read_file(const char *path)
 	if (size > 0 && fread(data, 1, size, f) != (size_t) size)
 		pg_fatal_input("could not read file \"%s\": %m", path);
 	fclose(f);
+	/* a NUL byte (UTF-16, binary) would end the text there: refused */
+	for (i = 0; i < size; i++)
+	{
+		if (data[i] == '\0')
+			pg_fatal_input("%s:%d: a NUL byte (the file is not UTF-8 SQL)", path, line);
+		line += data[i] == '\n';
+	}
+	/* a UTF-8 byte-order mark is no SQL */
+	if (size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+		memset(data, ' ', 3);
 	return data;
 }
 
@@ -825,11 +1011,24 @@ plan_file_statements(PGconn *conn, const char *path, Observed **obs, int *n)
 
 			if (state != NULL && strcmp(state, "0A000") == 0)
 			{
+				/* a utility statement: not planned, but said */
+				Observed   *o;
+
+				*obs = realloc(*obs, sizeof(Observed) * (*n + 1));
+				if (*obs == NULL)
+					pg_fatal_input("out of memory");
+				o = &(*obs)[(*n)++];
+				memset(o, 0, sizeof(*o));
+				o->query = pg_strdup_or_die(stmts[i].text);
+				o->file = path;
+				o->line = stmts[i].line;
+				o->verdict = V_SKIPPED;
+				o->reason = pg_strdup_or_die("not planned: a utility statement (an EXPLAIN, CREATE ... AS, DECLARE, COPY or PREPARE is not looked into)");
 				PQclear(res);
-				continue;		/* a utility statement: nothing to plan */
+				continue;
 			}
 			pg_fatal_input("%s:%d: the server could not plan the statement: %s", path,
-						   stmts[i].line, PQresultErrorMessage(res));
+						   stmts[i].line, server_message(conn, res));
 		}
 		for (r = 0; r < PQntuples(res); r++)
 		{
@@ -884,7 +1083,7 @@ report_github(FILE *out, Observed *obs, int n, const char *baseline, int counts[
 		Observed   *o = &obs[i];
 		GrowBuf		t = {0};
 
-		if (o->verdict != V_REGRESSION && o->verdict != V_IGNORED)
+		if (o->verdict != V_REGRESSION && o->verdict != V_IGNORED && o->verdict != V_SKIPPED)
 			continue;
 		growbuf_put(&t, "", 0);
 		first_line(&t, o->query);
@@ -896,16 +1095,20 @@ report_github(FILE *out, Observed *obs, int n, const char *baseline, int counts[
 			fprintf(out, ",line=%d,", o->line);
 		}
 		fputs(o->verdict == V_REGRESSION ? "title=guard regression::" :
-			  "title=guard regression (ignored)::", out);
+			  o->verdict == V_IGNORED ? "title=guard regression (ignored)::" :
+			  "title=guard: statement not planned::", out);
 		github_escape(out, o->reason, false);
 		fputs(": ", out);
 		github_escape(out, t.data, false);
 		fputc('\n', out);
 		free(t.data);
 	}
-	fprintf(out, "::notice title=pg_guard check::%d statements against %s: %d unchanged, %d changed, %d new, %d regressions\n",
-			n, baseline, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW],
-			counts[V_REGRESSION]);
+	fputs("::notice title=pg_guard check::", out);
+	fprintf(out, "%d statements against ", n);
+	github_escape(out, baseline, false);
+	fprintf(out, ": %d unchanged, %d changed, %d new, %d regressions, %d ignored, %d skipped\n",
+			counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW], counts[V_REGRESSION],
+			counts[V_IGNORED], counts[V_SKIPPED]);
 }
 
 /*
@@ -920,7 +1123,10 @@ apply_ignore(Observed *o, const CheckConfig *cfg)
 	char		buf[1024];
 	char	   *oc;
 
-	if (o->verdict != V_REGRESSION)
+	const IgnoreRule *expired_rule = NULL;
+
+	/* a plan the DBA rejected stays a regression: a rule pins a statement */
+	if (o->verdict != V_REGRESSION || o->rejected)
 		return;
 	oc = o->query ? unnumbered(o->query) : NULL;
 	for (i = 0; i < cfg->nignore; i++)
@@ -940,17 +1146,25 @@ apply_ignore(Observed *o, const CheckConfig *cfg)
 		if (!match)
 			continue;
 		if (ir->expired)
-			snprintf(buf, sizeof(buf), "%s (the ignore rule of %s expired on %s)",
-					 o->reason, ir->owner, ir->expires);
-		else
 		{
-			o->verdict = V_IGNORED;
-			snprintf(buf, sizeof(buf), "%s; ignored until %s by %s: %s",
-					 o->reason, ir->expires, ir->owner, ir->reason);
+			if (expired_rule == NULL)
+				expired_rule = ir;
+			continue;
 		}
+		o->verdict = V_IGNORED;
+		snprintf(buf, sizeof(buf), "%s; ignored until %s by %s: %.600s",
+				 o->reason, ir->expires, ir->owner, ir->reason);
 		free(o->reason);
 		o->reason = pg_strdup_or_die(buf);
-		break;
+		free(oc);
+		return;
+	}
+	if (expired_rule != NULL)
+	{
+		snprintf(buf, sizeof(buf), "%s (the ignore rule of %s expired on %s)",
+				 o->reason, expired_rule->owner, expired_rule->expires);
+		free(o->reason);
+		o->reason = pg_strdup_or_die(buf);
 	}
 	free(oc);
 }
@@ -992,11 +1206,13 @@ cmd_check(int argc, char **argv)
 	int			n;
 	int			i;
 	int			j;
-	int			counts[NVERDICTS] = {0, 0, 0, 0, 0};
+	int			counts[NVERDICTS] = {0, 0, 0, 0, 0, 0};
 	int		   *stmt;
 	long		min_rows;
 	FILE	   *out = stdout;
 	CheckConfig cfg;
+	int			hidden = 0;
+	int			r;
 
 	if (opts.baseline == NULL)
 		pg_fatal_usage("check needs --baseline FILE");
@@ -1019,25 +1235,37 @@ cmd_check(int argc, char **argv)
 	conn = connect_database();
 	min_rows = opts.min_rows >= 0 ? opts.min_rows :
 		cfg.min_rows >= 0 ? cfg.min_rows : server_min_rows(conn);
+	canonical_names(conn, opts.config, cfg.must_not_seqscan, cfg.nmust_not);
+	canonical_names(conn, opts.config, cfg.allow_seqscan, cfg.nallow);
+	server_allow_seqscan(conn, &cfg);
 	res = PQexec(conn,
 				 "SELECT query_hash AS " CHECK_MARK ", plan_hash, query, plan, "
 				 "       array_to_string(seqscans, E'\\n'), array_to_string(seqscan_rows, E'\\n') "
 				 "  FROM guard.plans "
-				 " WHERE database = pg_catalog.current_database() AND calls > 0 "
-				 "   AND (query IS NULL OR query NOT LIKE '%" CHECK_MARK "%')");
+				 " WHERE database = pg_catalog.current_database() AND calls > 0");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		pg_fatal_input("could not read guard.plans: %s", PQerrorMessage(conn));
-	n = PQntuples(res);
-	obs = pg_malloc0_or_die(sizeof(Observed) * (n + 1));
+	obs = pg_malloc0_or_die(sizeof(Observed) * (PQntuples(res) + 1));
 	stmt = pg_malloc0_or_die(sizeof(int) * (b.n + 1));
-	for (i = 0; i < n; i++)
+	n = 0;
+	for (r = 0; r < PQntuples(res); r++)
 	{
-		Observed   *o = &obs[i];
+		Observed   *o;
 		int			nstmt = 0;
 		char	   *oc;
 
-		fill_observed(o, res, i, 3);
-		o->query = PQgetisnull(res, i, 2) ? NULL : pg_strdup_or_die(PQgetvalue(res, i, 2));
+		if (!PQgetisnull(res, r, 2) && own_statement(PQgetvalue(res, r, 2)))
+			continue;
+		/* another role's plan the connected role may not see: judged blind */
+		if (!PQgetisnull(res, r, 2) &&
+			strcmp(PQgetvalue(res, r, 2), "<insufficient privilege>") == 0)
+		{
+			hidden++;
+			continue;
+		}
+		o = &obs[n++];
+		fill_observed(o, res, r, 3);
+		o->query = PQgetisnull(res, r, 2) ? NULL : pg_strdup_or_die(PQgetvalue(res, r, 2));
 
 		/* the statement's entries: the same query_hash, or the same text */
 		oc = o->query ? unnumbered(o->query) : NULL;
@@ -1051,6 +1279,10 @@ cmd_check(int argc, char **argv)
 		counts[o->verdict]++;
 	}
 	PQclear(res);
+	if (hidden > 0)
+		pg_fatal_input("%d observed plans are of roles whose statements role \"%s\" may not see; "
+					   "run pg_guard check as a superuser or a role granted pg_read_all_stats",
+					   hidden, PQuser(conn));
 
 	/* the statements of the SQL files, planned, never executed */
 	{
@@ -1063,7 +1295,14 @@ cmd_check(int argc, char **argv)
 		{
 			Observed   *o = &obs[i];
 			int			nstmt = 0;
-			char	   *oc = unnumbered(o->query);
+			char	   *oc;
+
+			if (o->verdict == V_SKIPPED)
+			{
+				counts[V_SKIPPED]++;
+				continue;
+			}
+			oc = unnumbered(o->query);
 
 			for (j = 0; j < b.n; j++)
 				if (b.entries[j].query_hash == o->query_hash ||

@@ -17,6 +17,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <unistd.h>
@@ -112,8 +113,9 @@ parse_command_options(int argc, char **argv, const char *command, CommandOptions
 					o->format = optarg;
 				else
 				{
+					errno = 0;
 					o->min_rows = strtol(optarg, &end, 10);
-					if (*optarg == '\0' || *end != '\0' || o->min_rows < 0)
+					if (*optarg == '\0' || *end != '\0' || o->min_rows < 0 || errno != 0)
 						pg_fatal_usage("--min-rows must be a number of rows, not \"%s\"", optarg);
 				}
 				break;

@@ -867,7 +867,11 @@ valid_date(const char *s)
 	char		tail;
 	static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
-	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+	if (strlen(s) != 10 || !isdigit((unsigned char) s[0]) || !isdigit((unsigned char) s[1]) ||
+		!isdigit((unsigned char) s[2]) || !isdigit((unsigned char) s[3]) || s[4] != '-' ||
+		!isdigit((unsigned char) s[5]) || !isdigit((unsigned char) s[6]) || s[7] != '-' ||
+		!isdigit((unsigned char) s[8]) || !isdigit((unsigned char) s[9]) ||
+		sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
 		return false;
 	return y >= 2000 && m >= 1 && m <= 12 && d >= 1 && d <= days[m - 1] &&
 		!(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
@@ -953,9 +957,15 @@ yaml_read_check_config(const char *path, CheckConfig *c)
 			f = lookup(&r, rule, "owner");
 			ir->owner = get_string(&r, node_at(&r, (int) (f - r.doc.nodes.start) + 1, rule),
 								   "owner", false, 200);
+			if (ir->owner[0] == '\0')
+				fail_at(&r, f, "%s must not be empty", "owner");
 			f = lookup(&r, rule, "reason");
 			ir->reason = get_string(&r, node_at(&r, (int) (f - r.doc.nodes.start) + 1, rule),
 									"reason", false, MAX_TEXT_BYTES);
+			if (ir->reason[0] == '\0')
+				fail_at(&r, f, "%s must not be empty", "reason");
+			if (ir->query != NULL && ir->query[0] == '\0')
+				fail_at(&r, lookup(&r, rule, "query"), "%s must not be empty", "query");
 			f = lookup(&r, rule, "expires");
 			ir->expires = get_string(&r, node_at(&r, (int) (f - r.doc.nodes.start) + 1, rule),
 									 "expires", false, 16);

@@ -180,8 +180,10 @@ like($out, qr/^regression .*SELECT id FROM notifications \.\.\.\n  where: \Q$sql
 	'the regression names the file and the line the statement starts on');
 like($out, qr/^unchanged .*SELECT id FROM notifications \.\.\.$/m,
 	'the good statement of the file (with $n) is the approved one');
-like($out, qr/3 statements: 1 unchanged, 0 changed, 1 new, 1 regressions$/m,
+like($out, qr/4 statements: 1 unchanged, 0 changed, 1 new, 1 regressions, 1 skipped$/m,
 	'strings and dollar quotes with semicolons are one statement; a utility statement is skipped');
+like($out, qr/^skipped .*CREATE TEMP TABLE skipped\(x int\)\n  where: \Q$sqlfile\E:5\n  why: not planned: a utility statement/m,
+	'and said, with its place');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM guard.plans WHERE calls > 0 AND query LIKE '%notifications%'}), '0',
 	'nothing was executed');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname = 'skipped'}), '0',
@@ -192,7 +194,8 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_class WHERE relname = 
 is($ret, 1, 'github: exit 1');
 like($out, qr/^::error file=\Q$sqlfile\E,line=7,title=guard regression::a statement new to the baseline reads public\.notifications \(about 60000 rows\) sequentially: SELECT id FROM notifications \.\.\.$/m,
 	'github: an error annotation at the file and line');
-like($out, qr/^::notice title=pg_guard check::\d+ statements against .*: 1 unchanged, 0 changed, \d+ new, 1 regressions$/m, 'github: a summary notice');
+like($out, qr/^::notice title=pg_guard check::\d+ statements against .*: 1 unchanged, 0 changed, \d+ new, 1 regressions, 0 ignored, 1 skipped$/m, 'github: a summary notice');
+like($out, qr/^::warning file=\Q$sqlfile\E,line=5,title=guard: statement not planned::/m, 'github: a warning for the skipped statement');
 
 # a statement the server cannot plan ends the check, naming the place
 open($fh, '>', "$dir/bad.sql") or die;
@@ -200,7 +203,7 @@ print $fh "SELECT 1;\nSELECT nope FROM nowhere;\n";
 close $fh;
 ($ret, undef, $err) = run_pg_guard('check', '--baseline', $base, "$dir/bad.sql");
 is($ret, 2, 'an unplannable statement: exit 2');
-like($err, qr/bad\.sql:2: the server could not plan the statement: ERROR:  relation "nowhere" does not exist/,
+like($err, qr/bad\.sql:2: the server could not plan the statement: relation "nowhere" does not exist$/m,
 	'with the file, the line and the reason');
 
 # the check's config file: ignore rules with an owner and an expiry,
@@ -254,6 +257,69 @@ for my $case (sort keys %badcfg)
 	is($ret, 2, "config with $case: exit 2");
 	like($err, $badcfg{$case}[1], "config with $case: the message names it and its place");
 }
+
+# found by review
+# a role that may not see other roles' plans would judge them blind
+$node->safe_psql('postgres', q{CREATE ROLE ci LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ci; GRANT USAGE ON SCHEMA guard TO ci; GRANT SELECT ON guard.plans TO ci;});
+{
+	local $ENV{PGUSER} = 'ci';
+	($ret, undef, $err) = run_pg_guard('check', '--baseline', $base);
+}
+is($ret, 2, 'a role that cannot see the plans: exit 2');
+like($err, qr/observed plans are of roles whose statements role "ci" may not see; run pg_guard check as a superuser or a role granted pg_read_all_stats/,
+	'and says which privilege it needs');
+# a statement that mentions pg_guard's mark is still the application's
+$node->safe_psql('postgres', q{SELECT guard.reset()});
+$node->safe_psql('postgres', q{SELECT count(*) AS pg_guard_internal_x FROM notifications WHERE body > 'a' /* pg_guard_internal */});
+($ret, $out) = run_pg_guard('check', '--baseline', $base);
+is($ret, 1, 'a statement mentioning pg_guard_internal is judged');
+like($out, qr/^regression .*pg_guard_internal_x/m, 'as a regression');
+# a NUL byte, a FIFO: refused
+open($fh, '>', "$dir/nul.sql") or die;
+print $fh "SELECT 1;\n\0junk\nSELECT 2;\n";
+close $fh;
+($ret, undef, $err) = run_pg_guard('check', '--baseline', $base, "$dir/nul.sql");
+is($ret, 2, 'a NUL byte in a SQL file: exit 2');
+like($err, qr/nul\.sql:2: a NUL byte/, 'with its line');
+system('mkfifo', "$dir/fifo.sql");
+($ret, undef, $err) = run_pg_guard('check', '--baseline', $base, "$dir/fifo.sql");
+is($ret, 2, 'a FIFO: exit 2, no hang');
+like($err, qr/fifo\.sql: not a regular file/, 'as not a regular file');
+# an expired rejection is no decision; an ignore rule never clears a rejection
+$node->safe_psql('postgres', q{SELECT guard.reset()});
+$node->safe_psql('postgres', q{SELECT count(*) FROM notifications WHERE user_id = 11});
+my ($qh, $ph) = split /\|/, $node->safe_psql('postgres',
+	q{SELECT query_hash, plan_hash FROM guard.plans WHERE query = 'SELECT count(*) FROM notifications WHERE user_id = $1'});
+sub rejecting
+{
+	my ($until) = @_;
+	my $f = "$dir/rejected.yaml";
+	open(my $fh, '>', $f) or die;
+	print $fh qq{format: guard-baseline\nversion: 1\nentries:\n  - query_hash: "$qh"\n    plan_hash: "$ph"\n    fingerprint_rules: 2\n    status: rejected\n    expires_at: "$until"\n    query: "SELECT count(*) FROM notifications WHERE user_id = \$1"\n};
+	close $fh;
+	return $f;
+}
+($ret, $out) = run_pg_guard('check', '--baseline', rejecting('2020-01-01T00:00:00Z'));
+is($ret, 0, 'a rejection that expired is no regression') or diag $out;
+my $cover = config('cover.yaml', qq{ignore:\n  - query: "SELECT count(*) FROM notifications WHERE user_id = \$1"\n    owner: "carol"\n    expires: "2999-12-31"\n    reason: "r"\n});
+($ret, $out) = run_pg_guard('check', '--baseline', rejecting('2999-01-01T00:00:00Z'), '--config', $cover);
+is($ret, 1, 'an ignore rule does not clear a plan the baseline rejects');
+like($out, qr/why: the baseline rejects this plan$/m, 'it stays rejected');
+# a renewed ignore rule wins over the expired one before it
+my $renewed = config('renewed.yaml', qq{ignore:\n  - query: "SELECT id FROM notifications WHERE user_id = \$1 AND is_read = \$2 OR is_mention = \$3"\n    owner: "alice"\n    expires: "2020-01-01"\n    reason: "old"\n  - query: "SELECT id FROM notifications WHERE user_id = \$1 AND is_read = \$2 OR is_mention = \$3"\n    owner: "alice"\n    expires: "2999-01-01"\n    reason: "renewed"\n});
+$node->safe_psql('postgres', $lost);
+($ret, $out) = run_pg_guard('check', '--baseline', $base, '--config', $renewed);
+is($ret, 0, 'a renewed ignore rule applies although an expired one comes first');
+# names in the config: checked against the catalog, partitions as their root
+my $typo = config('typo.yaml', "must_not_seqscan: [public.notificatons]\n");
+($ret, undef, $err) = run_pg_guard('check', '--baseline', $base, '--config', $typo);
+is($ret, 2, 'a config naming no relation: exit 2');
+like($err, qr/"public\.notificatons" is no relation of database "postgres"/, 'and says which');
+# the baseline's path cannot inject GitHub commands
+my $odd = "$dir/base\n::error file=evil.sql,line=1::INJECTED.yaml";
+File::Copy::copy($base, $odd);
+($ret, $out) = run_pg_guard('check', '--baseline', $odd, '--format', 'github');
+unlike($out, qr/^::error file=evil\.sql/m, 'github: the baseline path is escaped');
 
 # usage
 ($ret, undef, $err) = run_pg_guard('check');
