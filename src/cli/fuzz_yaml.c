@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * fuzz_yaml.c
- *		libFuzzer target for pg_guard's YAML reader (yaml_read_baseline).
+ *		libFuzzer target for pg_guard's YAML readers (yaml_read_baseline,
+ *		yaml_read_check_config).
  *
  * Built by `make fuzz` (clang, -fsanitize=fuzzer,address), never by the
  * normal build; run by test/fuzz/run.sh.  The reader reports bad input by
@@ -93,6 +94,14 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	{
 		yaml_read_baseline(path, &b);
 		baseline_free(&b);
+	}
+	/* the check's config file, from the same bytes */
+	if (setjmp(back) == 0)
+	{
+		CheckConfig c;
+
+		yaml_read_check_config(path, &c);
+		check_config_free(&c);
 	}
 	fflush(stderr);
 	dup2(saved_stderr, 2);

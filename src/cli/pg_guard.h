@@ -145,5 +145,6 @@ extern void yaml_write_baseline(FILE *out, const Baseline *b);
 extern void yaml_read_baseline(const char *path, Baseline *b);
 extern void baseline_free(Baseline *b);
 extern void yaml_read_check_config(const char *path, CheckConfig *c);
+extern void check_config_free(CheckConfig *c);
 
 #endif							/* PG_GUARD_H */

@@ -251,6 +251,7 @@ static struct
 	unsigned char *used;
 	BaselineEntry **order;
 	Baseline   *b;
+	CheckConfig *config;
 	char	   *pending;		/* a string read, not stored yet */
 } held;
 
@@ -296,6 +297,8 @@ release_held(bool failed)
 	free(held.used);
 	free(held.order);
 	free(held.pending);
+	if (failed && held.config != NULL)
+		check_config_free(held.config);
 	if (failed && held.b != NULL)
 	{
 		for (i = 0; i < held.b->n; i++)
@@ -831,9 +834,9 @@ yaml_read_baseline(const char *path, Baseline *b)
  */
 #define CONFIG_FORMAT	"guard-check"
 
-/* a list of relation names ("schema.name") */
-static int
-read_names(Reader *r, yaml_node_t *list, const char *key, char ***out)
+/* a list of relation names ("schema.name"); *n counts them as they come */
+static void
+read_names(Reader *r, yaml_node_t *list, const char *key, char ***out, int *count)
 {
 	yaml_node_item_t *item;
 	int			n = 0;
@@ -847,14 +850,10 @@ read_names(Reader *r, yaml_node_t *list, const char *key, char ***out)
 		yaml_node_t *v = node_at(r, *item, list);
 
 		(*out)[n] = get_string(r, v, key, false, MAX_NAME_BYTES);
-		if (strchr((*out)[n], '.') == NULL)
-		{
-			held.pending = (*out)[n];
+		*count = ++n;
+		if (strchr((*out)[n - 1], '.') == NULL)
 			fail_at(r, v, "%s: write a relation as schema.name", key);
-		}
-		n++;
 	}
-	return n;
 }
 
 /* YYYY-MM-DD, a real date */
@@ -901,6 +900,7 @@ yaml_read_check_config(const char *path, CheckConfig *c)
 	memset(c, 0, sizeof(*c));
 	c->min_rows = -1;
 	memset(&held, 0, sizeof(held));
+	held.config = c;
 	gmtime_r(&now, &tm);
 	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
 	root = load_document(&r, path, "a config file");
@@ -920,11 +920,11 @@ yaml_read_check_config(const char *path, CheckConfig *c)
 		c->min_rows = (long) m;
 	}
 	if ((v = lookup(&r, root, "must_not_seqscan")) != NULL)
-		c->nmust_not = read_names(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root),
-								  "must_not_seqscan", &c->must_not_seqscan);
+		read_names(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root),
+				   "must_not_seqscan", &c->must_not_seqscan, &c->nmust_not);
 	if ((v = lookup(&r, root, "allow_seqscan")) != NULL)
-		c->nallow = read_names(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root),
-							   "allow_seqscan", &c->allow_seqscan);
+		read_names(&r, node_at(&r, (int) (v - r.doc.nodes.start) + 1, root),
+				   "allow_seqscan", &c->allow_seqscan, &c->nallow);
 	if ((v = lookup(&r, root, "ignore")) != NULL)
 	{
 		yaml_node_t *list = node_at(&r, (int) (v - r.doc.nodes.start) + 1, root);
@@ -975,4 +975,27 @@ yaml_read_check_config(const char *path, CheckConfig *c)
 		}
 	}
 	release_held(false);
+}
+
+/* check_config_free: what yaml_read_check_config gave */
+void
+check_config_free(CheckConfig *c)
+{
+	int			i;
+
+	for (i = 0; i < c->nmust_not; i++)
+		free(c->must_not_seqscan[i]);
+	free(c->must_not_seqscan);
+	for (i = 0; i < c->nallow; i++)
+		free(c->allow_seqscan[i]);
+	free(c->allow_seqscan);
+	for (i = 0; i < c->nignore; i++)
+	{
+		free(c->ignore[i].query);
+		free(c->ignore[i].owner);
+		free(c->ignore[i].expires);
+		free(c->ignore[i].reason);
+	}
+	free(c->ignore);
+	memset(c, 0, sizeof(*c));
 }
