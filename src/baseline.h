@@ -67,4 +67,28 @@ guard_baseline_is_empty(void)
 	return guard_baseline_known_empty || guard_baseline_is_empty_slow();
 }
 
+/*
+ * The order of guard.replan's and guard.rekey's reports: by statement text
+ * (bytewise; no text last), then query_hash, then plan_hash.
+ */
+static inline int
+guard_cmp_report_order(const char *qx, uint64 hx, uint64 px,
+					   const char *qy, uint64 hy, uint64 py)
+{
+	if (qx != NULL && qy != NULL)
+	{
+		int			c = strcmp(qx, qy);
+
+		if (c != 0)
+			return c;
+	}
+	else if (qx != NULL || qy != NULL)
+		return qx != NULL ? -1 : 1;
+	if (hx != hy)
+		return hx < hy ? -1 : 1;
+	if (px != py)
+		return px < py ? -1 : 1;
+	return 0;
+}
+
 #endif							/* GUARD_BASELINE_H */

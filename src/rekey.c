@@ -105,20 +105,8 @@ cmp_rekey(const void *a, const void *b)
 	const RekeyRow *x = (const RekeyRow *) a;
 	const RekeyRow *y = (const RekeyRow *) b;
 
-	if (x->query != NULL && y->query != NULL)
-	{
-		int			c = strcmp(x->query, y->query);
-
-		if (c != 0)
-			return c;
-	}
-	else if (x->query != NULL || y->query != NULL)
-		return x->query != NULL ? -1 : 1;
-	if (x->query_hash != y->query_hash)
-		return x->query_hash < y->query_hash ? -1 : 1;
-	if (x->plan_hash != y->plan_hash)
-		return x->plan_hash < y->plan_hash ? -1 : 1;
-	return 0;
+	return guard_cmp_report_order(x->query, x->query_hash, x->plan_hash,
+								  y->query, y->query_hash, y->plan_hash);
 }
 
 /*

@@ -133,18 +133,8 @@ cmp_statement(const void *a, const void *b)
 	const ReplanStatement *x = (const ReplanStatement *) a;
 	const ReplanStatement *y = (const ReplanStatement *) b;
 
-	if (x->query != NULL && y->query != NULL)
-	{
-		int			c = strcmp(x->query, y->query);
-
-		if (c != 0)
-			return c;
-	}
-	else if (x->query != NULL || y->query != NULL)
-		return x->query != NULL ? -1 : 1;
-	if (x->query_hash != y->query_hash)
-		return x->query_hash < y->query_hash ? -1 : 1;
-	return 0;
+	return guard_cmp_report_order(x->query, x->query_hash, 0,
+								  y->query, y->query_hash, 0);
 }
 
 static int
