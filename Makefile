@@ -7,15 +7,16 @@ OBJS = src/guard.o src/hooks.o src/fingerprint.o src/normalize.o src/policy.o \
        src/namecache.o src/store.o src/sqlfuncs.o src/baseline.o src/lint.o \
        src/incidents.o src/notifier.o src/throttle.o src/names.o src/failopen.o \
        src/judge.o src/enforce.o src/correct.o src/review.o \
-       src/replan.o src/rekey.o
+       src/replan.o src/rekey.o src/profile.o
 
 EXTENSION = guard
 DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql sql/guard--0.2--0.3.sql \
-       sql/guard--0.3--0.4.sql sql/guard--0.4--0.5.sql
+       sql/guard--0.3--0.4.sql sql/guard--0.4--0.5.sql \
+       sql/guard--0.5--0.6.sql
 PGFILEDESC = "guard - plan fingerprints and sequential-scan regression guard"
 
 REGRESS = setup fingerprint plans explain security failopen baseline review block lint incidents correct limp \
-          privacy reset trust replan
+          privacy reset trust replan profile
 REGRESS_OPTS = --temp-config=$(srcdir)/test/fixtures/regress.conf \
                --temp-instance=./tmp_check_regress
 TAP_TESTS = 1
@@ -49,7 +50,7 @@ $(OBJS): $(wildcard $(srcdir)/src/*.h)
 # pg_guard, the command-line tool: a frontend program (libpq, libyaml),
 # built and installed with the extension (doc/pg_guard.md).
 PG_GUARD_OBJS = src/cli/pg_guard.o src/cli/baseline.o src/cli/check.o src/cli/shapes.o \
-                src/cli/yamlio.o
+                src/cli/yamlio.o src/cli/stats.o
 EXTRA_CLEAN += src/cli/pg_guard $(PG_GUARD_OBJS)
 
 all: src/cli/pg_guard

@@ -27,6 +27,7 @@
 #include "compat.h"
 #include "guard.h"
 #include "hooks.h"
+#include "profile.h"
 #include "incidents.h"
 
 PG_MODULE_MAGIC;
@@ -250,6 +251,16 @@ _PG_init(void)
 							 PGC_SUSET,
 							 GUC_SUPERUSER_ONLY,
 							 NULL, assign_correct, NULL);
+
+	DefineCustomBoolVariable("guard.stats_profile",
+							 "Plan with the imported statistics profile (production's sizes and "
+							 "column statistics) instead of this database's own.",
+							 "For staging and CI databases: pg_guard stats import loads the profile.",
+							 &guard_stats_profile,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("guard.explain_verdict",
 							 "EXPLAIN (text format) adds a \"Guard\" line to plans guard flags.",

@@ -8,12 +8,17 @@
  * into one store function:
  *	- planner hook -> guard_plan (judge.c): fingerprint and judgment, once
  *	  per plan, after the standard planner (it needs the finished plan);
- *	- get_relation_info hook -> guard_judge_note_size: the planner's own
- *	  size estimate of each base relation, for the judgment;
+ *	- get_relation_info hook -> guard_profile_relation_info (profile.c:
+ *	  production's sizes, under a statistics profile), then
+ *	  guard_judge_note_size: the planner's size estimate of each base
+ *	  relation, for the judgment;
+ *	- get_relation_stats / get_index_stats hooks -> profile.c: production's
+ *	  column statistics, under a statistics profile;
  *	- ExecutorStart hook -> guard_enforce (enforce.c), before the standard
  *	  ExecutorStart, so that nothing is initialized for a statement guard
  *	  stops;
- *	- ExplainOneQuery hook -> guard_explain_line (enforce.c).
+ *	- ExplainOneQuery hook -> guard_explain_line (enforce.c) and
+ *	  guard_profile_explain_line (profile.c).
  * No hook judges anything itself.
  *
  * ExecutorRun/ExecutorFinish track the nesting level: statements run by
@@ -54,12 +59,15 @@
 #include "hooks.h"
 #include "incidents.h"
 #include "judge.h"
+#include "profile.h"
 #include "store.h"
 #include "throttle.h"
 
 /* Saved hook values */
 static planner_hook_type prev_planner_hook = NULL;
 static get_relation_info_hook_type prev_get_relation_info = NULL;
+static get_relation_stats_hook_type prev_get_relation_stats = NULL;
+static get_index_stats_hook_type prev_get_index_stats = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
@@ -165,8 +173,38 @@ guard_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 {
 	if (prev_get_relation_info)
 		prev_get_relation_info(root, relationObjectId, inhparent, rel);
+	/* production's sizes first (profile.c), so that they are what is judged */
+	guard_profile_relation_info(root, relationObjectId, inhparent, rel);
 	if (!inhparent)
 		guard_judge_note_size(relationObjectId, rel->tuples, rel->pages);
+}
+
+/*
+ * get_relation_stats_hook: a column's statistics from the statistics
+ * profile when guard.stats_profile is on (the DBA's explicit choice, so
+ * before any other extension's), else from the previous hook, else core's.
+ */
+static bool
+guard_get_relation_stats(PlannerInfo *root, RangeTblEntry *rte,
+						 AttrNumber attnum, VariableStatData *vardata)
+{
+	if (guard_profile_relation_stats(root, rte, attnum, vardata))
+		return true;
+	if (prev_get_relation_stats)
+		return prev_get_relation_stats(root, rte, attnum, vardata);
+	return false;
+}
+
+/* get_index_stats_hook: the same for expression index columns */
+static bool
+guard_get_index_stats(PlannerInfo *root, Oid indexOid, AttrNumber indexattnum,
+					  VariableStatData *vardata)
+{
+	if (guard_profile_index_stats(root, indexOid, indexattnum, vardata))
+		return true;
+	if (prev_get_index_stats)
+		return prev_get_index_stats(root, indexOid, indexattnum, vardata);
+	return false;
 }
 
 /*
@@ -240,8 +278,14 @@ guard_explain_per_plan(PlannedStmt *plannedstmt, IntoClause *into,
 	char	   *volatile verdict = NULL;
 	MemoryContext cxt = CurrentMemoryContext;
 
+	char	   *volatile profile = NULL;
+
 	if (prev_explain_per_plan)
 		prev_explain_per_plan(plannedstmt, into, es, queryString, params, queryEnv);
+	/* a plan made under a statistics profile says so, whatever the settings */
+	profile = guard_profile_explain_line(plannedstmt);
+	if (profile != NULL)
+		ExplainPropertyText("Guard Statistics Profile", profile, es);
 	if (!guard_explain_verdict || !guard_active())
 		return;
 	PG_TRY();
@@ -275,6 +319,7 @@ guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 	BufferUsage bufusage_start,
 				bufusage;
 	char	   *volatile verdict = NULL;
+	char	   *profile = NULL;
 #ifdef GUARD_HAVE_EXPLAIN_MEMORY
 	MemoryContextCounters mem_counters;
 	MemoryContext planner_ctx = NULL;
@@ -317,6 +362,8 @@ guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
 	}
 
+	if (es->format == EXPLAIN_FORMAT_TEXT)
+		profile = guard_profile_explain_line(plan);
 	if (es->format == EXPLAIN_FORMAT_TEXT && guard_explain_verdict && guard_active())
 	{
 		MemoryContext cxt = CurrentMemoryContext;
@@ -341,6 +388,8 @@ guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 				   &planduration, (es->buffers ? &bufusage : NULL));
 #endif
 
+	if (profile != NULL)
+		ExplainPropertyText("Guard Statistics Profile", profile, es);
 	if (verdict != NULL)
 		ExplainPropertyText("Guard", verdict, es);
 }
@@ -444,6 +493,10 @@ guard_install_hooks(void)
 	planner_hook = guard_planner;
 	prev_get_relation_info = get_relation_info_hook;
 	get_relation_info_hook = guard_get_relation_info;
+	prev_get_relation_stats = get_relation_stats_hook;
+	get_relation_stats_hook = guard_get_relation_stats;
+	prev_get_index_stats = get_index_stats_hook;
+	get_index_stats_hook = guard_get_index_stats;
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = guard_ExecutorStart;
 	prev_ExecutorRun = ExecutorRun_hook;

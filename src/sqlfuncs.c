@@ -39,6 +39,7 @@
 #include "throttle.h"
 #include "hooks.h"
 #include "judge.h"
+#include "profile.h"
 #include "sqlfuncs.h"
 
 PG_FUNCTION_INFO_V1(guard_plans);
@@ -48,7 +49,7 @@ PG_FUNCTION_INFO_V1(guard_reset);
 PG_FUNCTION_INFO_V1(guard_incidents);
 
 #define GUARD_PLANS_COLS 15
-#define GUARD_EXPLAIN_COLS 8
+#define GUARD_EXPLAIN_COLS 9		/* 8 before 0.6 (no stats_profile) */
 #define GUARD_INCIDENTS_COLS_03 20	/* extension 0.3 */
 #define GUARD_INCIDENTS_COLS 21
 #define GUARD_INFO_COLS_03 13	/* extension 0.3 */
@@ -289,6 +290,16 @@ guard_explain(PG_FUNCTION_ARGS)
 			values[7] = CStringGetTextDatum(j->clause);
 		else
 			nulls[7] = true;
+		/* stats_profile (0.6): NULL unless planned under a statistics profile */
+		{
+			char	   *profile = guard_profile_explain_line(pstmt);
+
+			nulls[8] = profile == NULL;
+			values[8] = profile ? CStringGetTextDatum(profile) : (Datum) 0;
+		}
+		if (rsinfo->setDesc->natts > GUARD_EXPLAIN_COLS)
+			elog(ERROR, "guard.explain returns %d columns, at most %d expected",
+				 rsinfo->setDesc->natts, GUARD_EXPLAIN_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -50,6 +50,10 @@ static const struct option command_options[] = {
 	{"format", required_argument, NULL, 'f'},
 	{"min-rows", required_argument, NULL, 'm'},
 	{"config", required_argument, NULL, 'c'},
+	{"schema", required_argument, NULL, 'n'},
+	{"growth", required_argument, NULL, 'g'},
+	{"enable", no_argument, NULL, 'e'},
+	{"stats", required_argument, NULL, 's'},
 	{"help", no_argument, NULL, 'H'},
 	{NULL, 0, NULL, 0}
 };
@@ -68,7 +72,7 @@ parse_command_options(int argc, char **argv, const char *command, CommandOptions
 	o->min_rows = -1;
 	optind = 1;
 	argv[0] = (char *) progname;	/* getopt's messages name the program */
-	while ((c = getopt_long(argc, argv, "d:h:p:U:o:", command_options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "d:h:p:U:o:n:", command_options, NULL)) != -1)
 	{
 		switch (c)
 		{
@@ -119,6 +123,38 @@ parse_command_options(int argc, char **argv, const char *command, CommandOptions
 						pg_fatal_usage("--min-rows must be a number of rows, not \"%s\"", optarg);
 				}
 				break;
+			case 'n':
+				if (!o->takes_schema)
+					pg_fatal_usage("%s does not take -n", command);
+				o->schemas = realloc(o->schemas, sizeof(char *) * (o->nschemas + 1));
+				if (o->schemas == NULL)
+					pg_fatal_input("out of memory");
+				o->schemas[o->nschemas++] = optarg;
+				break;
+			case 'g':
+				{
+					double		g;
+
+					if (!o->takes_growth)
+						pg_fatal_usage("%s does not take --growth", command);
+					errno = 0;
+					g = strtod(optarg, &end);
+					if (*optarg == '\0' || *end != '\0' || errno != 0 || !(g > 0) || g > 1000000)
+						pg_fatal_usage("--growth must be a number greater than 0 and at most 1000000, not \"%s\"",
+									   optarg);
+					o->growth = optarg;
+				}
+				break;
+			case 'e':
+				if (!o->takes_enable)
+					pg_fatal_usage("%s does not take --enable", command);
+				o->enable = true;
+				break;
+			case 's':
+				if (!o->takes_check)
+					pg_fatal_usage("%s does not take --stats", command);
+				o->stats = optarg;
+				break;
 			default:
 				pg_fatal_usage("invalid option for %s", command);
 		}
@@ -136,13 +172,20 @@ usage(FILE *out)
 			"  pg_guard baseline export [OPTION]... [-o FILE]\n"
 			"  pg_guard baseline import [OPTION]... FILE [--replace]\n"
 			"  pg_guard diff OLD.yaml NEW.yaml\n"
-			"  pg_guard check [OPTION]... --baseline FILE [--format FMT] [-o FILE] [SQLFILE]...\n"
+			"  pg_guard stats export [OPTION]... [-n SCHEMA]... [-o FILE]\n"
+			"  pg_guard stats import [OPTION]... FILE [--growth F] [--enable]\n"
+			"  pg_guard check [OPTION]... --baseline FILE [--stats FILE [--growth F]]\n"
+			"                 [--format FMT] [-o FILE] [SQLFILE]...\n"
 			"\n"
 			"Commands:\n"
 			"  baseline export   write the database's guard.baseline as YAML (stdout or -o FILE)\n"
 			"  baseline import   load a YAML baseline into guard.baseline, all or nothing;\n"
 			"                    --replace makes the table exactly the file\n"
 			"  diff              what NEW approves, rejects, changes or drops against OLD\n"
+			"  stats export      write the planner's statistics of the database (sizes of\n"
+			"                    tables and indexes, column statistics) as YAML\n"
+			"  stats import      load a statistics profile into a staging database, all or\n"
+			"                    nothing; the planner uses it where guard.stats_profile is on\n"
 			"  check             the statements the database observed, and those of the SQL\n"
 			"                    files (planned, never executed), against a baseline file:\n"
 			"                    unchanged, changed, new, or regressions (exit 1)\n"
@@ -162,6 +205,10 @@ usage(FILE *out)
 			"                           large (default: the config's, or the server's\n"
 			"                           guard.seqscan_min_rows)\n"
 			"      --config=FILE        (check) thresholds, relations and ignore rules\n"
+			"      --stats=FILE         (check) import this statistics profile and plan under it\n"
+			"  -n, --schema=SCHEMA      (stats export) only this schema (repeatable)\n"
+			"      --growth=F           (stats import, check) plan at F times production's size\n"
+			"      --enable             (stats import) ALTER DATABASE ... SET guard.stats_profile = on\n"
 			"  -V, --version            output version information, then exit\n"
 			"  -?, --help               show this help, then exit\n"
 			"\n"
@@ -346,6 +393,16 @@ main(int argc, char **argv)
 		if (strcmp(argv[2], "import") == 0)
 			return cmd_baseline_import(argc - 2, argv + 2);
 		pg_fatal_usage("unknown baseline subcommand \"%s\"", argv[2]);
+	}
+	if (strcmp(argv[1], "stats") == 0)
+	{
+		if (argc < 3)
+			pg_fatal_usage("stats needs a subcommand: export or import");
+		if (strcmp(argv[2], "export") == 0)
+			return cmd_stats_export(argc - 2, argv + 2);
+		if (strcmp(argv[2], "import") == 0)
+			return cmd_stats_import(argc - 2, argv + 2);
+		pg_fatal_usage("unknown stats subcommand \"%s\"", argv[2]);
 	}
 	if (strcmp(argv[1], "diff") == 0)
 		return cmd_diff(argc - 1, argv + 1);

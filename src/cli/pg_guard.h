@@ -57,6 +57,14 @@ typedef struct CommandOptions
 	char	   *format;
 	char	   *config;
 	long		min_rows;		/* -1: the server's guard.seqscan_min_rows */
+	bool		takes_schema;	/* -n (stats export) */
+	char	  **schemas;
+	int			nschemas;
+	bool		takes_growth;	/* --growth (stats import, check) */
+	char	   *growth;			/* as given, checked: a number in (0, 1000000] */
+	bool		takes_enable;	/* --enable (stats import) */
+	bool		enable;
+	char	   *stats;			/* --stats FILE (check) */
 } CommandOptions;
 
 /* A growing string (malloc'd, always NUL-terminated once written to) */
@@ -129,6 +137,50 @@ typedef struct CheckConfig
 	int			nignore;
 } CheckConfig;
 
+/*
+ * A statistics profile file ("guard-stats", doc/statistics-profile.md):
+ * every value as the text the server printed (NULL: null), so that it
+ * loads into any server exactly.
+ */
+#define STATS_REL_FIELDS 8		/* schema, name, kind, reltuples, relpages,
+								 * relallvisible, curpages, tree_height */
+#define STATS_COL_FIELDS 16		/* name, inherited, type, null_frac, ... */
+
+typedef struct StatsColumn
+{
+	char	   *f[STATS_COL_FIELDS];
+	int			line;
+	int			column;
+} StatsColumn;
+
+typedef struct StatsRelation
+{
+	char	   *f[STATS_REL_FIELDS];
+	StatsColumn *cols;
+	int			ncols;
+	int			line;
+	int			column;
+} StatsRelation;
+
+typedef struct StatsProfile
+{
+	char	   *source;
+	char	   *server_version;
+	char	   *exported_at;
+	StatsRelation *rels;
+	int			nrels;
+} StatsProfile;
+
+extern const char *const stats_rel_fields[STATS_REL_FIELDS];
+extern const char *const stats_col_fields[STATS_COL_FIELDS];
+
+/* stats.c */
+extern int	cmd_stats_export(int argc, char **argv);
+extern int	cmd_stats_import(int argc, char **argv);
+extern void stats_import_into(PGconn *conn, const char *path, const char *growth,
+							  bool enable);
+extern void stats_sort(StatsProfile *p);
+
 /* baseline.c */
 extern int	cmd_baseline_export(int argc, char **argv);
 extern int	cmd_baseline_import(int argc, char **argv);
@@ -146,5 +198,8 @@ extern void yaml_read_baseline(const char *path, Baseline *b);
 extern void baseline_free(Baseline *b);
 extern void yaml_read_check_config(const char *path, CheckConfig *c);
 extern void check_config_free(CheckConfig *c);
+extern void yaml_write_stats(FILE *out, const StatsProfile *p);
+extern void yaml_read_stats(const char *path, StatsProfile *p);
+extern void stats_free(StatsProfile *p);
 
 #endif							/* PG_GUARD_H */

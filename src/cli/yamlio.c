@@ -252,6 +252,7 @@ static struct
 	BaselineEntry **order;
 	Baseline   *b;
 	CheckConfig *config;
+	StatsProfile *stats;
 	char	   *pending;		/* a string read, not stored yet */
 } held;
 
@@ -299,6 +300,8 @@ release_held(bool failed)
 	free(held.pending);
 	if (failed && held.config != NULL)
 		check_config_free(held.config);
+	if (failed && held.stats != NULL)
+		stats_free(held.stats);
 	if (failed && held.b != NULL)
 	{
 		for (i = 0; i < held.b->n; i++)
@@ -998,4 +1001,331 @@ check_config_free(CheckConfig *c)
 	}
 	free(c->ignore);
 	memset(c, 0, sizeof(*c));
+}
+
+/* ---------------------------------------------------------------------
+ * The statistics profile file ("guard-stats")
+ * ---------------------------------------------------------------------
+ */
+#define STATS_FORMAT	"guard-stats"
+#define MAX_RELATIONS	100000
+#define MAX_COLUMNS		1600	/* per relation, as PostgreSQL's MaxHeapAttributeNumber */
+
+const char *const stats_rel_fields[STATS_REL_FIELDS] = {
+	"schema", "name", "kind", "reltuples", "relpages", "relallvisible", "curpages",
+	"tree_height"
+};
+const char *const stats_col_fields[STATS_COL_FIELDS] = {
+	"name", "inherited", "type", "null_frac", "avg_width", "n_distinct",
+	"most_common_vals", "most_common_freqs", "histogram_bounds", "correlation",
+	"most_common_elems", "most_common_elem_freqs", "elem_count_histogram",
+	"range_length_histogram", "range_empty_frac", "range_bounds_histogram"
+};
+
+/* how each field is written and checked */
+enum
+{
+	F_NAME,						/* a name: quoted, required */
+	F_WORD,						/* kind, inherited: plain, required */
+	F_REAL,						/* a number: plain */
+	F_INT,						/* an integer: plain */
+	F_TEXT						/* an array literal or a type: quoted */
+};
+static const int rel_field_kind[STATS_REL_FIELDS] = {
+	F_NAME, F_NAME, F_WORD, F_REAL, F_INT, F_INT, F_INT, F_INT
+};
+static const int col_field_kind[STATS_COL_FIELDS] = {
+	F_NAME, F_WORD, F_NAME, F_REAL, F_INT, F_REAL, F_TEXT, F_TEXT, F_TEXT, F_REAL,
+	F_TEXT, F_TEXT, F_TEXT, F_TEXT, F_REAL, F_TEXT
+};
+
+static void
+emit_field(Writer *w, const char *key, const char *value, int kind)
+{
+	emit_key(w, key);
+	if (value == NULL)
+		emit_scalar(w, NULL, YAML_PLAIN_SCALAR_STYLE);
+	else if (kind == F_NAME || kind == F_TEXT)
+		emit_scalar(w, value, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+	else
+		emit_scalar(w, value, YAML_PLAIN_SCALAR_STYLE);
+}
+
+/* yaml_write_stats: p (sorted by the caller) as a guard-stats file */
+void
+yaml_write_stats(FILE *out, const StatsProfile *p)
+{
+	Writer		w;
+	yaml_event_t ev;
+
+	memset(&w, 0, sizeof(w));
+	w.out = out;
+	if (!yaml_emitter_initialize(&w.emitter))
+		pg_fatal_input("out of memory");
+	yaml_emitter_set_output(&w.emitter, write_handler, &w);
+	yaml_emitter_set_unicode(&w.emitter, 1);
+	yaml_emitter_set_width(&w.emitter, -1);
+	yaml_emitter_set_indent(&w.emitter, 2);
+
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	emit(&w, &ev);
+	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+	emit(&w, &ev);
+	mapping_start(&w);
+	emit_key(&w, "format");
+	emit_scalar(&w, STATS_FORMAT, YAML_PLAIN_SCALAR_STYLE);
+	emit_int(&w, "version", FORMAT_VERSION, false);
+	emit_key(&w, "source");
+	emit_text(&w, p->source);
+	emit_key(&w, "server_version");
+	emit_text(&w, p->server_version);
+	emit_key(&w, "exported_at");
+	emit_text(&w, p->exported_at);
+	emit_key(&w, "relations");
+	sequence_start(&w, false);
+	for (int i = 0; i < p->nrels; i++)
+	{
+		const StatsRelation *r = &p->rels[i];
+
+		mapping_start(&w);
+		for (int f = 0; f < STATS_REL_FIELDS; f++)
+			emit_field(&w, stats_rel_fields[f], r->f[f], rel_field_kind[f]);
+		emit_key(&w, "columns");
+		sequence_start(&w, false);
+		for (int c = 0; c < r->ncols; c++)
+		{
+			mapping_start(&w);
+			for (int f = 0; f < STATS_COL_FIELDS; f++)
+				emit_field(&w, stats_col_fields[f], r->cols[c].f[f], col_field_kind[f]);
+			mapping_end(&w);
+		}
+		sequence_end(&w);
+		mapping_end(&w);
+	}
+	sequence_end(&w);
+	mapping_end(&w);
+	yaml_document_end_event_initialize(&ev, 1);
+	emit(&w, &ev);
+	yaml_stream_end_event_initialize(&ev);
+	emit(&w, &ev);
+	yaml_emitter_delete(&w.emitter);
+}
+
+void
+stats_free(StatsProfile *p)
+{
+	for (int i = 0; p->rels != NULL && i < p->nrels; i++)
+	{
+		StatsRelation *r = &p->rels[i];
+
+		for (int f = 0; f < STATS_REL_FIELDS; f++)
+			free(r->f[f]);
+		for (int c = 0; r->cols != NULL && c < r->ncols; c++)
+			for (int f = 0; f < STATS_COL_FIELDS; f++)
+				free(r->cols[c].f[f]);
+		free(r->cols);
+	}
+	free(p->rels);
+	free(p->source);
+	free(p->server_version);
+	free(p->exported_at);
+	memset(p, 0, sizeof(*p));
+}
+
+/* one field's value, checked for its kind */
+static char *
+read_field(Reader *r, yaml_node_t *map, const char *key, int kind, bool required)
+{
+	yaml_node_t *v = lookup(r, map, key);
+	yaml_node_t *node;
+	char	   *s;
+	char	   *end;
+
+	if (v == NULL)
+	{
+		if (required)
+			fail_at(r, map, "missing key \"%s\"", key);
+		return NULL;
+	}
+	node = node_at(r, (int) (v - r->doc.nodes.start) + 1, map);
+	s = get_string(r, node, key, !required,
+				   kind == F_TEXT ? MAX_TEXT_BYTES : kind == F_NAME ? MAX_NAME_BYTES : 64);
+	if (s == NULL)
+		return NULL;
+	held.pending = s;
+	if (kind == F_REAL)
+	{
+		double		d;
+
+		errno = 0;
+		d = strtod(s, &end);
+		if (end == s || *end != '\0' || errno != 0 || d != d)
+			fail_at(r, node, "%s must be a number", key);
+	}
+	else if (kind == F_INT)
+	{
+		long long	l;
+
+		errno = 0;
+		l = strtoll(s, &end, 10);
+		if (end == s || *end != '\0' || errno != 0 || l < 0 || l > INT32_MAX * 2LL)
+			fail_at(r, node, "%s must be a whole number from 0 to 4294967294", key);
+	}
+	else if (kind == F_WORD && strcmp(key, "inherited") == 0)
+	{
+		if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0)
+			fail_at(r, node, "%s must be true or false", key);
+	}
+	else if (kind == F_WORD)
+	{
+		if (strlen(s) != 1 || strchr("rmpiItf", s[0]) == NULL)
+			fail_at(r, node, "%s must be one of r, m, p, i, I, t, f (pg_class.relkind)", key);
+	}
+	else if (kind == F_NAME && s[0] == '\0')
+		fail_at(r, node, "%s must not be empty", key);
+	held.pending = NULL;
+	return s;
+}
+
+static int
+cmp_rel_ptr(const void *x, const void *y)
+{
+	const StatsRelation *a = *(const StatsRelation *const *) x;
+	const StatsRelation *b = *(const StatsRelation *const *) y;
+	int			c = strcmp(a->f[0], b->f[0]);
+
+	return c != 0 ? c : strcmp(a->f[1], b->f[1]);
+}
+
+/*
+ * yaml_read_stats: the guard-stats file at path, checked; exits with
+ * status 2 and a message naming the line and column of the first problem.
+ */
+void
+yaml_read_stats(const char *path, StatsProfile *p)
+{
+	static const char *const top_allowed[] = {"format", "version", "source", "server_version",
+	"exported_at", "relations", NULL};
+	static const char *const top_required[] = {"format", "version", "relations", NULL};
+	static const char *rel_allowed[STATS_REL_FIELDS + 2];
+	static const char *col_allowed[STATS_COL_FIELDS + 1];
+	static const char *const rel_required[] = {"schema", "name", "kind", "reltuples", "relpages", NULL};
+	static const char *const col_required[] = {"name", "inherited", "type", NULL};
+	Reader		r;
+	yaml_node_t *root;
+	yaml_node_t *v;
+	yaml_node_t *rels;
+	yaml_node_item_t *item;
+	StatsRelation **order;
+	int			i;
+
+	for (i = 0; i < STATS_REL_FIELDS; i++)
+		rel_allowed[i] = stats_rel_fields[i];
+	rel_allowed[STATS_REL_FIELDS] = "columns";
+	rel_allowed[STATS_REL_FIELDS + 1] = NULL;
+	for (i = 0; i < STATS_COL_FIELDS; i++)
+		col_allowed[i] = stats_col_fields[i];
+	col_allowed[STATS_COL_FIELDS] = NULL;
+
+	memset(&held, 0, sizeof(held));
+	memset(p, 0, sizeof(*p));
+	held.stats = p;
+	root = load_document(&r, path, "a statistics profile");
+	if (root->type != YAML_MAPPING_NODE)
+		fail_at(&r, root, "%s", "a statistics profile is a mapping with format, version and relations");
+	check_keys(&r, root, top_allowed, top_required, "the file");
+	read_header(&r, root, STATS_FORMAT);
+	p->source = read_field(&r, root, "source", F_TEXT, false);
+	p->server_version = read_field(&r, root, "server_version", F_TEXT, false);
+	p->exported_at = read_field(&r, root, "exported_at", F_TEXT, false);
+	if (p->exported_at != NULL)
+		check_time(&r, root, "exported_at", p->exported_at);
+
+	v = lookup(&r, root, "relations");
+	rels = node_at(&r, (int) (v - r.doc.nodes.start) + 1, root);
+	if (is_null(rels))
+	{
+		p->rels = pg_malloc0_or_die(sizeof(StatsRelation));
+		release_held(false);
+		return;
+	}
+	if (rels->type != YAML_SEQUENCE_NODE)
+		fail_at(&r, rels, "%s", "relations must be a list");
+	if (rels->data.sequence.items.top - rels->data.sequence.items.start > MAX_RELATIONS)
+		fail_at(&r, rels, "%s", "too many relations");
+	p->rels = pg_malloc0_or_die(sizeof(StatsRelation) *
+								(rels->data.sequence.items.top - rels->data.sequence.items.start + 1));
+	for (item = rels->data.sequence.items.start; item < rels->data.sequence.items.top; item++)
+	{
+		yaml_node_t *rn = node_at(&r, *item, rels);
+		StatsRelation *rel = &p->rels[p->nrels++];
+		yaml_node_t *cv;
+		yaml_node_t *cols;
+		yaml_node_item_t *citem;
+
+		rel->line = (int) rn->start_mark.line + 1;
+		rel->column = (int) rn->start_mark.column + 1;
+		if (rn->type != YAML_MAPPING_NODE)
+			fail_at(&r, rn, "%s", "a relation must be a mapping");
+		check_keys(&r, rn, rel_allowed, rel_required, "a relation");
+		for (i = 0; i < STATS_REL_FIELDS; i++)
+			rel->f[i] = read_field(&r, rn, stats_rel_fields[i], rel_field_kind[i],
+								   i < 5);
+		cv = lookup(&r, rn, "columns");
+		if (cv == NULL)
+			continue;
+		cols = node_at(&r, (int) (cv - r.doc.nodes.start) + 1, rn);
+		if (is_null(cols))
+			continue;
+		if (cols->type != YAML_SEQUENCE_NODE)
+			fail_at(&r, cols, "%s", "columns must be a list");
+		if (cols->data.sequence.items.top - cols->data.sequence.items.start > 2 * MAX_COLUMNS)
+			fail_at(&r, cols, "%s", "too many columns");
+		rel->cols = pg_malloc0_or_die(sizeof(StatsColumn) *
+									  (cols->data.sequence.items.top - cols->data.sequence.items.start + 1));
+		for (citem = cols->data.sequence.items.start; citem < cols->data.sequence.items.top; citem++)
+		{
+			yaml_node_t *cn = node_at(&r, *citem, cols);
+			StatsColumn *col = &rel->cols[rel->ncols++];
+
+			col->line = (int) cn->start_mark.line + 1;
+			col->column = (int) cn->start_mark.column + 1;
+			if (cn->type != YAML_MAPPING_NODE)
+				fail_at(&r, cn, "%s", "a column must be a mapping");
+			check_keys(&r, cn, col_allowed, col_required, "a column");
+			for (i = 0; i < STATS_COL_FIELDS; i++)
+				col->f[i] = read_field(&r, cn, stats_col_fields[i], col_field_kind[i], i < 3);
+			for (int c = 0; c < rel->ncols - 1; c++)
+				if (strcmp(rel->cols[c].f[0], col->f[0]) == 0 &&
+					strcmp(rel->cols[c].f[1], col->f[1]) == 0)
+				{
+					char		msg[160];
+
+					snprintf(msg, sizeof(msg),
+							 "duplicate column: the same name and inherited as the column at line %d",
+							 rel->cols[c].line);
+					fail_input(path, col->line - 1, col->column - 1, msg, NULL);
+				}
+		}
+	}
+
+	/* one entry per relation */
+	order = pg_malloc0_or_die(sizeof(StatsRelation *) * (p->nrels > 0 ? p->nrels : 1));
+	held.order = (BaselineEntry **) order;
+	for (i = 0; i < p->nrels; i++)
+		order[i] = &p->rels[i];
+	qsort(order, p->nrels, sizeof(StatsRelation *), cmp_rel_ptr);
+	for (i = 1; i < p->nrels; i++)
+		if (cmp_rel_ptr(&order[i], &order[i - 1]) == 0)
+		{
+			const StatsRelation *a = order[i]->line > order[i - 1]->line ? order[i] : order[i - 1];
+			const StatsRelation *b = a == order[i] ? order[i - 1] : order[i];
+			char		msg[160];
+
+			snprintf(msg, sizeof(msg),
+					 "duplicate relation: the same schema and name as the relation at line %d",
+					 b->line);
+			fail_input(path, a->line - 1, a->column - 1, msg, NULL);
+		}
+	release_held(false);
 }

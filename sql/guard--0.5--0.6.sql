@@ -1,0 +1,194 @@
+/* guard 0.5 -> 0.6: statistics profiles (doc/statistics-profile.md) */
+
+\echo Use "ALTER EXTENSION guard UPDATE TO '0.6'" to load this file. \quit
+
+-- The statistics profile of a staging database: what production's planner
+-- reads, imported by `pg_guard stats import`, used while guard.stats_profile
+-- is on.  It holds production's data values (most common values, histogram
+-- bounds): superusers only.  Not dumped by pg_dump: import it again.
+
+-- where the profile comes from (one row, or none: no profile)
+CREATE TABLE guard.stats_profile (
+    source         text NOT NULL,
+    server_version text,
+    exported_at    timestamptz,
+    imported_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    growth         float8 NOT NULL DEFAULT 1
+                   CHECK (growth > 0 AND growth <= 1000000),
+    one_row        boolean NOT NULL DEFAULT true UNIQUE CHECK (one_row)
+);
+
+COMMENT ON TABLE guard.stats_profile IS
+'the imported statistics profile: its source, when it was exported and imported, and the growth factor applied to every size';
+
+-- the sizes of tables and indexes, as pg_class holds them in production
+CREATE TABLE guard.stats_relations (
+    schemaname    name NOT NULL,
+    relname       name NOT NULL,
+    relkind       "char" NOT NULL CHECK (relkind IN ('r', 'm', 'p', 'i', 'I', 't', 'f')),
+    reltuples     float8 NOT NULL CHECK (reltuples >= -1),
+    relpages      bigint NOT NULL CHECK (relpages >= 0),
+    relallvisible bigint NOT NULL DEFAULT 0 CHECK (relallvisible >= 0),
+    curpages      bigint CHECK (curpages >= 0),
+    tree_height   integer CHECK (tree_height >= 0),
+    PRIMARY KEY (schemaname, relname)
+);
+
+COMMENT ON TABLE guard.stats_relations IS
+'statistics profile: reltuples, relpages, relallvisible (pg_class), the size in blocks at the export and a btree''s height, per table and index of production';
+
+-- the column statistics, in the form of the pg_stats view
+CREATE TABLE guard.stats_columns (
+    schemaname             name NOT NULL,
+    relname                name NOT NULL,
+    attname                name NOT NULL,
+    inherited              boolean NOT NULL,
+    atttype                text NOT NULL,
+    null_frac              real,
+    avg_width              integer,
+    n_distinct             real,
+    most_common_vals       text,
+    most_common_freqs      real[],
+    histogram_bounds       text,
+    correlation            real,
+    most_common_elems      text,
+    most_common_elem_freqs real[],
+    elem_count_histogram   real[],
+    range_length_histogram text,
+    range_empty_frac       real,
+    range_bounds_histogram text,
+    PRIMARY KEY (schemaname, relname, attname, inherited)
+);
+
+COMMENT ON TABLE guard.stats_columns IS
+'statistics profile: the column statistics of production (the columns of pg_stats; array values as text), and the column''s type (schema.type) when exported';
+
+REVOKE ALL ON guard.stats_profile, guard.stats_relations, guard.stats_columns FROM PUBLIC;
+
+-- every change tells every backend to read the profile again and re-plan
+-- its cached plans (the trigger function guard.baseline uses)
+CREATE TRIGGER stats_profile_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON guard.stats_profile
+    FOR EACH STATEMENT EXECUTE FUNCTION guard.baseline_changed();
+CREATE TRIGGER stats_relations_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON guard.stats_relations
+    FOR EACH STATEMENT EXECUTE FUNCTION guard.baseline_changed();
+CREATE TRIGGER stats_columns_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON guard.stats_columns
+    FOR EACH STATEMENT EXECUTE FUNCTION guard.baseline_changed();
+
+-- build every column's statistics as the planner would: an error names the
+-- first value that does not load into this database
+CREATE FUNCTION guard.stats_profile_check()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'guard_stats_profile_check'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION guard.stats_profile_check() IS
+'check that every column statistic of the profile loads into this database; returns how many columns it checked';
+
+REVOKE ALL ON FUNCTION guard.stats_profile_check() FROM PUBLIC;
+
+-- the height of a btree index, which the planner charges per descent
+-- (read in production by pg_guard stats export)
+CREATE FUNCTION guard.stats_btree_height(index regclass)
+RETURNS integer
+AS 'MODULE_PATHNAME', 'guard_stats_btree_height'
+LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+COMMENT ON FUNCTION guard.stats_btree_height(regclass) IS
+'the height of a btree index (the level of its root); NULL for other relations';
+
+REVOKE ALL ON FUNCTION guard.stats_btree_height(regclass) FROM PUBLIC;
+
+-- what keeps this database's own statistics under the profile: relations
+-- and columns of the profile's schemas that the profile lacks, that this
+-- database lacks, or whose type changed since the export
+CREATE VIEW guard.stats_profile_fallbacks AS
+WITH here AS (
+    SELECT c.oid, n.nspname AS schemaname, c.relname, c.relkind
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'm', 'i')
+       AND n.nspname IN (SELECT r.schemaname FROM guard.stats_relations r)
+), coltypes AS (
+    SELECT h.schemaname, h.relname, h.relkind, a.attname,
+           pg_catalog.quote_ident(tn.nspname) OPERATOR(pg_catalog.||) '.'
+           OPERATOR(pg_catalog.||) pg_catalog.quote_ident(t.typname) AS atttype
+      FROM here h
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = h.oid AND a.attnum > 0 AND NOT a.attisdropped
+      JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+      JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
+)
+SELECT 'relation'::text AS kind, h.schemaname, h.relname, NULL::name AS attname,
+       'not in the profile'::text AS reason
+  FROM here h
+ WHERE NOT EXISTS (SELECT FROM guard.stats_relations r
+                    WHERE r.schemaname = h.schemaname AND r.relname = h.relname)
+UNION ALL
+SELECT 'relation', r.schemaname, r.relname, NULL,
+       'not in this database'
+  FROM guard.stats_relations r
+ WHERE NOT EXISTS (SELECT FROM here h
+                    WHERE h.schemaname = r.schemaname AND h.relname = r.relname)
+UNION ALL
+SELECT 'relation', r.schemaname, r.relname, NULL,
+       'size unknown in production (never vacuumed or analyzed)'
+  FROM guard.stats_relations r
+ WHERE r.relkind <> 'i'
+   AND (r.reltuples < 0 OR (r.relpages = 0 AND COALESCE(r.curpages, r.relpages) > 0))
+   AND EXISTS (SELECT FROM here h
+                WHERE h.schemaname = r.schemaname AND h.relname = r.relname)
+UNION ALL
+SELECT 'column', ct.schemaname, ct.relname, ct.attname,
+       'not in the profile'
+  FROM coltypes ct
+ WHERE ct.relkind <> 'i'
+   AND EXISTS (SELECT FROM guard.stats_relations r
+                WHERE r.schemaname = ct.schemaname AND r.relname = ct.relname)
+   AND NOT EXISTS (SELECT FROM guard.stats_columns sc
+                    WHERE sc.schemaname = ct.schemaname AND sc.relname = ct.relname
+                      AND sc.attname = ct.attname)
+UNION ALL
+SELECT 'column', sc.schemaname, sc.relname, sc.attname,
+       'type changed: ' OPERATOR(pg_catalog.||) sc.atttype OPERATOR(pg_catalog.||)
+       ' in the profile, ' OPERATOR(pg_catalog.||) ct.atttype OPERATOR(pg_catalog.||) ' here'
+  FROM guard.stats_columns sc
+  JOIN coltypes ct ON ct.schemaname = sc.schemaname AND ct.relname = sc.relname
+                  AND ct.attname = sc.attname
+ WHERE ct.atttype <> sc.atttype AND NOT sc.inherited
+UNION ALL
+SELECT 'column', sc.schemaname, sc.relname, sc.attname,
+       'not in this database'
+  FROM guard.stats_columns sc
+ WHERE NOT sc.inherited
+   AND EXISTS (SELECT FROM here h
+                WHERE h.schemaname = sc.schemaname AND h.relname = sc.relname)
+   AND NOT EXISTS (SELECT FROM coltypes ct
+                    WHERE ct.schemaname = sc.schemaname AND ct.relname = sc.relname
+                      AND ct.attname = sc.attname);
+
+COMMENT ON VIEW guard.stats_profile_fallbacks IS
+'relations and columns that keep this database''s own statistics under the statistics profile, and why';
+
+REVOKE ALL ON guard.stats_profile_fallbacks FROM PUBLIC;
+
+-- guard.explain says when the plan was made under a statistics profile
+DROP FUNCTION guard.explain(text);
+
+CREATE FUNCTION guard.explain(statement text,
+    OUT query_hash bigint,
+    OUT plan_hash bigint,
+    OUT plan text,
+    OUT seqscans text[],
+    OUT seqscan_rows bigint[],
+    OUT verdict text,
+    OUT reasons text[],
+    OUT clause text,
+    OUT stats_profile text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'guard_explain'
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION guard.explain(text) IS
+'plan a statement without running or recording it; say what guard thinks of the plan, and whether it was planned under a statistics profile';

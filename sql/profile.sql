@@ -1,0 +1,158 @@
+-- statistics profiles: staging plans with production's numbers
+-- (doc/statistics-profile.md)
+SET guard.mode = observe;
+SET guard.seqscan_min_rows = 10000;
+SET guard.explain_verdict = off;	-- guard.explain shows verdicts here
+
+-- staging: a hundred rows, where production holds a million (a schema
+-- of its own: the fallbacks view lists the profile's schemas)
+CREATE SCHEMA prof;
+SET search_path = prof, public;
+CREATE TABLE events (id int PRIMARY KEY, user_id int, kind text, created date);
+CREATE INDEX events_user ON events (user_id);
+CREATE INDEX events_lower_kind ON events (lower(kind));
+INSERT INTO events
+SELECT i, i % 10, 'k' || (i % 3), date '2026-01-01' + i FROM generate_series(1, 100) i;
+ANALYZE events;
+
+-- the planner's row estimate of a statement's top node
+CREATE FUNCTION est(q text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    j json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
+    RETURN (j -> 0 -> 'Plan' ->> 'Plan Rows')::bigint;
+END $$;
+
+EXPLAIN (COSTS OFF) SELECT * FROM events WHERE user_id = 42;
+SELECT est('SELECT * FROM events');
+
+-- production's profile, as pg_guard stats import writes it
+INSERT INTO guard.stats_profile (source, server_version, exported_at)
+VALUES ('prod', '15.20', '2026-11-01 12:00:00+00');
+INSERT INTO guard.stats_relations VALUES
+    ('prof', 'events', 'r', 1000000, 10000, 10000, 10000, NULL),
+    ('prof', 'events_pkey', 'i', 1000000, 2745, 0, 2745, 2),
+    ('prof', 'events_user', 'i', 1000000, 2745, 0, 2745, 2),
+    ('prof', 'events_lower_kind', 'i', 1000000, 3000, 0, 3000, 2),
+    ('prof', 'gone', 'r', 5, 1, 1, 1, NULL);
+INSERT INTO guard.stats_columns (schemaname, relname, attname, inherited, atttype,
+    null_frac, avg_width, n_distinct, most_common_vals, most_common_freqs,
+    histogram_bounds, correlation)
+VALUES
+    ('prof', 'events', 'id', false, 'pg_catalog.int4', 0, 4, -1, NULL, NULL,
+     (SELECT array_agg(i * 10000)::text FROM generate_series(0, 100) i), 1),
+    ('prof', 'events', 'user_id', false, 'pg_catalog.int4', 0, 4, 100000, NULL, NULL,
+     (SELECT array_agg(i * 1000)::text FROM generate_series(0, 100) i), 0.01),
+    ('prof', 'events', 'kind', false, 'pg_catalog.text', 0, 3, 3,
+     '{k1,k2,k0}', '{0.5,0.3,0.2}', NULL, 0.3),
+    ('prof', 'events_lower_kind', 'lower', false, 'pg_catalog.text', 0, 3, 3,
+     '{k1,k2,k0}', '{0.6,0.3,0.1}', NULL, 0.3),
+    ('prof', 'events', 'created', false, 'pg_catalog.int8', 0, 4, -0.5, NULL, NULL,
+     NULL, 1);
+SELECT guard.stats_profile_check();
+
+-- nothing changes while guard.stats_profile is off
+SELECT est('SELECT * FROM events');
+
+SET guard.stats_profile = on;
+EXPLAIN (COSTS OFF) SELECT * FROM events WHERE user_id = 42;
+SELECT est('SELECT * FROM events');
+SELECT est('SELECT * FROM events WHERE kind = ''k1''');
+SELECT est('SELECT * FROM events WHERE lower(kind) = ''k1''');
+SELECT est('SELECT * FROM events WHERE id < 100000');
+SELECT verdict, seqscans, seqscan_rows, stats_profile
+  FROM guard.explain('SELECT * FROM events WHERE user_id = 42 OR kind = ''k9''');
+
+-- growth: production at ten times today's size
+UPDATE guard.stats_profile SET growth = 10;
+SELECT est('SELECT * FROM events');
+EXPLAIN (COSTS OFF) SELECT count(*) FROM events;
+UPDATE guard.stats_profile SET growth = 1;
+
+-- what keeps staging's own statistics: a new table, a new column, a column
+-- whose type changed (created: int8 in the profile, date here), a relation
+-- gone from staging
+CREATE TABLE newtab (a int);
+ALTER TABLE events ADD COLUMN extra int;
+SELECT * FROM guard.stats_profile_fallbacks ORDER BY 2, 3, 1 DESC, 4;
+EXPLAIN (COSTS OFF) SELECT * FROM events JOIN newtab ON a = id;
+SELECT est('SELECT * FROM events WHERE created = date ''2026-02-01''');
+
+-- a bad profile is refused, naming the value
+BEGIN;
+UPDATE guard.stats_columns SET most_common_freqs = '{0.5}' WHERE attname = 'kind';
+SELECT guard.stats_profile_check();
+ROLLBACK;
+BEGIN;
+UPDATE guard.stats_columns SET histogram_bounds = '{1}' WHERE attname = 'user_id';
+SELECT guard.stats_profile_check();
+ROLLBACK;
+BEGIN;
+UPDATE guard.stats_columns SET histogram_bounds = '{1,abc}' WHERE attname = 'user_id';
+SELECT guard.stats_profile_check();
+ROLLBACK;
+BEGIN;
+UPDATE guard.stats_columns SET histogram_bounds = '{1,NULL,3}' WHERE attname = 'user_id';
+SELECT guard.stats_profile_check();
+ROLLBACK;
+BEGIN;
+UPDATE guard.stats_columns SET histogram_bounds = '{{1,2},{3,4}}' WHERE attname = 'user_id';
+SELECT guard.stats_profile_check();
+ROLLBACK;
+BEGIN;
+UPDATE guard.stats_columns SET null_frac = 2 WHERE attname = 'user_id';
+SELECT guard.stats_profile_check();
+ROLLBACK;
+BEGIN;
+UPDATE guard.stats_columns SET most_common_freqs = '{0.5,0.3,1.5}' WHERE attname = 'kind';
+SELECT guard.stats_profile_check();
+ROLLBACK;
+BEGIN;
+UPDATE guard.stats_columns SET most_common_elems = '{a}', most_common_elem_freqs = '{1,1,1,0}'
+ WHERE attname = 'kind';
+SELECT guard.stats_profile_check();
+ROLLBACK;
+BEGIN;
+INSERT INTO guard.stats_relations VALUES ('prof', 'x', 'r', -2, 1, 0, 1, NULL);
+ROLLBACK;
+
+-- a bad value that reached the table anyway: the planner warns once and
+-- falls back to staging's statistics for that column; the statement runs
+UPDATE guard.stats_columns SET histogram_bounds = '{1,abc}' WHERE attname = 'user_id';
+SELECT est('SELECT * FROM events WHERE user_id < 5000');
+SELECT est('SELECT * FROM events WHERE user_id < 5000');
+UPDATE guard.stats_columns SET histogram_bounds =
+    (SELECT array_agg(i * 1000)::text FROM generate_series(0, 100) i)
+ WHERE attname = 'user_id';
+SELECT est('SELECT * FROM events WHERE user_id < 5000');
+
+-- an application role cannot switch the profile on or off, nor read it
+CREATE ROLE guard_profile_app;
+GRANT SELECT ON events TO guard_profile_app;
+SET ROLE guard_profile_app;
+SET guard.stats_profile = off;
+SHOW guard.stats_profile;
+SELECT count(*) FROM guard.stats_columns;
+SELECT count(*) FROM guard.stats_profile_fallbacks;
+SELECT guard.stats_profile_check();
+-- its plans still see production's numbers
+SELECT est('SELECT * FROM events');
+RESET ROLE;
+
+-- a security barrier view hides the statistics from leaky operators, as
+-- core does; the row estimate stays production's
+CREATE VIEW events_app WITH (security_barrier) AS SELECT * FROM events WHERE id > 0;
+SELECT est('SELECT * FROM events_app');
+
+-- off again: staging's own numbers, no line in EXPLAIN
+RESET guard.stats_profile;
+EXPLAIN (COSTS OFF) SELECT * FROM events WHERE user_id = 42;
+SELECT est('SELECT * FROM events');
+
+DROP SCHEMA prof CASCADE;
+RESET search_path;
+DROP ROLE guard_profile_app;
+DELETE FROM guard.stats_columns;
+DELETE FROM guard.stats_relations;
+DELETE FROM guard.stats_profile;
