@@ -75,10 +75,30 @@ typedef struct Observed
 	long long	relation_rows;
 	const BaselineEntry *baseline;	/* the approved plan it replaced, if any */
 	bool		sibling;		/* ... found as the statement it most likely replaced */
+	bool		same_words;		/* ... by its relations and columns, not its parentheses */
 	bool		rejected;		/* the baseline rejects this very plan */
 	const char *file;			/* from a SQL file: where (else NULL) */
 	int			line;
 } Observed;
+
+/*
+ * The statistics profile the check's statements were planned under (the
+ * session's guard.stats_profile), and what fell back to the database's
+ * own statistics (guard.stats_profile_fallbacks).
+ */
+typedef struct ProfileFallback
+{
+	char	   *kind;			/* "relation" or "column" */
+	char	   *name;			/* schema.relation[.column] */
+	char	   *reason;
+} ProfileFallback;
+
+static struct
+{
+	char	   *source;			/* NULL: planned without a profile */
+	ProfileFallback *fallbacks;
+	int			nfallbacks;
+} profile;
 
 static void
 puts_text(GrowBuf *t, const char *s)
@@ -157,6 +177,218 @@ find_sibling(const Observed *o, const Baseline *b)
 	}
 	free(mine);
 	return found;
+}
+
+/* words that are SQL, not names: left out of a statement's names */
+static const char *const sql_words[] = {
+	"all", "and", "any", "array", "as", "asc", "between", "by", "case", "cast", "coalesce",
+	"cross", "current_date", "current_timestamp", "date", "delete", "desc", "distinct", "do",
+	"else", "end", "except", "exists", "extract", "false", "fetch", "filter", "first", "for",
+	"from", "full", "group", "having", "ilike", "in", "inner", "insert", "interval", "intersect",
+	"into", "is", "isnull", "join", "last", "lateral", "left", "like", "limit", "natural",
+	"not", "notnull", "nothing", "null", "nulls", "offset", "on", "only", "or", "order",
+	"outer", "over", "partition", "returning", "right", "row", "rows", "select", "set",
+	"similar", "some", "then", "time", "timestamp", "true", "union", "unknown", "update",
+	"using", "values", "when", "where", "window", "with", NULL
+};
+
+static int
+cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *) x, *(char *const *) y);
+}
+
+/*
+ * names_of: the names a statement uses (relations, columns, functions),
+ * lowercased unless quoted, sorted and unique, as one string separated by
+ * spaces; literals, parameters, numbers and SQL words left out.  Two
+ * statements with the same names read the same relations and columns.
+ */
+static char *
+names_of(const char *query)
+{
+	char	  **words = NULL;
+	int			n = 0;
+	int			max = 0;
+	const char *p = query;
+	GrowBuf		out = {0};
+
+	growbuf_put(&out, "", 0);
+	while (*p)
+	{
+		const char *start = p;
+		char	   *w = NULL;
+
+		if (*p == '\'')
+		{
+			for (p++; *p && !(*p == '\'' && p[1] != '\''); p += (*p == '\'') ? 2 : 1)
+				;
+			if (*p)
+				p++;
+			continue;
+		}
+		if (p[0] == '-' && p[1] == '-')
+		{
+			while (*p && *p != '\n')
+				p++;
+			continue;
+		}
+		if (*p == '"')
+		{
+			for (p++; *p && !(*p == '"' && p[1] != '"'); p += (*p == '"') ? 2 : 1)
+				;
+			if (*p)
+				p++;
+			w = strndup(start, p - start);
+		}
+		else if (isalpha((unsigned char) *p) || *p == '_' || ((unsigned char) *p & 0x80))
+		{
+			while (GUARD_IDENT_CHAR(*p) || *p == '$')
+				p++;
+			w = strndup(start, p - start);
+			if (w != NULL)
+			{
+				bool		keyword = false;
+
+				for (char *c = w; *c; c++)
+					*c = tolower((unsigned char) *c);
+				for (int k = 0; sql_words[k]; k++)
+					if (strcmp(w, sql_words[k]) == 0)
+						keyword = true;
+				if (keyword)
+				{
+					free(w);
+					continue;
+				}
+			}
+		}
+		else
+		{
+			if (*p == '$' || isdigit((unsigned char) *p))
+				while (GUARD_IDENT_CHAR(*p) || *p == '$' || *p == '.')
+					p++;
+			else
+				p++;
+			continue;
+		}
+		if (w == NULL)
+			pg_fatal_input("out of memory");
+		if (n >= max)
+		{
+			max = max ? max * 2 : 32;
+			words = realloc(words, sizeof(char *) * max);
+			if (words == NULL)
+				pg_fatal_input("out of memory");
+		}
+		words[n++] = w;
+	}
+	if (n > 0)
+		qsort(words, n, sizeof(char *), cmp_str);
+	for (int i = 0; i < n; i++)
+	{
+		if (i == 0 || strcmp(words[i], words[i - 1]) != 0)
+		{
+			puts_text(&out, words[i]);
+			puts_text(&out, " ");
+		}
+		free(words[i]);
+	}
+	free(words);
+	return out.data;
+}
+
+/*
+ * find_replaced: for a statement new to the baseline that no approved
+ * statement matches up to parentheses, the approved statement that uses
+ * exactly the same names (relations, columns, functions): the text it
+ * most likely replaced, e.g. a condition rewritten around the same
+ * columns.  NULL if none, or if several do (no guess).
+ */
+static const BaselineEntry *
+find_replaced(const Observed *o, const Baseline *b)
+{
+	char	   *mine;
+	const BaselineEntry *found = NULL;
+	int			nfound = 0;
+
+	if (o->query == NULL)
+		return NULL;
+	mine = names_of(o->query);
+	for (int i = 0; i < b->n && nfound < 2; i++)
+	{
+		const BaselineEntry *e = &b->entries[i];
+		char	   *theirs;
+
+		if (e->query == NULL || strcmp(e->status, "approved") != 0)
+			continue;
+		if (found != NULL && e->query_hash == found->query_hash)
+			continue;			/* another plan of the same statement */
+		theirs = names_of(e->query);
+		if (mine[0] != '\0' && strcmp(mine, theirs) == 0)
+		{
+			found = e;
+			nfound++;
+		}
+		free(theirs);
+	}
+	free(mine);
+	return nfound == 1 ? found : NULL;
+}
+
+/*
+ * read_profile: whether the session plans under a statistics profile,
+ * and what falls back (needs to read guard's profile tables: a superuser).
+ */
+static void
+read_profile(PGconn *conn)
+{
+	/* pg_guard's queries start "SELECT NULL AS pg_guard_internal": never judged */
+	PGresult   *res = PQexec(conn,
+							 "SELECT NULL AS " CHECK_MARK ", "
+							 "       pg_catalog.current_setting('guard.stats_profile', true), "
+							 "       pg_catalog.to_regclass('guard.stats_profile') IS NOT NULL "
+							 "       AND pg_catalog.has_table_privilege('guard.stats_profile', 'SELECT')");
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		pg_fatal_input("could not read guard.stats_profile: %s", server_message(conn, res));
+	if (PQgetisnull(res, 0, 1) || strcmp(PQgetvalue(res, 0, 1), "on") != 0)
+	{
+		PQclear(res);
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+		pg_fatal_input("guard.stats_profile is on, but role \"%s\" cannot read the profile "
+					   "(guard 0.6 or later, and a superuser, are needed to report it)",
+					   PQuser(conn));
+	PQclear(res);
+	res = PQexec(conn,
+				 "SELECT NULL AS " CHECK_MARK ", source || CASE WHEN exported_at IS NULL THEN '' "
+				 "       ELSE ', exported ' || pg_catalog.to_char(exported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') END "
+				 "       || CASE WHEN growth = 1 THEN '' ELSE ', growth ' || growth END "
+				 "  FROM guard.stats_profile");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		pg_fatal_input("could not read guard.stats_profile: %s", server_message(conn, res));
+	if (PQntuples(res) == 0)
+	{
+		PQclear(res);
+		return;					/* on, but nothing imported: no profile */
+	}
+	profile.source = pg_strdup_or_die(PQgetvalue(res, 0, 1));
+	PQclear(res);
+	res = PQexec(conn,
+				 "SELECT NULL AS " CHECK_MARK ", kind, pg_catalog.concat_ws('.', schemaname, relname, attname), reason "
+				 "  FROM guard.stats_profile_fallbacks ORDER BY schemaname, relname, kind DESC, attname");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		pg_fatal_input("could not read guard.stats_profile_fallbacks: %s", server_message(conn, res));
+	profile.nfallbacks = PQntuples(res);
+	profile.fallbacks = pg_malloc0_or_die(sizeof(ProfileFallback) * (profile.nfallbacks + 1));
+	for (int i = 0; i < profile.nfallbacks; i++)
+	{
+		profile.fallbacks[i].kind = pg_strdup_or_die(PQgetvalue(res, i, 1));
+		profile.fallbacks[i].name = pg_strdup_or_die(PQgetvalue(res, i, 2));
+		profile.fallbacks[i].reason = pg_strdup_or_die(PQgetvalue(res, i, 3));
+	}
+	PQclear(res);
 }
 
 /*
@@ -439,6 +671,8 @@ judge(Observed *o, const Baseline *b, int *stmt, int nstmt, long min_rows,
 		o->relation_rows = o->rows[k];
 		if (o->baseline == NULL && (o->baseline = find_sibling(o, b)) != NULL)
 			o->sibling = true;
+		else if (o->baseline == NULL && (o->baseline = find_replaced(o, b)) != NULL)
+			o->sibling = o->same_words = true;
 		if (must_not && o->rows[k] < min_rows)
 			snprintf(buf, sizeof(buf),
 					 "reads %s (about %lld rows) sequentially, which the config says must never be",
@@ -455,9 +689,14 @@ judge(Observed *o, const Baseline *b, int *stmt, int nstmt, long min_rows,
 		{
 			char		more[sizeof(buf)];
 
-			snprintf(more, sizeof(more),
-					 "%s; it differs from an approved statement only in parentheses (query_hash %" PRId64 "): a lost pair of parentheses?",
-					 buf, o->baseline->query_hash);
+			if (o->same_words)
+				snprintf(more, sizeof(more),
+						 "%s; it uses the same relations and columns as an approved statement (query_hash %" PRId64 "), which it most likely replaced",
+						 buf, o->baseline->query_hash);
+			else
+				snprintf(more, sizeof(more),
+						 "%s; it differs from an approved statement only in parentheses (query_hash %" PRId64 "): a lost pair of parentheses?",
+						 buf, o->baseline->query_hash);
 			strcpy(buf, more);
 		}
 		o->reason = pg_strdup_or_die(buf);
@@ -555,6 +794,16 @@ report_text(FILE *out, Observed *obs, int n, const char *baseline, int counts[NV
 	if (counts[V_SKIPPED])
 		fprintf(out, ", %d skipped", counts[V_SKIPPED]);
 	fputc('\n', out);
+	if (profile.source != NULL)
+	{
+		fprintf(out, "planned under the statistics profile %s", profile.source);
+		if (profile.nfallbacks > 0)
+			fprintf(out, "; %d keep this database's own statistics:", profile.nfallbacks);
+		fputc('\n', out);
+		for (int i = 0; i < profile.nfallbacks; i++)
+			fprintf(out, "  %s %s: %s\n", profile.fallbacks[i].kind, profile.fallbacks[i].name,
+					profile.fallbacks[i].reason);
+	}
 }
 
 static void
@@ -621,7 +870,27 @@ report_json(FILE *out, Observed *obs, int n, const char *baseline, int counts[NV
 			fprintf(out, ", \"line\": %d", o->line);
 		fputc('}', out);
 	}
-	fputs("\n]}\n", out);
+	fputs("\n], \"stats_profile\": ", out);
+	if (profile.source == NULL)
+		fputs("null", out);
+	else
+	{
+		fputs("{\"source\": ", out);
+		json_string(out, profile.source);
+		fputs(", \"fallbacks\": [", out);
+		for (i = 0; i < profile.nfallbacks; i++)
+		{
+			fputs(i ? ", {\"kind\": " : "{\"kind\": ", out);
+			json_string(out, profile.fallbacks[i].kind);
+			fputs(", \"name\": ", out);
+			json_string(out, profile.fallbacks[i].name);
+			fputs(", \"reason\": ", out);
+			json_string(out, profile.fallbacks[i].reason);
+			fputc('}', out);
+		}
+		fputs("]}", out);
+	}
+	fputs("}\n", out);
 }
 
 static void
@@ -697,6 +966,29 @@ report_html(FILE *out, Observed *obs, int n, const char *baseline, int counts[NV
 			"<span class=\"v ignored\">%d ignored</span></p>\n",
 			n, counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW], counts[V_REGRESSION],
 			counts[V_IGNORED]);
+	if (profile.source != NULL)
+	{
+		fputs("<p class=\"profile\">Planned under the statistics profile <code>", out);
+		html_string(out, profile.source);
+		fputs("</code>", out);
+		if (profile.nfallbacks > 0)
+		{
+			fprintf(out, "; %d keep this database's own statistics:</p>\n<ul>", profile.nfallbacks);
+			for (i = 0; i < profile.nfallbacks; i++)
+			{
+				fputs("<li>", out);
+				html_string(out, profile.fallbacks[i].kind);
+				fputs(" <code>", out);
+				html_string(out, profile.fallbacks[i].name);
+				fputs("</code>: ", out);
+				html_string(out, profile.fallbacks[i].reason);
+				fputs("</li>", out);
+			}
+			fputs("</ul>\n", out);
+		}
+		else
+			fputs("</p>\n", out);
+	}
 	for (i = 0; i < n; i++)
 	{
 		Observed   *o = &obs[i];
@@ -762,6 +1054,23 @@ report_junit(FILE *out, Observed *obs, int n, const char *baseline, int counts[N
 			"<testsuites>\n<testsuite name=\"pg_guard check\" tests=\"%d\" failures=\"%d\" "
 			"errors=\"0\" skipped=\"%d\" time=\"0\">\n",
 			n, counts[V_REGRESSION], counts[V_IGNORED] + counts[V_SKIPPED]);
+	if (profile.source != NULL)
+	{
+		fputs("  <properties>\n    <property name=\"stats_profile\" value=\"", out);
+		xml_string(out, profile.source);
+		fputs("\"/>\n", out);
+		for (i = 0; i < profile.nfallbacks; i++)
+		{
+			fputs("    <property name=\"stats_profile_fallback\" value=\"", out);
+			xml_string(out, profile.fallbacks[i].kind);
+			fputs(" ", out);
+			xml_string(out, profile.fallbacks[i].name);
+			fputs(": ", out);
+			xml_string(out, profile.fallbacks[i].reason);
+			fputs("\"/>\n", out);
+		}
+		fputs("  </properties>\n", out);
+	}
 	for (i = 0; i < n; i++)
 	{
 		Observed   *o = &obs[i];
@@ -1109,6 +1418,23 @@ report_github(FILE *out, Observed *obs, int n, const char *baseline, int counts[
 	fprintf(out, ": %d unchanged, %d changed, %d new, %d regressions, %d ignored, %d skipped\n",
 			counts[V_UNCHANGED], counts[V_CHANGED], counts[V_NEW], counts[V_REGRESSION],
 			counts[V_IGNORED], counts[V_SKIPPED]);
+	if (profile.source != NULL)
+	{
+		fputs("::notice title=pg_guard statistics profile::planned under ", out);
+		github_escape(out, profile.source, false);
+		fprintf(out, "; %d relations or columns keep this database's own statistics\n",
+				profile.nfallbacks);
+		for (int k = 0; k < profile.nfallbacks; k++)
+		{
+			fputs("::warning title=pg_guard statistics profile fallback::", out);
+			github_escape(out, profile.fallbacks[k].kind, false);
+			fputs(" ", out);
+			github_escape(out, profile.fallbacks[k].name, false);
+			fputs(": ", out);
+			github_escape(out, profile.fallbacks[k].reason, false);
+			fputc('\n', out);
+		}
+	}
 }
 
 /*
@@ -1195,7 +1521,7 @@ cmp_observed(const void *x, const void *y)
 int
 cmd_check(int argc, char **argv)
 {
-	CommandOptions opts = {.takes_output = true, .takes_check = true};
+	CommandOptions opts = {.takes_output = true, .takes_check = true, .takes_growth = true};
 	int			first = parse_command_options(argc, argv, "check", &opts);
 	const char *format = opts.format ? opts.format : "text";
 	Baseline	b;
@@ -1216,6 +1542,8 @@ cmd_check(int argc, char **argv)
 
 	if (opts.baseline == NULL)
 		pg_fatal_usage("check needs --baseline FILE");
+	if (opts.growth != NULL && opts.stats == NULL)
+		pg_fatal_usage("--growth applies to the profile given with --stats FILE");
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
 		strcmp(format, "junit") != 0 && strcmp(format, "github") != 0 &&
 		strcmp(format, "html") != 0)
@@ -1233,6 +1561,16 @@ cmd_check(int argc, char **argv)
 		canon[i] = b.entries[i].query ? unnumbered(b.entries[i].query) : NULL;
 
 	conn = connect_database();
+	if (opts.stats != NULL)
+	{
+		/* the profile replaces the database's, then this session plans under it */
+		stats_import_into(conn, opts.stats, opts.growth, false);
+		res = PQexec(conn, "SET guard.stats_profile = on");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			pg_fatal_input("could not plan under the statistics profile: %s", server_message(conn, res));
+		PQclear(res);
+	}
+	read_profile(conn);
 	min_rows = opts.min_rows >= 0 ? opts.min_rows :
 		cfg.min_rows >= 0 ? cfg.min_rows : server_min_rows(conn);
 	canonical_names(conn, opts.config, cfg.must_not_seqscan, cfg.nmust_not);

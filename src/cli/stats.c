@@ -349,7 +349,17 @@ stats_import_into(PGconn *conn, const char *path, const char *growth, bool enabl
 	/* the whole file is read and checked before anything is sent */
 	yaml_read_stats(path, &p);
 	check_extension_06(conn);
+	res = PQexec(conn, "SELECT NULL AS " PG_GUARD_MARK ", rolsuper FROM pg_catalog.pg_roles "
+				 "WHERE rolname = CURRENT_USER");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		pg_fatal_input("could not read the role's attributes: %s", server_message(conn, res));
+	if (strcmp(PQgetvalue(res, 0, 1), "t") != 0)
+		pg_fatal_input("importing a statistics profile needs a superuser; connected as \"%s\"",
+					   PQuser(conn));
+	PQclear(res);
 	exec_or_fail(conn, "BEGIN", path);
+	/* the import's own statements are no application's: not recorded */
+	exec_or_fail(conn, "SET LOCAL guard.mode = off", path);
 	exec_or_fail(conn, "SET LOCAL search_path = pg_catalog, pg_temp", path);
 	exec_or_fail(conn, "SET LOCAL datestyle = 'ISO, YMD'", path);
 	exec_or_fail(conn, "SET LOCAL timezone = 'UTC'", path);
