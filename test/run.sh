@@ -8,6 +8,8 @@
 #   2. TAP: test/t/*.pl (restarts, crashes, dump/restore, eviction, concurrency)
 #   3. PostgreSQL's own regression suite with and without guard (test/pgregress),
 #      unless GUARD_SKIP_PGREGRESS=1;
+#   3b. TPC-H: the 22 queries planned in a scale-0.001 staging database under
+#      the statistics profile of a scale-0.05 one (test/tpch/run.sh);
 #   4. PostgreSQL 18, built once from Debian's source package into a cache
 #      (test/pg18/build.sh): 1-3 against 18 (test/pg18/run.sh), the hashes of
 #      the same statements on 15 and 18 (test/pg18/crossversion.sh) and a
@@ -74,6 +76,16 @@ if [ "${GUARD_SKIP_PGREGRESS:-0}" != 1 ] && [ -x "$GUARD_ROOT/test/pgregress/run
 	say "PostgreSQL regression suite, with and without guard preloaded"
 	# one test: the core suite gives identical results with and without guard
 	if PG_CONFIG="$GUARD_PG_CONFIG" "$GUARD_ROOT/test/pgregress/run.sh"; then count 1 0; else count 0 1; fi
+fi
+
+say "TPC-H: staging plans as production under a statistics profile (test/tpch/run.sh)"
+# one test per query: its plan_hash in staging under the profile equals production's
+(cd "$work" && runuser -u postgres -- env PG_CONFIG="$GUARD_PG_CONFIG" bash test/tpch/run.sh) 2>&1 | tee "$log"
+if line=$(grep -oE 'under the profile: [0-9]+ of [0-9]+' "$log"); then
+	same=$(echo "$line" | awk '{print $4}'); all=$(echo "$line" | awk '{print $6}')
+	count "$same" $((all - same))
+else
+	count 0 1
 fi
 
 # add_line LINE: add a nested run's "N passed, N failed" to the totals

@@ -800,9 +800,9 @@ report_text(FILE *out, Observed *obs, int n, const char *baseline, int counts[NV
 		if (profile.nfallbacks > 0)
 			fprintf(out, "; %d keep this database's own statistics:", profile.nfallbacks);
 		fputc('\n', out);
-		for (int i = 0; i < profile.nfallbacks; i++)
-			fprintf(out, "  %s %s: %s\n", profile.fallbacks[i].kind, profile.fallbacks[i].name,
-					profile.fallbacks[i].reason);
+		for (int k = 0; k < profile.nfallbacks; k++)
+			fprintf(out, "  %s %s: %s\n", profile.fallbacks[k].kind, profile.fallbacks[k].name,
+					profile.fallbacks[k].reason);
 	}
 }
 
