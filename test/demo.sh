@@ -76,20 +76,69 @@ pg_guard_demo() { as_postgres env PGHOST="$work" PGPORT="$port" PGDATABASE=postg
 pg_guard_demo baseline export -o "$work/baseline.yaml"
 grep -B9 -A6 'query: ".*FROM notifications WHERE user_id' "$work/baseline.yaml" | head -16 | sed 's/^/    /'
 
-say "after the release: the same query with its parentheses lost"
+say "production exports its statistics profile too: what its planner reads (pg_guard stats export)"
+pg_guard_demo stats export -o "$work/profile.yaml"
+grep -A8 'name: "notifications"$' "$work/profile.yaml" | sed 's/^/    /'
+
+say "CI builds staging from the migrations, with 100 rows of fixtures"
+psql_demo -q -c "CREATE DATABASE ci"
+psql_ci() { as_postgres psql -h "$work" -p "$port" -d ci -X -v ON_ERROR_STOP=1 "$@"; }
+pg_guard_ci() { as_postgres env PGHOST="$work" PGPORT="$port" PGDATABASE=ci pg_guard "$@"; }
+psql_ci -q <<'SQL'
+CREATE EXTENSION guard;
+CREATE TABLE notifications(
+    id          bigint PRIMARY KEY,
+    user_id     int NOT NULL,
+    is_read     boolean NOT NULL,
+    is_mention  boolean NOT NULL,
+    created_at  timestamptz NOT NULL,
+    body        text);
+CREATE INDEX notifications_user_created ON notifications(user_id, created_at);
+INSERT INTO notifications
+SELECT g, g % 10, g % 5 > 0, g % 20 = 0, now() - g * interval '1 minute', 'fixture ' || g
+  FROM generate_series(1, 100) g;
+VACUUM ANALYZE notifications;
+SQL
+echo "    on its own, staging plans the bad release like the good one (100 rows: a Seq Scan is cheapest):"
+psql_ci -c "EXPLAIN (COSTS OFF) ${bad//\$1/42}" | sed 's/^/    /'
+
+say "CI imports production's profile: staging now plans at production's size"
+pg_guard_ci stats import "$work/profile.yaml" --enable 2>&1 | sed 's/^/    /'
+psql_ci -c "EXPLAIN (COSTS OFF) ${good//\$1/42}" | sed 's/^/    /'
+
+say "CI, release 1: the test suite runs the good query; pg_guard check passes"
+# only the suite's statements are judged, not the migrations' and fixtures'
+psql_ci -q -c "SELECT guard.reset(0, (SELECT oid FROM pg_database WHERE datname = 'ci'), 0)" -o /dev/null
+psql_ci -q -o /dev/null <<SQL
+PREPARE inbox(int) AS $good;
+EXECUTE inbox(42); EXECUTE inbox(43);
+SQL
+set +e
+pg_guard_ci check --baseline "$work/baseline.yaml" | sed 's/^/    /'
+status=${PIPESTATUS[0]}
+set -e
+echo "    (pg_guard exit status $status: the build passes)"
+
+say "CI, release 2: the same query with its parentheses lost"
 echo "    $bad"
 echo "    which PostgreSQL reads as (user_id = \$1 AND NOT is_read) OR is_mention"
+psql_ci -q -c "SELECT guard.reset(0, (SELECT oid FROM pg_database WHERE datname = 'ci'), 0)" -o /dev/null
+psql_ci -q -o /dev/null <<SQL
+PREPARE inbox(int) AS $bad;
+EXECUTE inbox(42); EXECUTE inbox(43);
+SQL
+set +e
+pg_guard_ci check --baseline "$work/baseline.yaml" | sed 's/^/    /'
+status=${PIPESTATUS[0]}
+set -e
+echo "    (pg_guard exit status $status: the CI job fails before the release ships;"
+echo "     --format junit, github or html for CI reports; doc/ci.md has the job)"
+
+say "had it shipped anyway: production runs the release with its parentheses lost"
 psql_demo -q -o /dev/null <<SQL
 PREPARE inbox(int) AS $bad;
 EXECUTE inbox(42); EXECUTE inbox(43); EXECUTE inbox(44);
 SQL
-
-say "in CI, before the release ships: pg_guard check fails the build on the lost parentheses"
-set +e
-pg_guard_demo check --baseline "$work/baseline.yaml" | sed 's/^/    /'
-status=${PIPESTATUS[0]}
-set -e
-echo "    (pg_guard exit status $status: the CI job fails; --format junit, github or html for CI reports)"
 
 say "what guard observed (guard.plans)"
 psql_demo <<'SQL'

@@ -2,7 +2,7 @@
  *
  * fuzz_yaml.c
  *		libFuzzer target for pg_guard's YAML readers (yaml_read_baseline,
- *		yaml_read_check_config).
+ *		yaml_read_check_config, yaml_read_stats).
  *
  * Built by `make fuzz` (clang, -fsanitize=fuzzer,address), never by the
  * normal build; run by test/fuzz/run.sh.  The reader reports bad input by
@@ -102,6 +102,14 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 		yaml_read_check_config(path, &c);
 		check_config_free(&c);
+	}
+	/* the statistics profile, from the same bytes */
+	if (setjmp(back) == 0)
+	{
+		StatsProfile p;
+
+		yaml_read_stats(path, &p);
+		stats_free(&p);
 	}
 	fflush(stderr);
 	dup2(saved_stderr, 2);
