@@ -27,6 +27,15 @@ END $$;
 EXPLAIN (COSTS OFF) SELECT * FROM events WHERE user_id = 42;
 SELECT est('SELECT * FROM events');
 
+-- the top plan node of a statement (EXPLAIN EXECUTE has no Guard line on 15)
+CREATE FUNCTION top_node(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    j json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
+    RETURN j -> 0 -> 'Plan' ->> 'Node Type';
+END $$;
+
 -- production's profile, as pg_guard stats import writes it
 INSERT INTO guard.stats_profile (source, server_version, exported_at)
 VALUES ('prod', '15.20', '2026-11-01 12:00:00+00');
@@ -55,8 +64,14 @@ SELECT guard.stats_profile_check();
 -- nothing changes while guard.stats_profile is off
 SELECT est('SELECT * FROM events');
 
+PREPARE by_user AS SELECT * FROM events WHERE user_id = 42;
+SELECT top_node('EXECUTE by_user');
+
 SET guard.stats_profile = on;
 EXPLAIN (COSTS OFF) SELECT * FROM events WHERE user_id = 42;
+-- a statement prepared before the switch is planned again
+SELECT top_node('EXECUTE by_user');
+DEALLOCATE by_user;
 SELECT est('SELECT * FROM events');
 SELECT est('SELECT * FROM events WHERE kind = ''k1''');
 SELECT est('SELECT * FROM events WHERE lower(kind) = ''k1''');
@@ -150,7 +165,9 @@ RESET guard.stats_profile;
 EXPLAIN (COSTS OFF) SELECT * FROM events WHERE user_id = 42;
 SELECT est('SELECT * FROM events');
 
+SET client_min_messages = warning;
 DROP SCHEMA prof CASCADE;
+RESET client_min_messages;
 RESET search_path;
 DROP ROLE guard_profile_app;
 DELETE FROM guard.stats_columns;

@@ -86,6 +86,14 @@ assign_correct(bool newval, void *extra)
 		ResetPlanCache();
 }
 
+/* plans made with one set of statistics must not outlive the switch */
+static void
+assign_stats_profile(bool newval, void *extra)
+{
+	if (newval != guard_stats_profile)
+		ResetPlanCache();
+}
+
 /* guard.allow_seqscan must be a comma-separated list of relation names */
 static bool
 check_allow_seqscan(char **newval, void **extra, GucSource source)
@@ -260,7 +268,7 @@ _PG_init(void)
 							 false,
 							 PGC_SUSET,
 							 0,
-							 NULL, NULL, NULL);
+							 NULL, assign_stats_profile, NULL);
 
 	DefineCustomBoolVariable("guard.explain_verdict",
 							 "EXPLAIN (text format) adds a \"Guard\" line to plans guard flags.",
