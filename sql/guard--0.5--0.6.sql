@@ -26,16 +26,19 @@ CREATE TABLE guard.stats_relations (
     schemaname    name NOT NULL,
     relname       name NOT NULL,
     relkind       "char" NOT NULL CHECK (relkind IN ('r', 'm', 'p', 'i', 'I', 't', 'f')),
-    reltuples     float8 NOT NULL CHECK (reltuples >= -1),
+    reltuples     float8 NOT NULL CHECK (reltuples >= -1 AND reltuples < 'Infinity'),
     relpages      bigint NOT NULL CHECK (relpages >= 0),
     relallvisible bigint NOT NULL DEFAULT 0 CHECK (relallvisible >= 0),
     curpages      bigint CHECK (curpages >= 0),
-    tree_height   integer CHECK (tree_height >= 0),
+    tree_height   integer CHECK (tree_height >= 0 AND tree_height <= 64),
+    relid         oid,
     PRIMARY KEY (schemaname, relname)
 );
 
 COMMENT ON TABLE guard.stats_relations IS
 'statistics profile: reltuples, relpages, relallvisible (pg_class), the size in blocks at the export and a btree''s height, per table and index of production';
+COMMENT ON COLUMN guard.stats_relations.relid IS
+'the relation''s OID in this database at the import (0: it did not exist); a relation created under the name since then keeps its own statistics. NULL: matched by name';
 
 -- the column statistics, in the form of the pg_stats view
 CREATE TABLE guard.stats_columns (
@@ -109,7 +112,7 @@ WITH here AS (
     SELECT c.oid, n.nspname AS schemaname, c.relname, c.relkind
       FROM pg_catalog.pg_class c
       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'm', 'i')
+     WHERE c.relkind IN ('r', 'm', 'p', 'i')
        AND n.nspname IN (SELECT r.schemaname FROM guard.stats_relations r)
 ), coltypes AS (
     SELECT h.schemaname, h.relname, h.relkind, a.attname,
@@ -133,9 +136,22 @@ SELECT 'relation', r.schemaname, r.relname, NULL,
                     WHERE h.schemaname = r.schemaname AND h.relname = r.relname)
 UNION ALL
 SELECT 'relation', r.schemaname, r.relname, NULL,
+       'created after the import'
+  FROM guard.stats_relations r
+  JOIN here h ON h.schemaname = r.schemaname AND h.relname = r.relname
+ WHERE r.relid IS NOT NULL AND r.relid <> h.oid
+UNION ALL
+SELECT 'relation', r.schemaname, r.relname, NULL,
+       'kind changed: ' OPERATOR(pg_catalog.||) r.relkind::pg_catalog.text OPERATOR(pg_catalog.||)
+       ' in the profile, ' OPERATOR(pg_catalog.||) h.relkind::pg_catalog.text OPERATOR(pg_catalog.||) ' here'
+  FROM guard.stats_relations r
+  JOIN here h ON h.schemaname = r.schemaname AND h.relname = r.relname
+ WHERE (r.relkind IN ('i', 'I')) <> (h.relkind = 'i')
+UNION ALL
+SELECT 'relation', r.schemaname, r.relname, NULL,
        'size unknown in production (never vacuumed or analyzed)'
   FROM guard.stats_relations r
- WHERE r.relkind <> 'i'
+ WHERE r.relkind NOT IN ('i', 'I', 'p')
    AND (r.reltuples < 0 OR (r.relpages = 0 AND COALESCE(r.curpages, r.relpages) > 0))
    AND EXISTS (SELECT FROM here h
                 WHERE h.schemaname = r.schemaname AND h.relname = r.relname)
@@ -143,7 +159,7 @@ UNION ALL
 SELECT 'column', ct.schemaname, ct.relname, ct.attname,
        'not in the profile'
   FROM coltypes ct
- WHERE ct.relkind <> 'i'
+ WHERE ct.relkind NOT IN ('i', 'p')
    AND EXISTS (SELECT FROM guard.stats_relations r
                 WHERE r.schemaname = ct.schemaname AND r.relname = ct.relname)
    AND NOT EXISTS (SELECT FROM guard.stats_columns sc

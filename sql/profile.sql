@@ -132,8 +132,23 @@ BEGIN;
 INSERT INTO guard.stats_relations VALUES ('prof', 'x', 'r', -2, 1, 0, 1, NULL);
 ROLLBACK;
 
--- a bad value that reached the table anyway: the planner warns once and
--- falls back to staging's statistics for that column; the statement runs
+BEGIN;
+UPDATE guard.stats_columns SET most_common_vals = (SELECT array_agg(i)::text FROM generate_series(1, 100001) i),
+    most_common_freqs = (SELECT array_agg(0.00001)::real[] FROM generate_series(1, 100001) i)
+ WHERE attname = 'user_id';
+SELECT guard.stats_profile_check();
+ROLLBACK;
+BEGIN;
+INSERT INTO guard.stats_relations VALUES ('prof', 'x', 'r', 'NaN', 1, 0, 1, NULL);
+ROLLBACK;
+BEGIN;
+INSERT INTO guard.stats_relations VALUES ('prof', 'x', 'r', 1, 1, 0, 1, 2147483647);
+ROLLBACK;
+
+-- a bad value that reached the table anyway: the planner falls back to
+-- staging's statistics for that column, and says so in the server log only
+-- (a role that renames its enum's labels must not make guard warn); the
+-- statement runs
 UPDATE guard.stats_columns SET histogram_bounds = '{1,abc}' WHERE attname = 'user_id';
 SELECT est('SELECT * FROM events WHERE user_id < 5000');
 SELECT est('SELECT * FROM events WHERE user_id < 5000');
@@ -141,6 +156,79 @@ UPDATE guard.stats_columns SET histogram_bounds =
     (SELECT array_agg(i * 1000)::text FROM generate_series(0, 100) i)
  WHERE attname = 'user_id';
 SELECT est('SELECT * FROM events WHERE user_id < 5000');
+
+-- the profile's average width is the planner's
+CREATE FUNCTION width(q text) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    j json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
+    RETURN (j -> 0 -> 'Plan' ->> 'Plan Width')::int;
+END $$;
+UPDATE guard.stats_columns SET avg_width = 500 WHERE attname = 'kind';
+SELECT width('SELECT kind FROM events');
+UPDATE guard.stats_columns SET avg_width = 3 WHERE attname = 'kind';
+SELECT width('SELECT kind FROM events');
+
+-- staging's extended statistics do not override production's columns
+CREATE STATISTICS events_uk (mcv) ON user_id, kind FROM events;
+ANALYZE events;
+SELECT est('SELECT * FROM events WHERE kind = ''k1'' AND user_id < 5000');
+DROP STATISTICS events_uk;
+
+-- a column whose type changes is never read with its old statistics
+-- (this crashed the server: int4 values compared as text)
+CREATE TABLE typed (c int);
+INSERT INTO guard.stats_relations VALUES ('prof', 'typed', 'r', 1000000, 5000, 0, 5000, NULL);
+INSERT INTO guard.stats_columns (schemaname, relname, attname, inherited, atttype,
+    null_frac, avg_width, n_distinct, most_common_vals, most_common_freqs)
+VALUES ('prof', 'typed', 'c', false, 'pg_catalog.int4', 0, 4, 3, '{1,2,3}', '{0.5,0.3,0.2}');
+SELECT est('SELECT * FROM typed WHERE c = 1');
+ALTER TABLE typed ALTER c TYPE text;
+SELECT est('SELECT * FROM typed WHERE c = ''1''');
+SELECT * FROM guard.stats_profile_fallbacks WHERE relname = 'typed';
+
+-- a column whose type holds a domain (inside a composite or an array) is
+-- not read: the domain's CHECK could run anyone's code
+CREATE DOMAIN posint AS int CHECK (VALUE > 0);
+CREATE TYPE pair AS (k posint, n int);
+CREATE TABLE held (p pair, a posint[], d posint);
+INSERT INTO guard.stats_relations VALUES ('prof', 'held', 'r', 1000000, 5000, 0, 5000, NULL);
+INSERT INTO guard.stats_columns (schemaname, relname, attname, inherited, atttype,
+    null_frac, avg_width, n_distinct, most_common_vals, most_common_freqs)
+VALUES ('prof', 'held', 'p', false, 'prof.pair', 0, 10, 2, '{"(1,1)","(2,2)"}', '{0.5,0.5}'),
+       ('prof', 'held', 'a', false, 'prof._posint', 0, 10, 2, '{"{1}","{2}"}', '{0.5,0.5}'),
+       ('prof', 'held', 'd', false, 'prof.posint', 0, 4, 2, '{1,2}', '{0.5,0.5}');
+SELECT guard.stats_profile_check();
+SELECT est('SELECT * FROM held WHERE d = 1');
+SELECT est('SELECT * FROM held WHERE p = ''(1,1)''::pair');
+
+-- tsvector keeps two extra element frequencies, not three
+CREATE TABLE docs (t tsvector);
+INSERT INTO guard.stats_relations VALUES ('prof', 'docs', 'r', 1000000, 5000, 0, 5000, NULL);
+INSERT INTO guard.stats_columns (schemaname, relname, attname, inherited, atttype,
+    null_frac, avg_width, n_distinct, most_common_elems, most_common_elem_freqs)
+VALUES ('prof', 'docs', 't', false, 'pg_catalog.tsvector', 0, 30, -1, '{cat,dog}', '{0.5,0.1,0.1,0.5}');
+SELECT guard.stats_profile_check();
+SELECT est('SELECT * FROM docs WHERE t @@ ''cat''');
+
+-- an empty range in a bounds histogram would make every range query fail
+CREATE TABLE spans (r int4range);
+INSERT INTO guard.stats_relations VALUES ('prof', 'spans', 'r', 1000000, 5000, 0, 5000, NULL);
+INSERT INTO guard.stats_columns (schemaname, relname, attname, inherited, atttype,
+    null_frac, avg_width, n_distinct, range_bounds_histogram, range_length_histogram, range_empty_frac)
+VALUES ('prof', 'spans', 'r', false, 'pg_catalog.int4range', 0, 10, -1, '{"[1,5)",empty,"[9,12)"}', '{1,2,3}', 0.1);
+SELECT guard.stats_profile_check();
+UPDATE guard.stats_columns SET range_bounds_histogram = '{"[1,5)","[3,7)","[9,12)"}' WHERE relname = 'spans';
+SELECT guard.stats_profile_check();
+SELECT est('SELECT * FROM spans WHERE r && ''[2,3)''') > 0 AS estimated;
+
+-- a relation created under a profiled name after the import (relid 0: it
+-- did not exist then) keeps its own statistics, whoever created it
+INSERT INTO guard.stats_relations VALUES ('prof', 'later', 'r', 1000000, 5000, 0, 5000, NULL, 0);
+CREATE TABLE later (a int);
+SELECT est('SELECT * FROM later');
+SELECT * FROM guard.stats_profile_fallbacks WHERE relname = 'later';
 
 -- an application role cannot switch the profile on or off, nor read it
 CREATE ROLE guard_profile_app;

@@ -90,6 +90,8 @@ assign_correct(bool newval, void *extra)
 static void
 assign_stats_profile(bool newval, void *extra)
 {
+	if (newval)
+		guard_install_profile_hooks();
 	if (newval != guard_stats_profile)
 		ResetPlanCache();
 }

@@ -12,8 +12,8 @@
  *	  production's sizes, under a statistics profile), then
  *	  guard_judge_note_size: the planner's size estimate of each base
  *	  relation, for the judgment;
- *	- get_relation_stats / get_index_stats hooks -> profile.c: production's
- *	  column statistics, under a statistics profile;
+ *	- get_relation_stats / get_index_stats / get_attavgwidth hooks ->
+ *	  profile.c: production's column statistics, under a statistics profile;
  *	- ExecutorStart hook -> guard_enforce (enforce.c), before the standard
  *	  ExecutorStart, so that nothing is initialized for a statement guard
  *	  stops;
@@ -47,6 +47,7 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "compat.h"
@@ -68,6 +69,7 @@ static planner_hook_type prev_planner_hook = NULL;
 static get_relation_info_hook_type prev_get_relation_info = NULL;
 static get_relation_stats_hook_type prev_get_relation_stats = NULL;
 static get_index_stats_hook_type prev_get_index_stats = NULL;
+static get_attavgwidth_hook_type prev_get_attavgwidth = NULL;
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
@@ -174,7 +176,8 @@ guard_get_relation_info(PlannerInfo *root, Oid relationObjectId,
 	if (prev_get_relation_info)
 		prev_get_relation_info(root, relationObjectId, inhparent, rel);
 	/* production's sizes first (profile.c), so that they are what is judged */
-	guard_profile_relation_info(root, relationObjectId, inhparent, rel);
+	if (guard_stats_profile)
+		guard_profile_relation_info(root, relationObjectId, inhparent, rel);
 	if (!inhparent)
 		guard_judge_note_size(relationObjectId, rel->tuples, rel->pages);
 }
@@ -188,11 +191,24 @@ static bool
 guard_get_relation_stats(PlannerInfo *root, RangeTblEntry *rte,
 						 AttrNumber attnum, VariableStatData *vardata)
 {
-	if (guard_profile_relation_stats(root, rte, attnum, vardata))
+	if (guard_stats_profile && guard_profile_relation_stats(root, rte, attnum, vardata))
 		return true;
 	if (prev_get_relation_stats)
 		return prev_get_relation_stats(root, rte, attnum, vardata);
 	return false;
+}
+
+/* get_attavgwidth_hook: a column's average width, from the profile too */
+static int32
+guard_get_attavgwidth(Oid relid, AttrNumber attnum)
+{
+	int32		width = guard_stats_profile ? guard_profile_attavgwidth(relid, attnum) : 0;
+
+	if (width > 0)
+		return width;
+	if (prev_get_attavgwidth)
+		return prev_get_attavgwidth(relid, attnum);
+	return 0;
 }
 
 /* get_index_stats_hook: the same for expression index columns */
@@ -200,7 +216,7 @@ static bool
 guard_get_index_stats(PlannerInfo *root, Oid indexOid, AttrNumber indexattnum,
 					  VariableStatData *vardata)
 {
-	if (guard_profile_index_stats(root, indexOid, indexattnum, vardata))
+	if (guard_stats_profile && guard_profile_index_stats(root, indexOid, indexattnum, vardata))
 		return true;
 	if (prev_get_index_stats)
 		return prev_get_index_stats(root, indexOid, indexattnum, vardata);
@@ -478,6 +494,30 @@ guard_shmem_startup(void)
 	guard_throttle_startup();
 }
 
+/*
+ * guard_install_profile_hooks: chain guard into the planner's statistics
+ * hooks, the first time guard.stats_profile is turned on in this process
+ * (its assign hook): the planner calls them for every column it estimates,
+ * and a backend that never plans under a profile should not pay for the
+ * calls.  Once installed they stay (another extension may have chained
+ * behind them since); while the setting is off they return at once.
+ */
+void
+guard_install_profile_hooks(void)
+{
+	static bool installed = false;
+
+	if (installed)
+		return;
+	prev_get_relation_stats = get_relation_stats_hook;
+	get_relation_stats_hook = guard_get_relation_stats;
+	prev_get_index_stats = get_index_stats_hook;
+	get_index_stats_hook = guard_get_index_stats;
+	prev_get_attavgwidth = get_attavgwidth_hook;
+	get_attavgwidth_hook = guard_get_attavgwidth;
+	installed = true;
+}
+
 /* guard_install_hooks: chain guard into every hook it uses (_PG_init). */
 void
 guard_install_hooks(void)
@@ -493,10 +533,6 @@ guard_install_hooks(void)
 	planner_hook = guard_planner;
 	prev_get_relation_info = get_relation_info_hook;
 	get_relation_info_hook = guard_get_relation_info;
-	prev_get_relation_stats = get_relation_stats_hook;
-	get_relation_stats_hook = guard_get_relation_stats;
-	prev_get_index_stats = get_index_stats_hook;
-	get_index_stats_hook = guard_get_index_stats;
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = guard_ExecutorStart;
 	prev_ExecutorRun = ExecutorRun_hook;

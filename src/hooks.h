@@ -17,6 +17,7 @@
 #include "nodes/plannodes.h"
 
 extern void guard_install_hooks(void);
+extern void guard_install_profile_hooks(void);
 extern PlannedStmt *guard_next_planner(Query *parse, const char *query_string,
 									   int cursorOptions, ParamListInfo boundParams);
 

@@ -87,6 +87,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
+#include "utils/rangetypes.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -108,7 +109,8 @@ bool		guard_stats_profile = false;
 #define SR_RELALLVISIBLE	5
 #define SR_CURPAGES			6
 #define SR_TREE_HEIGHT		7
-#define SR_NATTS			8
+#define SR_RELID			8		/* the relation's OID at the import (0.6) */
+#define SR_NATTS			9
 
 /* columns of guard.stats_columns */
 #define SC_SCHEMANAME		0
@@ -139,6 +141,13 @@ bool		guard_stats_profile = false;
 #define SP_GROWTH			4
 #define SP_NATTS			5
 
+/*
+ * At most this many values per statistic: ANALYZE keeps at most 10 000
+ * most common values and 10 001 histogram bounds (statistics target
+ * 10 000), and up to ten times that many most common elements.
+ */
+#define PROFILE_MAX_VALUES	100000
+
 /* One column's statistics, as the profile holds them (datums in the cache) */
 typedef struct ProfileColumn
 {
@@ -147,6 +156,7 @@ typedef struct ProfileColumn
 	char	   *attname;
 	Datum		values[SC_NATTS];
 	bool		isnull[SC_NATTS];
+	Oid			typid;			/* the column's type when loaded */
 	bool		built;			/* tuple built (or failed: tuple NULL) */
 	HeapTuple	tuple;			/* a pg_statistic tuple, in the cache */
 } ProfileColumn;
@@ -163,6 +173,7 @@ typedef struct ProfileRel
 	double		curpages;		/* the size in blocks at the export */
 	int			tree_height;	/* a btree's, at the export; -1: unknown */
 	bool		partial;		/* an index with a predicate (here) */
+	bool		claimed;		/* created after the import: the profile is not its */
 	int			ncols;
 	int			maxcols;
 	ProfileColumn *cols;
@@ -202,7 +213,18 @@ profile_relcache_cb(Datum arg, Oid relid)
 	if (relid == tables[0] || relid == tables[1] || relid == tables[2])
 	{
 		profile_valid = false;
+		tables_known = false;	/* a dropped extension's tables, perhaps */
 		ResetPlanCache();
+	}
+	else if (profile_rels != NULL && profile_valid &&
+			 hash_search(profile_rels, &relid, HASH_FIND, NULL) != NULL)
+	{
+		/*
+		 * A profiled relation changed (ALTER TABLE, DROP, ANALYZE...): its
+		 * columns' types and its name must be resolved again.  The copy is
+		 * not freed here: a hook may be using it.
+		 */
+		profile_valid = false;
 	}
 }
 
@@ -253,6 +275,7 @@ rel_entry(Oid relid, const char *schema, const char *relname)
 		pr->ncols = pr->maxcols = 0;
 		pr->cols = NULL;
 		pr->partial = false;
+		pr->claimed = false;
 		if (get_rel_relkind(relid) == RELKIND_INDEX)
 		{
 			HeapTuple	tp = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(relid));
@@ -321,18 +344,56 @@ stat_type(Oid relid, AttrNumber attnum, Oid *typid, int32 *typmod, Oid *collid)
 		if (index->rd_index->indkey.values[attnum - 1] == 0 && lc != NULL)
 		{
 			Node	   *expr = (Node *) lfirst(lc);
-			Oid			exprcoll = exprCollation(expr);
 
 			*typid = exprType(expr);
 			*typmod = exprTypmod(expr);
 			if (!OidIsValid(*collid))
 				*collid = exprCollation(expr);
-			(void) exprcoll;
 		}
 		index_close(index, AccessShareLock);
 	}
 	if (*typid == TSVECTOROID)
 		*collid = DEFAULT_COLLATION_OID;
+}
+
+/*
+ * Does reading a value of type typid run a domain's CHECK somewhere inside
+ * (a composite's field, an array's element, a range's subtype)?  Such a
+ * CHECK may call any role's function: those columns keep this database's
+ * statistics.  (At the top level the caller reads the base type.)
+ */
+static bool
+holds_domain(Oid typid, int depth)
+{
+	char		typtype = get_typtype(typid);
+	Oid			elem;
+
+	if (depth > 16)
+		return true;			/* deeper than anyone needs: not read */
+	if (typtype == TYPTYPE_DOMAIN)
+		return true;
+	if (typtype == TYPTYPE_COMPOSITE)
+	{
+		Relation	rel = relation_open(get_typ_typrelid(typid), AccessShareLock);
+		bool		found = false;
+
+		for (int i = 0; i < RelationGetDescr(rel)->natts && !found; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), i);
+
+			if (!att->attisdropped)
+				found = holds_domain(att->atttypid, depth + 1);
+		}
+		relation_close(rel, AccessShareLock);
+		return found;
+	}
+	if (typtype == TYPTYPE_RANGE)
+		return holds_domain(get_range_subtype(typid), depth + 1);
+	if (typtype == TYPTYPE_MULTIRANGE)
+		return holds_domain(get_multirange_range(typid), depth + 1);
+	if (OidIsValid(elem = get_element_type(typid)))
+		return holds_domain(elem, depth + 1);
+	return false;
 }
 
 /*
@@ -435,13 +496,29 @@ profile_load(void)
 				char		kind = get_rel_relkind(relid);
 				char		pkind = DatumGetChar(values[SR_RELKIND]);
 
-				/* a table's numbers never apply to an index of the same name */
+				/*
+				 * A table's numbers never apply to an index of the same
+				 * name; NaN passes the table's CHECK (reltuples >= -1).
+				 */
 				if ((pkind == RELKIND_INDEX) != (kind == RELKIND_INDEX) ||
 					isnull[SR_RELTUPLES] || isnull[SR_RELPAGES] ||
+					isnan(DatumGetFloat8(values[SR_RELTUPLES])) ||
+					isinf(DatumGetFloat8(values[SR_RELTUPLES])) ||
 					DatumGetFloat8(values[SR_RELTUPLES]) < 0)
 					continue;
 				pr = rel_entry(relid, NameStr(*DatumGetName(values[0])),
 							   NameStr(*DatumGetName(values[1])));
+
+				/*
+				 * The import recorded the relation's OID (0: it did not
+				 * exist): a relation created since then under the name,
+				 * by whoever could, does not get production's statistics.
+				 */
+				if (!isnull[SR_RELID] && DatumGetObjectId(values[SR_RELID]) != relid)
+				{
+					pr->claimed = true;
+					continue;
+				}
 				pr->has_size = true;
 				pr->reltuples = DatumGetFloat8(values[SR_RELTUPLES]);
 				pr->relpages = (double) DatumGetInt64(values[SR_RELPAGES]);
@@ -470,8 +547,13 @@ profile_load(void)
 				typname = type_name(typid);
 				if (strcmp(typname, TextDatumGetCString(values[SC_ATTTYPE])) != 0)
 					continue;	/* the type changed since the export: a fallback */
+				/* reading a value must run no one's code (a domain's CHECK) */
+				if (holds_domain(getBaseType(typid), 0))
+					continue;
 				pr = rel_entry(relid, NameStr(*DatumGetName(values[0])),
 							   NameStr(*DatumGetName(values[1])));
+				if (pr->claimed)
+					continue;
 				if (pr->ncols >= pr->maxcols)
 				{
 					int			newmax = pr->maxcols == 0 ? 8 : pr->maxcols * 2;
@@ -484,6 +566,7 @@ profile_load(void)
 				pc = &pr->cols[pr->ncols++];
 				memset(pc, 0, sizeof(*pc));
 				pc->attnum = attnum;
+				pc->typid = typid;
 				pc->inherited = DatumGetBool(values[SC_INHERITED]);
 				pc->attname = MemoryContextStrdup(profile_cxt,
 												  NameStr(*DatumGetName(values[SC_ATTNAME])));
@@ -523,6 +606,8 @@ profile_load(void)
 			pr->relallvisible = rint(pr->relallvisible * profile_growth);
 			if (pr->tree_height >= 0 && profile_growth > 1)
 				pr->tree_height += (int) floor(log(profile_growth) / log(256.0));
+			/* no btree is that tall; the planner adds one to it */
+			pr->tree_height = Min(pr->tree_height, 64);
 		}
 	}
 }
@@ -539,6 +624,10 @@ checked_numbers(Datum d, const char *what, float4 lo, float4 hi, int *n)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a one-dimensional array of real without NULL", what)));
 	*n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	if (*n > PROFILE_MAX_VALUES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s holds %d values, at most %d are read", what, *n, PROFILE_MAX_VALUES)));
 	v = (float4 *) ARR_DATA_PTR(arr);
 	for (int i = 0; i < *n; i++)
 		if (isnan(v[i]) || v[i] < lo || v[i] > hi)
@@ -561,6 +650,10 @@ checked_values(Datum d, const char *what, Oid typid, int32 typmod, int *n)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a one-dimensional array without NULL", what)));
 	*n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	if (*n > PROFILE_MAX_VALUES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s holds %d values, at most %d are read", what, *n, PROFILE_MAX_VALUES)));
 	return arr;
 }
 
@@ -712,6 +805,7 @@ build_tuple(Oid relid, ProfileColumn *pc)
 	if (!n[SC_MCE] || !n[SC_MCEF] || !n[SC_ELEM_HIST])
 	{
 		Oid			elemtyp = typid == TSVECTOROID ? TEXTOID : get_base_element_type(typid);
+		int			extra = typid == TSVECTOROID ? 2 : 3;
 		TypeCacheEntry *elementry;
 
 		if (!OidIsValid(elemtyp))
@@ -720,6 +814,7 @@ build_tuple(Oid relid, ProfileColumn *pc)
 					 errmsg("element statistics given for type %s, which has no elements",
 							format_type_be(typid))));
 		elementry = lookup_type_cache(elemtyp, TYPECACHE_EQ_OPR);
+		elemtyp = getBaseType(elemtyp);
 		if (!OidIsValid(elementry->eq_opr))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -736,12 +831,16 @@ build_tuple(Oid relid, ProfileColumn *pc)
 						 errmsg("most_common_elems and most_common_elem_freqs must be given together")));
 			vals = checked_values(v[SC_MCE], "most_common_elems", elemtyp, -1, &nv);
 			nums = checked_numbers(v[SC_MCEF], "most_common_elem_freqs", 0, 1, &nn);
-			/* one frequency per element, then minimum, maximum and null frequency */
-			if (nn != nv + 3)
+			/*
+			 * One frequency per element, then the minimum, the maximum and
+			 * (not for tsvector) the frequency of nulls, as ANALYZE stores
+			 * them; the selectivity functions ignore any other count.
+			 */
+			if (nn != nv + extra)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("most_common_elem_freqs has %d values, most_common_elems %d + 3 expected",
-								nn, nv)));
+						 errmsg("most_common_elem_freqs has %d values, most_common_elems %d + %d expected",
+								nn, nv, extra)));
 			set_slot(values, nulls, &slot, STATISTIC_KIND_MCELEM, elementry->eq_opr, collid,
 					 nums, vals);
 		}
@@ -769,9 +868,31 @@ build_tuple(Oid relid, ProfileColumn *pc)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("range_bounds_histogram given for type %s, which is not a range",
 							format_type_be(typid))));
-		set_slot(values, nulls, &slot, STATISTIC_KIND_BOUNDS_HISTOGRAM, InvalidOid, InvalidOid,
-				 NULL, checked_values(v[SC_RANGE_BOUNDS], "range_bounds_histogram",
-									  boundtyp, typmod, &nv));
+		{
+			ArrayType  *bounds = checked_values(v[SC_RANGE_BOUNDS], "range_bounds_histogram",
+												boundtyp, typmod, &nv);
+			Datum	   *elems;
+			int			nelems;
+			int16		typlen;
+			bool		typbyval;
+			char		typalign;
+
+			/* the selectivity functions ERROR on an empty range here */
+			get_typlenbyvalalign(boundtyp, &typlen, &typbyval, &typalign);
+			deconstruct_array(bounds, boundtyp, typlen, typbyval, typalign,
+							  &elems, NULL, &nelems);
+			for (int i = 0; i < nelems; i++)
+				if (RangeIsEmpty(DatumGetRangeTypeP(elems[i])))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("range_bounds_histogram holds an empty range")));
+			if (nelems < 2)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("range_bounds_histogram needs at least 2 values, not %d", nelems)));
+			set_slot(values, nulls, &slot, STATISTIC_KIND_BOUNDS_HISTOGRAM, InvalidOid, InvalidOid,
+					 NULL, bounds);
+		}
 	}
 	if (!n[SC_RANGE_LEN_HIST] || !n[SC_RANGE_EMPTY])
 	{
@@ -874,11 +995,14 @@ build_column(ProfileRel *pr, ProfileColumn *pc)
 }
 
 /*
- * Run fn(arg) in an internal subtransaction: an error becomes a WARNING
- * (cancels and worse are re-thrown).  Returns whether fn completed.
+ * Run fn(arg) in an internal subtransaction: an error becomes a message
+ * of level elevel (cancels and worse are re-thrown).  Returns whether fn
+ * completed.  A column's value that no longer loads is only LOGged: a
+ * role that changed its type's labels must not be able to make guard warn
+ * every client.
  */
 static bool
-run_protected(void (*fn) (void *), void *arg, const char *what)
+run_protected(void (*fn) (void *), void *arg, const char *what, int elevel)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -907,11 +1031,9 @@ run_protected(void (*fn) (void *), void *arg, const char *what)
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
 			edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
-			edata->sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
-			edata->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
 			edata->elevel > ERROR)
 			ReThrowError(edata);
-		ereport(WARNING,
+		ereport(elevel,
 				(errmsg("guard could not %s: %s", what, edata->message),
 				 edata->context ? errcontext("%s", edata->context) : 0,
 				 errdetail("The planner uses this database's own statistics instead.")));
@@ -950,7 +1072,7 @@ profile_ensure(void)
 		profile_busy++;
 		PG_TRY();
 		{
-			ok = run_protected(load_fn, NULL, "read the statistics profile");
+			ok = run_protected(load_fn, NULL, "read the statistics profile", WARNING);
 		}
 		PG_FINALLY();
 		{
@@ -962,6 +1084,7 @@ profile_ensure(void)
 			profile_rels = NULL;
 			profile_present = false;
 			profile_valid = true;
+			tables_known = false;	/* resolved again at the next load */
 		}
 	}
 	return profile_rels != NULL && profile_present;
@@ -991,6 +1114,9 @@ find_column(ProfileRel *pr, AttrNumber attnum, bool inherited)
 
 		if (pc->attnum != attnum || pc->inherited != inherited)
 			continue;
+		/* a type changed under a copy not reloaded yet: never its values */
+		if (get_atttype(pr->relid, attnum) != pc->typid)
+			return NULL;
 		if (!pc->built)
 		{
 			BuildArgs	ba;
@@ -1002,7 +1128,7 @@ find_column(ProfileRel *pr, AttrNumber attnum, bool inherited)
 			profile_busy++;
 			PG_TRY();
 			{
-				(void) run_protected(build_fn, &ba, "use the statistics profile");
+				(void) run_protected(build_fn, &ba, "use the statistics profile", LOG);
 			}
 			PG_FINALLY();
 			{
@@ -1019,7 +1145,9 @@ find_column(ProfileRel *pr, AttrNumber attnum, bool inherited)
 static ProfileRel *
 find_rel(Oid relid)
 {
-	return (ProfileRel *) hash_search(profile_rels, &relid, HASH_FIND, NULL);
+	ProfileRel *pr = (ProfileRel *) hash_search(profile_rels, &relid, HASH_FIND, NULL);
+
+	return pr != NULL && !pr->claimed ? pr : NULL;
 }
 
 /*
@@ -1047,7 +1175,8 @@ table_size(ProfileRel *pr, double *pages, double *tuples, double *allvisfrac)
 		return false;
 	density = pr->reltuples / pr->relpages;
 	*pages = curpages;
-	*tuples = rint(density * curpages);
+	/* at most the planner's own ceiling on a row count */
+	*tuples = Min(rint(density * curpages), 1e100);
 	if (pr->relallvisible == 0)
 		*allvisfrac = 0;
 	else if (pr->relallvisible >= curpages)
@@ -1076,7 +1205,7 @@ index_tuples(ProfileRel *pr, double *tuples)
 	}
 	if (pr->reltuples < 0 || relpages <= 0)
 		return false;
-	*tuples = rint(pr->reltuples / relpages * curpages);
+	*tuples = Min(rint(pr->reltuples / relpages * curpages), 1e100);
 	return true;
 }
 
@@ -1103,6 +1232,13 @@ guard_profile_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
 	rel->tuples = tuples;
 	rel->allvisfrac = allvisfrac;
 
+	/*
+	 * This database's extended statistics describe its own rows: under the
+	 * profile they would override production's column statistics (the
+	 * profile carries none of its own).
+	 */
+	rel->statlist = NIL;
+
 	foreach(lc, rel->indexlist)
 	{
 		IndexOptInfo *info = (IndexOptInfo *) lfirst(lc);
@@ -1128,9 +1264,9 @@ guard_profile_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
 /*
  * May the user the planner checks permissions as read every row of the
  * relation of range table entry rti (or its column attnum, if > 0)?  As
- * examine_simple_variable decides acl_ok (selfuncs.c): no security
- * barrier quals, and SELECT on the table or the column; an inheritance
- * child is checked on its topmost parent, as a whole.
+ * examine_simple_variable decides acl_ok (selfuncs.c, PostgreSQL 15): no
+ * security barrier quals, and SELECT on the table or the column; an
+ * inheritance child is checked on its topmost parent table, as a whole.
  */
 static bool
 rti_acl_ok(PlannerInfo *root, Index rti, AttrNumber attnum)
@@ -1139,9 +1275,15 @@ rti_acl_ok(PlannerInfo *root, Index rti, AttrNumber attnum)
 	RelOptInfo *rel;
 	Oid			userid;
 
+	/* an inheritance child: its topmost parent table (not a UNION ALL's subquery) */
 	while (root->append_rel_array != NULL && root->append_rel_array[rti] != NULL)
 	{
-		rti = root->append_rel_array[rti]->parent_relid;
+		Index		parent = root->append_rel_array[rti]->parent_relid;
+
+		if (root->simple_rte_array[parent] == NULL ||
+			root->simple_rte_array[parent]->rtekind != RTE_RELATION)
+			break;
+		rti = parent;
 		attnum = 0;
 	}
 	rte = root->simple_rte_array[rti];
@@ -1347,4 +1489,33 @@ guard_stats_btree_height(PG_FUNCTION_ARGS)
 	height = _bt_getrootheight(index);
 	relation_close(index, AccessShareLock);
 	PG_RETURN_INT32(height);
+}
+
+/*
+ * get_attavgwidth_hook: a column's average width from the profile (0: the
+ * planner reads this database's own).
+ */
+int32
+guard_profile_attavgwidth(Oid relid, AttrNumber attnum)
+{
+	ProfileRel *pr;
+
+	if (!guard_stats_profile || attnum <= 0 || !profile_ensure())
+		return 0;
+	pr = find_rel(relid);
+	if (pr == NULL)
+		return 0;
+	for (int i = 0; i < pr->ncols; i++)
+	{
+		ProfileColumn *pc = &pr->cols[i];
+
+		if (pc->attnum == attnum && !pc->inherited)
+		{
+			if (pc->isnull[SC_AVG_WIDTH] || DatumGetInt32(pc->values[SC_AVG_WIDTH]) <= 0 ||
+				get_atttype(relid, attnum) != pc->typid)
+				return 0;
+			return DatumGetInt32(pc->values[SC_AVG_WIDTH]);
+		}
+	}
+	return 0;
 }

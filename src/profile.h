@@ -24,6 +24,7 @@ extern bool guard_profile_relation_stats(PlannerInfo *root, RangeTblEntry *rte,
 										 AttrNumber attnum, VariableStatData *vardata);
 extern bool guard_profile_index_stats(PlannerInfo *root, Oid indexOid,
 									  AttrNumber indexattnum, VariableStatData *vardata);
+extern int32 guard_profile_attavgwidth(Oid relid, AttrNumber attnum);
 extern char *guard_profile_explain_line(PlannedStmt *plan);
 
 #endif							/* GUARD_PROFILE_H */

@@ -194,8 +194,9 @@ cmd_stats_export(int argc, char **argv)
 	PQclear(res);
 
 	/* relations */
+	/* a partitioned table has no pages: PostgreSQL 15 says -1 */
 	put(&sql, "SELECT n.nspname AS " PG_GUARD_MARK ", c.relname, c.relkind, c.reltuples, "
-		"       c.relpages, c.relallvisible, "
+		"       GREATEST(c.relpages, 0), GREATEST(c.relallvisible, 0), "
 		"       CASE WHEN c.relkind IN ('r', 'm', 'i') "
 		"            THEN pg_catalog.pg_relation_size(c.oid) "
 		"                 / pg_catalog.current_setting('block_size')::pg_catalog.int8 END, ");
@@ -429,8 +430,36 @@ stats_import_into(PGconn *conn, const char *path, const char *growth, bool enabl
 			ncols++;
 		}
 	}
+	/*
+	 * Each relation is the one that exists now (0: none): one created
+	 * under its name later, by whoever may, does not get its statistics.
+	 */
+	exec_or_fail(conn, "UPDATE guard.stats_relations "
+				 "   SET relid = COALESCE(pg_catalog.to_regclass(pg_catalog.format('%I.%I', schemaname, relname))::pg_catalog.oid, 0)",
+				 path);
 	/* every value, built as the planner will: the first bad one is named */
-	exec_or_fail(conn, "SELECT guard.stats_profile_check()", path);
+	res = PQexec(conn, "SELECT guard.stats_profile_check()");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		const StatsColumn *bad = NULL;
+		const char *context = PQresultErrorField(res, PG_DIAG_CONTEXT);
+
+		/* the context names the column: "statistics of column S.T.C in ..." */
+		for (int i = 0; context != NULL && bad == NULL && i < p.nrels; i++)
+			for (int c = 0; bad == NULL && c < p.rels[i].ncols; c++)
+			{
+				char		name[3 * MAX_NAME_BYTES + 64];
+
+				snprintf(name, sizeof(name), "statistics of column %s.%s.%s in the statistics profile",
+						 p.rels[i].f[0], p.rels[i].f[1], p.rels[i].cols[c].f[0]);
+				if (strstr(context, name) != NULL)
+					bad = &p.rels[i].cols[c];
+			}
+		if (bad != NULL)
+			import_failed(conn, res, path, bad->line, bad->column, "column");
+		import_failed(conn, res, path, 0, 0, NULL);
+	}
+	PQclear(res);
 	if (enable)
 		exec_or_fail(conn, "DO $$BEGIN EXECUTE pg_catalog.format("
 					 "'ALTER DATABASE %I SET guard.stats_profile = on', "

@@ -1157,9 +1157,11 @@ read_field(Reader *r, yaml_node_t *map, const char *key, int kind, bool required
 	{
 		double		d;
 
+		/* decimal only: not inf, nan or 0x1p20, which strtod would take */
 		errno = 0;
 		d = strtod(s, &end);
-		if (end == s || *end != '\0' || errno != 0 || d != d)
+		if (end == s || *end != '\0' || errno != 0 || d != d ||
+			strspn(s, "0123456789+-.eE") != strlen(s))
 			fail_at(r, node, "%s must be a number", key);
 	}
 	else if (kind == F_INT)
@@ -1183,6 +1185,8 @@ read_field(Reader *r, yaml_node_t *map, const char *key, int kind, bool required
 	}
 	else if (kind == F_NAME && s[0] == '\0')
 		fail_at(r, node, "%s must not be empty", key);
+	else if (kind == F_NAME && strcmp(key, "type") != 0 && strlen(s) > 63)
+		fail_at(r, node, "%s is longer than a PostgreSQL name (63 bytes)", key);
 	held.pending = NULL;
 	return s;
 }
