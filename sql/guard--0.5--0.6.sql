@@ -105,15 +105,23 @@ COMMENT ON FUNCTION guard.stats_btree_height(regclass) IS
 REVOKE ALL ON FUNCTION guard.stats_btree_height(regclass) FROM PUBLIC;
 
 -- what keeps this database's own statistics under the profile: relations
--- and columns of the profile's schemas that the profile lacks, that this
--- database lacks, or whose type changed since the export
+-- and columns of its user schemas that the profile lacks, that this
+-- database lacks, that were created since the import, or whose type or kind
+-- changed since the export (nothing without a profile)
 CREATE VIEW guard.stats_profile_fallbacks AS
 WITH here AS (
     SELECT c.oid, n.nspname AS schemaname, c.relname, c.relkind
       FROM pg_catalog.pg_class c
       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind IN ('r', 'm', 'p', 'i')
-       AND n.nspname IN (SELECT r.schemaname FROM guard.stats_relations r)
+     WHERE c.relkind IN ('r', 'm', 'p', 'i', 'I')
+       AND c.relpersistence <> 't'
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'guard')
+       AND n.nspname !~ '^pg_(toast_)?temp_'
+       AND EXISTS (SELECT FROM guard.stats_profile)
+), profile AS (
+    SELECT r.* FROM guard.stats_relations r WHERE EXISTS (SELECT FROM guard.stats_profile)
+), profile_columns AS (
+    SELECT c.* FROM guard.stats_columns c WHERE EXISTS (SELECT FROM guard.stats_profile)
 ), coltypes AS (
     SELECT h.schemaname, h.relname, h.relkind, a.attname,
            pg_catalog.quote_ident(tn.nspname) OPERATOR(pg_catalog.||) '.'
@@ -126,57 +134,49 @@ WITH here AS (
 SELECT 'relation'::text AS kind, h.schemaname, h.relname, NULL::name AS attname,
        'not in the profile'::text AS reason
   FROM here h
- WHERE NOT EXISTS (SELECT FROM guard.stats_relations r
+ WHERE NOT EXISTS (SELECT FROM profile r
                     WHERE r.schemaname = h.schemaname AND r.relname = h.relname)
 UNION ALL
 SELECT 'relation', r.schemaname, r.relname, NULL,
        'not in this database'
-  FROM guard.stats_relations r
+  FROM profile r
  WHERE NOT EXISTS (SELECT FROM here h
                     WHERE h.schemaname = r.schemaname AND h.relname = r.relname)
 UNION ALL
 SELECT 'relation', r.schemaname, r.relname, NULL,
        'created after the import'
-  FROM guard.stats_relations r
+  FROM profile r
   JOIN here h ON h.schemaname = r.schemaname AND h.relname = r.relname
  WHERE r.relid IS NOT NULL AND r.relid <> h.oid
 UNION ALL
 SELECT 'relation', r.schemaname, r.relname, NULL,
        'kind changed: ' OPERATOR(pg_catalog.||) r.relkind::pg_catalog.text OPERATOR(pg_catalog.||)
        ' in the profile, ' OPERATOR(pg_catalog.||) h.relkind::pg_catalog.text OPERATOR(pg_catalog.||) ' here'
-  FROM guard.stats_relations r
+  FROM profile r
   JOIN here h ON h.schemaname = r.schemaname AND h.relname = r.relname
- WHERE (r.relkind IN ('i', 'I')) <> (h.relkind = 'i')
-UNION ALL
-SELECT 'relation', r.schemaname, r.relname, NULL,
-       'size unknown in production (never vacuumed or analyzed)'
-  FROM guard.stats_relations r
- WHERE r.relkind NOT IN ('i', 'I', 'p')
-   AND (r.reltuples < 0 OR (r.relpages = 0 AND COALESCE(r.curpages, r.relpages) > 0))
-   AND EXISTS (SELECT FROM here h
-                WHERE h.schemaname = r.schemaname AND h.relname = r.relname)
+ WHERE (r.relkind IN ('i', 'I')) <> (h.relkind IN ('i', 'I'))
 UNION ALL
 SELECT 'column', ct.schemaname, ct.relname, ct.attname,
        'not in the profile'
   FROM coltypes ct
- WHERE ct.relkind NOT IN ('i', 'p')
-   AND EXISTS (SELECT FROM guard.stats_relations r
+ WHERE ct.relkind NOT IN ('i', 'I', 'p')
+   AND EXISTS (SELECT FROM profile r
                 WHERE r.schemaname = ct.schemaname AND r.relname = ct.relname)
-   AND NOT EXISTS (SELECT FROM guard.stats_columns sc
+   AND NOT EXISTS (SELECT FROM profile_columns sc
                     WHERE sc.schemaname = ct.schemaname AND sc.relname = ct.relname
                       AND sc.attname = ct.attname)
 UNION ALL
 SELECT 'column', sc.schemaname, sc.relname, sc.attname,
        'type changed: ' OPERATOR(pg_catalog.||) sc.atttype OPERATOR(pg_catalog.||)
        ' in the profile, ' OPERATOR(pg_catalog.||) ct.atttype OPERATOR(pg_catalog.||) ' here'
-  FROM guard.stats_columns sc
+  FROM profile_columns sc
   JOIN coltypes ct ON ct.schemaname = sc.schemaname AND ct.relname = sc.relname
                   AND ct.attname = sc.attname
  WHERE ct.atttype <> sc.atttype AND NOT sc.inherited
 UNION ALL
 SELECT 'column', sc.schemaname, sc.relname, sc.attname,
        'not in this database'
-  FROM guard.stats_columns sc
+  FROM profile_columns sc
  WHERE NOT sc.inherited
    AND EXISTS (SELECT FROM here h
                 WHERE h.schemaname = sc.schemaname AND h.relname = sc.relname)
@@ -208,3 +208,41 @@ LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION guard.explain(text) IS
 'plan a statement without running or recording it; say what guard thinks of the plan, and whether it was planned under a statistics profile';
+
+-- guard.plans says which plans were made under a statistics profile (a
+-- new column at the end: views built on guard.plans keep working)
+CREATE FUNCTION guard.plans_internal_v2(showtext boolean,
+    OUT dbid oid,
+    OUT userid oid,
+    OUT queryid bigint,
+    OUT query_hash bigint,
+    OUT plan_hash bigint,
+    OUT query text,
+    OUT plan text,
+    OUT seqscans text[],
+    OUT seqscan_rows bigint[],
+    OUT status text,
+    OUT calls bigint,
+    OUT generic_calls bigint,
+    OUT custom_calls bigint,
+    OUT first_seen timestamptz,
+    OUT last_seen timestamptz,
+    OUT stats_profile boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'guard_plans'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION guard.plans_internal_v2(boolean) IS
+'observed plans; showtext => false skips the texts (cheap)';
+
+CREATE OR REPLACE VIEW guard.plans AS
+  SELECT d.datname AS database, p.dbid, p.userid, p.queryid,
+         p.query_hash, p.plan_hash, p.query, p.plan,
+         p.seqscans, p.seqscan_rows, p.status,
+         p.calls, p.generic_calls, p.custom_calls,
+         p.first_seen, p.last_seen, p.stats_profile
+    FROM guard.plans_internal_v2(true) AS p
+    LEFT JOIN pg_catalog.pg_database AS d ON d.oid = p.dbid;
+
+REVOKE ALL ON FUNCTION guard.plans_internal_v2(boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION guard.plans_internal_v2(boolean) TO PUBLIC;

@@ -93,6 +93,15 @@ ALTER TABLE events ADD COLUMN extra int;
 SELECT * FROM guard.stats_profile_fallbacks ORDER BY 2, 3, 1 DESC, 4;
 EXPLAIN (COSTS OFF) SELECT * FROM events JOIN newtab ON a = id;
 SELECT est('SELECT * FROM events WHERE created = date ''2026-02-01''');
+-- an index created since the export is sized from its table, and named
+CREATE INDEX events_created ON events (created);
+EXPLAIN (COSTS OFF) SELECT * FROM events WHERE created = date '2026-02-01';
+DROP INDEX events_created;
+-- a table never analyzed in production: its rows' width gives the density,
+-- as the planner there computes it
+CREATE TABLE fresh (a int, b text);
+INSERT INTO guard.stats_relations VALUES ('prof', 'fresh', 'r', -1, 0, 0, 1000, NULL);
+SELECT est('SELECT * FROM fresh');
 
 -- a bad profile is refused, naming the value
 BEGIN;

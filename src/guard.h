@@ -92,6 +92,7 @@ typedef enum GuardFault
 #define GUARD_FP_GENERIC		0x0001	/* planned without parameter values */
 #define GUARD_FP_CUSTOM			0x0002	/* planned with parameter values */
 #define GUARD_FP_JUDGED			0x0004	/* a GuardJudgment travels with the plan */
+#define GUARD_FP_PROFILE		0x0010	/* planned under a statistics profile */
 #define GUARD_FP_FOREIGN		0x0008	/* decided by a decision made under other
 										 * fingerprint rules, matched by texts */
 #define GUARD_FP_FLAGGED		0x0100	/* the verdict at plan time: flagged */

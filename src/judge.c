@@ -55,6 +55,7 @@
 #include "judge.h"
 #include "lint.h"
 #include "policy.h"
+#include "profile.h"
 #include "store.h"
 
 /* Relation sizes seen by the planner, for the planning in progress */
@@ -613,10 +614,15 @@ plan_and_judge(PrePlan *pre, GuardPlannerFn next, Query *parse,
 	MemoryContext cxt = CurrentMemoryContext;
 	const char *volatile stage = "fingerprint a plan";
 
+	uint64		profile_uses = guard_profile_uses;
+
 	ps.sizes = ps.inline_sizes;
 	ps.n = 0;
 	ps.max = INLINE_SIZES;
 	pstmt = run_planner(next, parse, query_string, cursorOptions, boundParams, &ps);
+	/* production's numbers went into this plan: guard.plans says so */
+	if (guard_profile_uses != profile_uses)
+		pre->extra_flags |= GUARD_FP_PROFILE;
 
 	if (!pre->ok)
 	{

@@ -74,6 +74,7 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/plancat.h"
 #include "parser/parsetree.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
@@ -99,6 +100,9 @@
 #include "profile.h"
 
 bool		guard_stats_profile = false;
+
+/* how many times the profile replaced this database's numbers (judge.c) */
+uint64		guard_profile_uses = 0;
 
 /* columns of guard.stats_relations (sql/guard--0.5--0.6.sql) */
 #define SR_SCHEMANAME		0
@@ -166,7 +170,7 @@ typedef struct ProfileRel
 {
 	Oid			relid;			/* hash key */
 	char	   *name;			/* schema.relation, for messages */
-	bool		has_size;		/* sizes known (a stats_relations row, reltuples >= 0) */
+	bool		has_size;		/* sizes known (a stats_relations row) */
 	double		reltuples;		/* pg_class, in production */
 	double		relpages;
 	double		relallvisible;
@@ -190,6 +194,10 @@ static bool callback_registered = false;
 static Oid	tables[3];			/* stats_profile, stats_relations, stats_columns */
 static bool tables_known = false;
 static TupleDesc statistic_desc = NULL;
+
+/* the last relation looked up: the planner asks about one column after another */
+static Oid	last_relid = InvalidOid;
+static ProfileRel *last_rel = NULL;
 
 static void profile_load(void);
 
@@ -419,6 +427,8 @@ profile_load(void)
 	profile_present = false;
 	profile_source = NULL;
 	profile_growth = 1.0;
+	last_relid = InvalidOid;
+	last_rel = NULL;
 	profile_valid = true;		/* an invalidation from here on makes it stale */
 
 	if (!tables_known)
@@ -474,13 +484,14 @@ profile_load(void)
 					struct pg_tm tm;
 					fsec_t		fsec;
 
-					/* the day of the export, in UTC: the same line everywhere */
+					/* the minute of the export, in UTC: the same line everywhere */
 					if (timestamp2tm(DatumGetTimestampTz(values[SP_EXPORTED_AT]), NULL, &tm,
 									 &fsec, NULL, NULL) == 0)
 						profile_source = MemoryContextStrdup(profile_cxt,
-															 psprintf("%s, exported %04d-%02d-%02d",
+															 psprintf("%s, exported %04d-%02d-%02d %02d:%02d UTC",
 																	  profile_source ? profile_source : "(no source)",
-																	  tm.tm_year, tm.tm_mon, tm.tm_mday));
+																	  tm.tm_year, tm.tm_mon, tm.tm_mday,
+																	  tm.tm_hour, tm.tm_min));
 				}
 				if (!isnull[SP_GROWTH] && DatumGetFloat8(values[SP_GROWTH]) > 0)
 					profile_growth = DatumGetFloat8(values[SP_GROWTH]);
@@ -498,13 +509,14 @@ profile_load(void)
 
 				/*
 				 * A table's numbers never apply to an index of the same
-				 * name; NaN passes the table's CHECK (reltuples >= -1).
+				 * name; NaN passes a CHECK (reltuples >= -1) of a table
+				 * made before 0.6's.  reltuples -1: never analyzed, the
+				 * width of the rows gives the density (table_size).
 				 */
 				if ((pkind == RELKIND_INDEX) != (kind == RELKIND_INDEX) ||
 					isnull[SR_RELTUPLES] || isnull[SR_RELPAGES] ||
 					isnan(DatumGetFloat8(values[SR_RELTUPLES])) ||
-					isinf(DatumGetFloat8(values[SR_RELTUPLES])) ||
-					DatumGetFloat8(values[SR_RELTUPLES]) < 0)
+					isinf(DatumGetFloat8(values[SR_RELTUPLES])))
 					continue;
 				pr = rel_entry(relid, NameStr(*DatumGetName(values[0])),
 							   NameStr(*DatumGetName(values[1])));
@@ -1145,9 +1157,16 @@ find_column(ProfileRel *pr, AttrNumber attnum, bool inherited)
 static ProfileRel *
 find_rel(Oid relid)
 {
-	ProfileRel *pr = (ProfileRel *) hash_search(profile_rels, &relid, HASH_FIND, NULL);
+	ProfileRel *pr;
 
-	return pr != NULL && !pr->claimed ? pr : NULL;
+	if (relid == last_relid && OidIsValid(relid))
+		return last_rel;
+	pr = (ProfileRel *) hash_search(profile_rels, &relid, HASH_FIND, NULL);
+	if (pr != NULL && pr->claimed)
+		pr = NULL;
+	last_relid = relid;
+	last_rel = pr;
+	return pr;
 }
 
 /*
@@ -1155,25 +1174,30 @@ find_rel(Oid relid)
  * the planner in production computed them: mirrors estimate_rel_size and
  * table_block_relation_estimate_size (PostgreSQL 15, plancat.c and
  * tableam.c) with production's current size and pg_class numbers.
- * Returns false when that needs the width of the rows (never vacuumed or
- * analyzed in production): the relation then keeps this database's size.
+ * A table never vacuumed or analyzed in production has no tuple density:
+ * as core, the density then comes from the width of its rows (width_density),
+ * and a table of under 10 pages counts as 10.
  */
-static bool
-table_size(ProfileRel *pr, double *pages, double *tuples, double *allvisfrac)
+static void
+table_size(ProfileRel *pr, double width_density, double *pages, double *tuples,
+		   double *allvisfrac)
 {
 	double		curpages = pr->curpages;
 	double		density;
 
+	if (pr->reltuples < 0 && curpages < 10)
+		curpages = 10;			/* as core, for a table never vacuumed */
 	if (curpages == 0)
 	{
 		*pages = 0;
 		*tuples = 0;
 		*allvisfrac = 0;
-		return true;
+		return;
 	}
-	if (pr->reltuples < 0 || pr->relpages <= 0)
-		return false;
-	density = pr->reltuples / pr->relpages;
+	if (pr->reltuples >= 0 && pr->relpages > 0)
+		density = pr->reltuples / pr->relpages;
+	else
+		density = width_density;
 	*pages = curpages;
 	/* at most the planner's own ceiling on a row count */
 	*tuples = Min(rint(density * curpages), 1e100);
@@ -1183,7 +1207,56 @@ table_size(ProfileRel *pr, double *pages, double *tuples, double *allvisfrac)
 		*allvisfrac = 1;
 	else
 		*allvisfrac = pr->relallvisible / curpages;
-	return true;
+}
+
+/*
+ * Rows per page of a table whose production density is unknown, from the
+ * width of its rows (production's average widths, through the attavgwidth
+ * hook), as table_block_relation_estimate_size computes it.
+ */
+static double
+width_density(Oid relid, RelOptInfo *rel)
+{
+	Relation	relation = table_open(relid, NoLock);	/* locked by the planner */
+	int32		width = get_rel_data_width(relation, rel->attr_widths - rel->min_attr);
+
+	table_close(relation, NoLock);
+	width += MAXALIGN(SizeofHeapTupleHeader) + sizeof(ItemIdData);
+	/* integer division, as core */
+	return (double) ((BLCKSZ - SizeOfPageHeaderData) / width);
+}
+
+/*
+ * The size of a btree index the profile does not describe (created since
+ * the export, by the release itself usually) on a table it does: its
+ * entries at the widths of their columns, 90 % full leaves, and the height
+ * that many leaves need.  Without it the planner would cost a new index on
+ * a production-sized table at staging's two pages.
+ */
+static void
+new_btree_size(IndexOptInfo *info, Oid tableid, double tuples)
+{
+	double		entry = MAXALIGN(sizeof(IndexTupleData)) + sizeof(ItemIdData);
+	double		per_page;
+	double		leaves;
+	int			height = 0;
+
+	for (int i = 0; i < info->nkeycolumns; i++)
+	{
+		int32		w = 0;
+
+		if (info->indexkeys[i] != 0)
+			w = get_attavgwidth(tableid, info->indexkeys[i]);
+		entry += w > 0 ? w : 8; /* an expression: a word */
+	}
+	entry = MAXALIGN((int) entry);
+	per_page = Max(floor((BLCKSZ - SizeOfPageHeaderData) * 0.9 / entry), 2);
+	leaves = Max(ceil(tuples / per_page), 1);
+	for (double level = leaves; level > 1; level = ceil(level / per_page))
+		height++;
+	info->pages = (BlockNumber) Min(leaves + 1 + (height > 0 ? leaves / per_page + 1 : 0),
+									(double) MaxBlockNumber);
+	info->tree_height = height;
 }
 
 /* The same for a partial index (plancat.c: the metapage is discounted) */
@@ -1221,16 +1294,21 @@ guard_profile_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
 	ListCell   *lc;
 	double		pages,
 				tuples,
-				allvisfrac;
+				allvisfrac,
+				staging_tuples;
 
 	if (!guard_stats_profile || inhparent || !profile_ensure())
 		return;
 	pr = find_rel(relid);
-	if (pr == NULL || !pr->has_size || !table_size(pr, &pages, &tuples, &allvisfrac))
+	if (pr == NULL || !pr->has_size)
 		return;					/* a fallback: this database's own size */
+	staging_tuples = rel->tuples;
+	table_size(pr, (pr->reltuples >= 0 && pr->relpages > 0) || pr->curpages == 0 ? 0 :
+			   width_density(relid, rel), &pages, &tuples, &allvisfrac);
 	rel->pages = (BlockNumber) pages;
 	rel->tuples = tuples;
 	rel->allvisfrac = allvisfrac;
+	guard_profile_uses++;
 
 	/*
 	 * This database's extended statistics describe its own rows: under the
@@ -1254,10 +1332,17 @@ guard_profile_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
 			if (info->relam == BTREE_AM_OID && ip->tree_height >= 0)
 				info->tree_height = ip->tree_height;
 		}
-		else if (info->indpred == NIL)
-			info->tuples = rel->tuples; /* as plancat.c: the table's count */
-		else if (info->tuples > rel->tuples)
-			info->tuples = rel->tuples;
+		else
+		{
+			/* as plancat.c: the table's count; a partial index's share of it */
+			if (info->indpred == NIL)
+				info->tuples = rel->tuples;
+			else
+				info->tuples = Min(rint(rel->tuples * info->tuples / Max(staging_tuples, 1)),
+								   rel->tuples);
+			if (info->relam == BTREE_AM_OID)
+				new_btree_size(info, relid, info->tuples);
+		}
 	}
 }
 
@@ -1326,6 +1411,7 @@ guard_profile_relation_stats(PlannerInfo *root, RangeTblEntry *rte,
 	vardata->statsTuple = heap_copytuple(pc->tuple);
 	vardata->freefunc = heap_freetuple;
 	vardata->acl_ok = rti_acl_ok(root, rti, attnum);
+	guard_profile_uses++;
 	return true;
 }
 
@@ -1363,13 +1449,91 @@ guard_profile_index_stats(PlannerInfo *root, Oid indexOid,
 	vardata->statsTuple = heap_copytuple(pc->tuple);
 	vardata->freefunc = heap_freetuple;
 	vardata->acl_ok = rti_acl_ok(root, rti, 0);
+	guard_profile_uses++;
 	return true;
+}
+
+/* the indexes a plan reads (index, index-only and bitmap index scans) */
+static void
+plan_indexes(Plan *plan, List **out)
+{
+	ListCell   *lc;
+	List	   *children = NIL;
+
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+	switch (nodeTag(plan))
+	{
+		case T_IndexScan:
+			*out = list_append_unique_oid(*out, ((IndexScan *) plan)->indexid);
+			break;
+		case T_IndexOnlyScan:
+			*out = list_append_unique_oid(*out, ((IndexOnlyScan *) plan)->indexid);
+			break;
+		case T_BitmapIndexScan:
+			*out = list_append_unique_oid(*out, ((BitmapIndexScan *) plan)->indexid);
+			break;
+		case T_Append:
+			children = ((Append *) plan)->appendplans;
+			break;
+		case T_MergeAppend:
+			children = ((MergeAppend *) plan)->mergeplans;
+			break;
+		case T_BitmapAnd:
+			children = ((BitmapAnd *) plan)->bitmapplans;
+			break;
+		case T_BitmapOr:
+			children = ((BitmapOr *) plan)->bitmapplans;
+			break;
+		case T_SubqueryScan:
+			plan_indexes(((SubqueryScan *) plan)->subplan, out);
+			break;
+		case T_CustomScan:
+			children = ((CustomScan *) plan)->custom_plans;
+			break;
+		default:
+			break;
+	}
+	foreach(lc, children)
+		plan_indexes((Plan *) lfirst(lc), out);
+	plan_indexes(plan->lefttree, out);
+	plan_indexes(plan->righttree, out);
+}
+
+/* the access method of an index */
+static Oid
+index_am(Oid indexid)
+{
+	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(indexid));
+	Oid			am = InvalidOid;
+
+	if (HeapTupleIsValid(tp))
+	{
+		am = ((Form_pg_class) GETSTRUCT(tp))->relam;
+		ReleaseSysCache(tp);
+	}
+	return am;
+}
+
+/* schema.name of relid, quoted as needed, appended to buf after a comma */
+static void
+append_relation(StringInfo buf, Oid relid, const char *note)
+{
+	char	   *name = get_rel_name(relid);
+	char	   *nsp = get_namespace_name(get_rel_namespace(relid));
+
+	if (name == NULL || nsp == NULL)
+		return;
+	appendStringInfo(buf, "%s%s%s", buf->len > 0 ? ", " : "",
+					 quote_qualified_identifier(nsp, name), note);
 }
 
 /*
  * The "Guard Statistics Profile" line of EXPLAIN, or NULL when the plan
  * was not made under a profile: where the numbers come from, the growth
- * factor, and the plan's relations that kept this database's own size.
+ * factor, and the plan's tables and indexes that the profile does not
+ * describe (their own statistics; a new btree index sized from its table).
  */
 char *
 guard_profile_explain_line(PlannedStmt *plan)
@@ -1378,6 +1542,7 @@ guard_profile_explain_line(PlannedStmt *plan)
 	StringInfoData fallbacks;
 	ListCell   *lc;
 	List	   *seen = NIL;
+	List	   *indexes = NIL;
 	int			used = 0;
 
 	if (!guard_stats_profile || !profile_ensure())
@@ -1400,15 +1565,22 @@ guard_profile_explain_line(PlannedStmt *plan)
 		if (pr != NULL && pr->has_size)
 			used++;
 		else
-		{
-			char	   *name = get_rel_name(rte->relid);
-			char	   *nsp = get_namespace_name(get_rel_namespace(rte->relid));
+			append_relation(&fallbacks, rte->relid, "");
+	}
+	plan_indexes(plan->planTree, &indexes);
+	foreach(lc, plan->subplans)
+		plan_indexes((Plan *) lfirst(lc), &indexes);
+	foreach(lc, indexes)
+	{
+		Oid			indexid = lfirst_oid(lc);
+		ProfileRel *ip = find_rel(indexid);
+		ProfileRel *tp = find_rel(IndexGetRelation(indexid, true));
 
-			if (name == NULL || nsp == NULL)
-				continue;
-			appendStringInfo(&fallbacks, "%s%s", fallbacks.len > 0 ? ", " : "",
-							 quote_qualified_identifier(nsp, name));
-		}
+		if (ip != NULL && ip->has_size)
+			continue;
+		append_relation(&fallbacks, indexid,
+						tp != NULL && tp->has_size && index_am(indexid) == BTREE_AM_OID ?
+						" (sized from its table)" : "");
 	}
 	if (used == 0 && fallbacks.len == 0)
 		return NULL;
@@ -1417,8 +1589,7 @@ guard_profile_explain_line(PlannedStmt *plan)
 	if (profile_growth != 1.0)
 		appendStringInfo(&buf, ", growth %g", profile_growth);
 	if (fallbacks.len > 0)
-		appendStringInfo(&buf, "; not in the profile (this database's statistics): %s",
-						 fallbacks.data);
+		appendStringInfo(&buf, "; not from the profile: %s", fallbacks.data);
 	return buf.data;
 }
 
@@ -1511,8 +1682,7 @@ guard_profile_attavgwidth(Oid relid, AttrNumber attnum)
 
 		if (pc->attnum == attnum && !pc->inherited)
 		{
-			if (pc->isnull[SC_AVG_WIDTH] || DatumGetInt32(pc->values[SC_AVG_WIDTH]) <= 0 ||
-				get_atttype(relid, attnum) != pc->typid)
+			if (pc->isnull[SC_AVG_WIDTH] || DatumGetInt32(pc->values[SC_AVG_WIDTH]) <= 0)
 				return 0;
 			return DatumGetInt32(pc->values[SC_AVG_WIDTH]);
 		}

@@ -17,6 +17,7 @@
 #include "utils/selfuncs.h"
 
 extern bool guard_stats_profile;
+extern uint64 guard_profile_uses;
 
 extern void guard_profile_relation_info(PlannerInfo *root, Oid relid,
 										bool inhparent, RelOptInfo *rel);

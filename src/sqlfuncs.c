@@ -48,7 +48,7 @@ PG_FUNCTION_INFO_V1(guard_explain);
 PG_FUNCTION_INFO_V1(guard_reset);
 PG_FUNCTION_INFO_V1(guard_incidents);
 
-#define GUARD_PLANS_COLS 15
+#define GUARD_PLANS_COLS 16		/* 15 before 0.6 (no stats_profile) */
 #define GUARD_EXPLAIN_COLS 9		/* 8 before 0.6 (no stats_profile) */
 #define GUARD_INCIDENTS_COLS_03 20	/* extension 0.3 */
 #define GUARD_INCIDENTS_COLS 21
@@ -149,7 +149,12 @@ guard_plans(PG_FUNCTION_ARGS)
 		values[c++] = Int64GetDatum(r->custom_calls);
 		values[c++] = TimestampTzGetDatum(r->first_seen);
 		values[c++] = TimestampTzGetDatum(r->last_seen);
+		/* plans_internal_v2 (0.6): its first planning used a statistics profile */
+		values[c++] = BoolGetDatum((r->flags & GUARD_FP_PROFILE) != 0);
 		Assert(c == GUARD_PLANS_COLS);
+		if (rsinfo->setDesc->natts > GUARD_PLANS_COLS)
+			elog(ERROR, "guard.plans_internal returns %d columns, at most %d expected",
+				 rsinfo->setDesc->natts, GUARD_PLANS_COLS);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -357,13 +357,17 @@ read_profile(PGconn *conn)
 		return;
 	}
 	if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
-		pg_fatal_input("guard.stats_profile is on, but role \"%s\" cannot read the profile "
-					   "(guard 0.6 or later, and a superuser, are needed to report it)",
-					   PQuser(conn));
+	{
+		/* the plans are still judged; only the report of the profile needs a superuser */
+		profile.source = pg_strdup_or_die("(guard.stats_profile is on; the profile needs a superuser to be read)");
+		profile.fallbacks = pg_malloc0_or_die(sizeof(ProfileFallback));
+		PQclear(res);
+		return;
+	}
 	PQclear(res);
 	res = PQexec(conn,
 				 "SELECT NULL AS " CHECK_MARK ", source || CASE WHEN exported_at IS NULL THEN '' "
-				 "       ELSE ', exported ' || pg_catalog.to_char(exported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') END "
+				 "       ELSE ', exported ' || pg_catalog.to_char(exported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || ' UTC' END "
 				 "       || CASE WHEN growth = 1 THEN '' ELSE ', growth ' || growth END "
 				 "  FROM guard.stats_profile");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -381,12 +385,32 @@ read_profile(PGconn *conn)
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		pg_fatal_input("could not read guard.stats_profile_fallbacks: %s", server_message(conn, res));
 	profile.nfallbacks = PQntuples(res);
-	profile.fallbacks = pg_malloc0_or_die(sizeof(ProfileFallback) * (profile.nfallbacks + 1));
+	profile.fallbacks = pg_malloc0_or_die(sizeof(ProfileFallback) * (profile.nfallbacks + 2));
 	for (int i = 0; i < profile.nfallbacks; i++)
 	{
 		profile.fallbacks[i].kind = pg_strdup_or_die(PQgetvalue(res, i, 1));
 		profile.fallbacks[i].name = pg_strdup_or_die(PQgetvalue(res, i, 2));
 		profile.fallbacks[i].reason = pg_strdup_or_die(PQgetvalue(res, i, 3));
+	}
+	PQclear(res);
+
+	/* a value that no longer loads (an enum label renamed since the import) */
+	res = PQexec(conn, "SELECT NULL AS " CHECK_MARK ", guard.stats_profile_check()");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		const char *context = PQresultErrorField(res, PG_DIAG_CONTEXT);
+		const char *from = context ? strstr(context, "statistics of column ") : NULL;
+		char		name[512];
+		char		reason[1024];
+
+		snprintf(name, sizeof(name), "%s", from ? from + strlen("statistics of column ") : "(a column)");
+		if (strstr(name, " in the statistics profile"))
+			*strstr(name, " in the statistics profile") = '\0';
+		snprintf(reason, sizeof(reason), "its statistics no longer load: %s", server_message(conn, res));
+		profile.fallbacks[profile.nfallbacks].kind = pg_strdup_or_die("column");
+		profile.fallbacks[profile.nfallbacks].name = pg_strdup_or_die(name);
+		profile.fallbacks[profile.nfallbacks].reason = pg_strdup_or_die(reason);
+		profile.nfallbacks++;
 	}
 	PQclear(res);
 }
@@ -1538,6 +1562,7 @@ cmd_check(int argc, char **argv)
 	FILE	   *out = stdout;
 	CheckConfig cfg;
 	int			hidden = 0;
+	int			unprofiled = 0;
 	int			r;
 
 	if (opts.baseline == NULL)
@@ -1576,10 +1601,12 @@ cmd_check(int argc, char **argv)
 	canonical_names(conn, opts.config, cfg.must_not_seqscan, cfg.nmust_not);
 	canonical_names(conn, opts.config, cfg.allow_seqscan, cfg.nallow);
 	server_allow_seqscan(conn, &cfg);
+	/* guard 0.6 says whether each plan was made under a statistics profile */
 	res = PQexec(conn,
 				 "SELECT query_hash AS " CHECK_MARK ", plan_hash, query, plan, "
-				 "       array_to_string(seqscans, E'\\n'), array_to_string(seqscan_rows, E'\\n') "
-				 "  FROM guard.plans "
+				 "       array_to_string(seqscans, E'\\n'), array_to_string(seqscan_rows, E'\\n'), "
+				 "       pg_catalog.to_jsonb(p) OPERATOR(pg_catalog.->>) 'stats_profile' "
+				 "  FROM guard.plans p "
 				 " WHERE database = pg_catalog.current_database() AND calls > 0");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		pg_fatal_input("could not read guard.plans: %s", PQerrorMessage(conn));
@@ -1601,6 +1628,19 @@ cmd_check(int argc, char **argv)
 			hidden++;
 			continue;
 		}
+		/*
+		 * Under a profile, a plan observed without it (a session opened
+		 * before the setting, or before the import) is staging's own: its
+		 * verdict would be at staging's size, where nothing is large.
+		 */
+		if (profile.source != NULL && !PQgetisnull(res, r, 6) &&
+			strcmp(PQgetvalue(res, r, 6), "false") == 0)
+		{
+			if (unprofiled < 3)
+				fprintf(stderr, "%s: planned without the statistics profile: %.200s\n", progname,
+						PQgetisnull(res, r, 2) ? "(no text)" : PQgetvalue(res, r, 2));
+			unprofiled++;
+		}
 		o = &obs[n++];
 		fill_observed(o, res, r, 3);
 		o->query = PQgetisnull(res, r, 2) ? NULL : pg_strdup_or_die(PQgetvalue(res, r, 2));
@@ -1617,6 +1657,12 @@ cmd_check(int argc, char **argv)
 		counts[o->verdict]++;
 	}
 	PQclear(res);
+	if (unprofiled > 0)
+		pg_fatal_input("%d observed plan%s made without the statistics profile, at staging's "
+					   "own size: their verdicts would mean nothing.  Import the profile with "
+					   "--enable before the test suite opens its sessions, and forget what ran "
+					   "before (guard.reset for this database); see doc/ci.md",
+					   unprofiled, unprofiled == 1 ? " was" : "s were");
 	if (hidden > 0)
 		pg_fatal_input("%d observed plans are of roles whose statements role \"%s\" may not see; "
 					   "run pg_guard check as a superuser or a role granted pg_read_all_stats",

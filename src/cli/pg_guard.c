@@ -54,6 +54,7 @@ static const struct option command_options[] = {
 	{"growth", required_argument, NULL, 'g'},
 	{"enable", no_argument, NULL, 'e'},
 	{"stats", required_argument, NULL, 's'},
+	{"no-values-for", required_argument, NULL, 'x'},
 	{"help", no_argument, NULL, 'H'},
 	{NULL, 0, NULL, 0}
 };
@@ -145,6 +146,14 @@ parse_command_options(int argc, char **argv, const char *command, CommandOptions
 					o->growth = optarg;
 				}
 				break;
+			case 'x':
+				if (!o->takes_schema)
+					pg_fatal_usage("%s does not take --no-values-for", command);
+				o->no_values = realloc(o->no_values, sizeof(char *) * (o->nno_values + 1));
+				if (o->no_values == NULL)
+					pg_fatal_input("out of memory");
+				o->no_values[o->nno_values++] = optarg;
+				break;
 			case 'e':
 				if (!o->takes_enable)
 					pg_fatal_usage("%s does not take --enable", command);
@@ -172,10 +181,10 @@ usage(FILE *out)
 			"  pg_guard baseline export [OPTION]... [-o FILE]\n"
 			"  pg_guard baseline import [OPTION]... FILE [--replace]\n"
 			"  pg_guard diff OLD.yaml NEW.yaml\n"
-			"  pg_guard stats export [OPTION]... [-n SCHEMA]... [-o FILE]\n"
+			"  pg_guard stats export [OPTION]... [-n SCHEMA]... [--no-values-for NAME]... [-o FILE]\n"
 			"  pg_guard stats import [OPTION]... FILE [--growth F] [--enable]\n"
-			"  pg_guard check [OPTION]... --baseline FILE [--stats FILE [--growth F]]\n"
-			"                 [--format FMT] [-o FILE] [SQLFILE]...\n"
+			"  pg_guard check [OPTION]... --baseline FILE [--config FILE] [--min-rows N]\n"
+			"                 [--stats FILE [--growth F]] [--format FMT] [-o FILE] [SQLFILE]...\n"
 			"\n"
 			"Commands:\n"
 			"  baseline export   write the database's guard.baseline as YAML (stdout or -o FILE)\n"
@@ -207,6 +216,8 @@ usage(FILE *out)
 			"      --config=FILE        (check) thresholds, relations and ignore rules\n"
 			"      --stats=FILE         (check) import this statistics profile and plan under it\n"
 			"  -n, --schema=SCHEMA      (stats export) only this schema (repeatable)\n"
+			"      --no-values-for=NAME (stats export) no data values (most common values,\n"
+			"                           histograms) of schema.table or schema.table.column\n"
 			"      --growth=F           (stats import, check) plan at F times production's size\n"
 			"      --enable             (stats import) ALTER DATABASE ... SET guard.stats_profile = on\n"
 			"  -V, --version            output version information, then exit\n"

@@ -26,7 +26,7 @@
 
 #include "libpq-fe.h"
 
-#define PG_GUARD_VERSION "0.5"
+#define PG_GUARD_VERSION "0.6"
 
 /*
  * The alias of the first column of every query pg_guard sends, so that
@@ -65,6 +65,8 @@ typedef struct CommandOptions
 	bool		takes_enable;	/* --enable (stats import) */
 	bool		enable;
 	char	   *stats;			/* --stats FILE (check) */
+	char	  **no_values;		/* --no-values-for NAME (stats export) */
+	int			nno_values;
 } CommandOptions;
 
 /* A growing string (malloc'd, always NUL-terminated once written to) */

@@ -24,6 +24,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "pg_guard.h"
 
@@ -124,6 +125,24 @@ schema_array(char **schemas, int n)
 	}
 	put(&b, "}");
 	return b.data;
+}
+
+/* does --no-values-for name schema.table, or schema.table.column? */
+static bool
+no_values(const CommandOptions *o, const char *schema, const char *table, const char *column)
+{
+	for (int i = 0; i < o->nno_values; i++)
+	{
+		char		name[3 * 64 + 3];
+
+		snprintf(name, sizeof(name), "%s.%s", schema, table);
+		if (strcmp(o->no_values[i], name) == 0)
+			return true;
+		snprintf(name, sizeof(name), "%s.%s.%s", schema, table, column);
+		if (strcmp(o->no_values[i], name) == 0)
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -241,6 +260,10 @@ cmd_stats_export(int argc, char **argv)
 	slot_expr(&sql, 6, "numbers", "[1]");	/* range_empty_frac */
 	put(&sql, ", ");
 	slot_expr(&sql, 7, "values", "::pg_catalog.text");	/* range_bounds_histogram */
+	/* for --no-values-for: an index's expression columns go with its table */
+	put(&sql, ", COALESCE((SELECT t.relname FROM pg_catalog.pg_index x "
+		"                  JOIN pg_catalog.pg_class t ON t.oid = x.indrelid "
+		"                 WHERE x.indexrelid = c.oid), c.relname) ");
 	put(&sql, "  FROM pg_catalog.pg_statistic s "
 		"  JOIN pg_catalog.pg_class c ON c.oid = s.starelid "
 		"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -267,6 +290,18 @@ cmd_stats_export(int argc, char **argv)
 		col->f[1] = pg_strdup_or_die(strcmp(PQgetvalue(res, i, 3), "t") == 0 ? "true" : "false");
 		for (int f = 2; f < STATS_COL_FIELDS; f++)
 			col->f[f] = dup_value(res, i, f + 2);
+		if (no_values(&o, PQgetvalue(res, i, 0), PQgetvalue(res, i, STATS_COL_FIELDS + 2),
+					  PQgetvalue(res, i, 2)))
+		{
+			/* production's data values stay in production: the shape of the data goes */
+			static const int value_fields[] = {6, 7, 8, 10, 11, 12, 13, 14, 15};
+
+			for (int k = 0; k < (int) (sizeof(value_fields) / sizeof(value_fields[0])); k++)
+			{
+				free(col->f[value_fields[k]]);
+				col->f[value_fields[k]] = NULL;
+			}
+		}
 	}
 	PQclear(res);
 	PQclear(PQexec(conn, "COMMIT"));
@@ -276,6 +311,8 @@ cmd_stats_export(int argc, char **argv)
 	free((char *) params[0]);
 
 	stats_sort(&p);
+	/* the file holds production's data values: readable by its owner only */
+	umask(077);
 	write_file_atomically(o.output, write_stats, &p);
 	fprintf(stderr, "%s: exported %d relation%s\n", progname, p.nrels, p.nrels == 1 ? "" : "s");
 	stats_free(&p);
@@ -504,9 +541,15 @@ cmd_stats_import(int argc, char **argv)
 		pg_fatal_usage("too many arguments for stats import: \"%s\"", argv[first + 1]);
 	conn = connect_database();
 	stats_import_into(conn, argv[first], o.growth, o.enable);
-	PQfinish(conn);
 	if (!o.enable)
-		fprintf(stderr, "%s: the planner uses it where guard.stats_profile is on "
-				"(ALTER DATABASE ... SET guard.stats_profile = on, or --enable)\n", progname);
+	{
+		PGresult   *res = PQexec(conn, "SELECT NULL AS " PG_GUARD_MARK ", pg_catalog.current_setting('guard.stats_profile', true)");
+
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 1), "on") != 0)
+			fprintf(stderr, "%s: the planner uses it where guard.stats_profile is on "
+					"(ALTER DATABASE ... SET guard.stats_profile = on, or --enable)\n", progname);
+		PQclear(res);
+	}
+	PQfinish(conn);
 	return EXIT_CLEAN;
 }

@@ -91,6 +91,22 @@ my $strip = sub {
 is($strip->("$dir/stats2.yaml"), $strip->("$dir/stats.yaml"),
 	'the same statistics give a byte-identical file, but for exported_at');
 
+# production's data values can stay in production
+($ret, $out, $err) = run_pg_guard('prod', 'stats', 'export', '-n', 'public', '--no-values-for', 'public.users',
+	'--no-values-for', 'public.notifications.body', '-o', "$dir/novalues.yaml");
+is($ret, 0, 'export --no-values-for') or diag $err;
+is(sprintf('%04o', (stat "$dir/novalues.yaml")[2] & 07777), '0600', 'the file is readable by its owner only');
+my $novalues = `python3 -c '
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+r = {x["name"]: x for x in d["relations"]}
+c = {x["name"]: x for x in r["notifications"]["columns"]}
+u = {x["name"]: x for x in r["users"]["columns"]}
+print(c["body"]["histogram_bounds"], c["body"]["n_distinct"], c["user_id"]["histogram_bounds"] is not None,
+      u["name"]["histogram_bounds"], u["id"]["histogram_bounds"], u["id"]["null_frac"])
+' $dir/novalues.yaml`;
+is($novalues, "None -1 True None None 0\n", 'the named table and column lose their values, nothing else');
+
 my $parsed = `python3 -c '
 import sys, yaml
 d = yaml.safe_load(open(sys.argv[1]))
@@ -184,13 +200,22 @@ $node->safe_psql('staging', q{INSERT INTO users SELECT g, 'u' || g FROM generate
 ($ret, $out, $err) = run_pg_guard('staging', 'stats', 'import', "$dir/stats.yaml", '--enable');
 is($ret, 0, 'imported again, it is production\'s again') or diag $err;
 
+# the plans observed before the import were made at staging's size: a
+# check under the profile refuses to judge them
+($ret, $out, $err) = run_pg_guard('staging', 'check', '--baseline', "$dir/baseline.yaml");
+is($ret, 2, 'plans observed without the profile: exit 2, never a false pass') or diag "$out\n$err";
+like($err, qr/observed plans were made without the statistics profile, at staging's own size/,
+	'it says why, and what to do');
+
 # release 1 passes
 $node->safe_psql('staging', q{SELECT guard.reset()});
 $node->safe_psql('staging', qq{$good; SELECT name FROM users WHERE id = 3;});
 ($ret, $out, $err) = run_pg_guard('staging', 'check', '--baseline', "$dir/baseline.yaml");
 is($ret, 0, 'release 1 passes under the profile') or diag "$out\n$err";
 like($out, qr/2 statements: 2 unchanged, 0 changed, 0 new, 0 regressions$/m, 'same plans as production');
-like($out, qr/^planned under the statistics profile prod, exported \d{4}-\d\d-\d\d$/m, 'the report names the profile');
+is($node->safe_psql('staging', q{SELECT bool_and(stats_profile) FROM guard.plans WHERE query LIKE '%FROM notifications%'}),
+	't', 'guard.plans says the plans were made under the profile');
+like($out, qr/^planned under the statistics profile prod, exported \d{4}-\d\d-\d\d \d\d:\d\d UTC$/m, 'the report names the profile');
 
 # release 2 fails: the lost parentheses, seen at production's size
 $node->safe_psql('staging', q{SELECT guard.reset()});
@@ -230,7 +255,7 @@ is($ret, 0, 'without --stats the SQL file plans at staging\'s size: exit 0') or 
 is($ret, 1, 'check --stats --growth 10: exit 1') or diag "$out\n$err";
 like($out, qr/where: .*release2\.sql:2\n  why: a statement new to the baseline reads public\.notifications \(about 600000 rows\)/,
 	'the file and line, at ten times production\'s size');
-like($out, qr/^planned under the statistics profile prod, exported \d{4}-\d\d-\d\d, growth 10;/m, 'the report names the growth');
+like($out, qr/^planned under the statistics profile prod, exported \d{4}-\d\d-\d\d \d\d:\d\d UTC, growth 10;/m, 'the report names the growth');
 ($ret, $out, $err) = run_pg_guard('staging', 'check', '--baseline', "$dir/baseline.yaml", '--growth', '10');
 is($ret, 2, '--growth without --stats: exit 2');
 like($err, qr/--growth applies to the profile given with --stats FILE/, 'usage error');
