@@ -90,7 +90,7 @@ UPDATE guard.stats_profile SET growth = 1;
 -- gone from staging
 CREATE TABLE newtab (a int);
 ALTER TABLE events ADD COLUMN extra int;
-SELECT * FROM guard.stats_profile_fallbacks ORDER BY 2, 3, 1 DESC, 4;
+SELECT * FROM guard.stats_profile_fallbacks WHERE schemaname = 'prof' ORDER BY 2, 3, 1 DESC, 4;
 EXPLAIN (COSTS OFF) SELECT * FROM events JOIN newtab ON a = id;
 SELECT est('SELECT * FROM events WHERE created = date ''2026-02-01''');
 -- an index created since the export is sized from its table, and named

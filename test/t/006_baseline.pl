@@ -76,7 +76,7 @@ $node->safe_psql('old', q{CREATE EXTENSION guard VERSION '0.1'});
 is($node->safe_psql('old', q{SELECT to_regclass('guard.baseline') IS NULL}), 't', '0.1 has no baseline');
 $node->safe_psql('old', q{ALTER EXTENSION guard UPDATE});
 is($node->safe_psql('old', q{SELECT extversion, to_regclass('guard.baseline') IS NOT NULL
-	FROM pg_extension WHERE extname = 'guard'}), '0.5|t', 'ALTER EXTENSION UPDATE adds it');
+	FROM pg_extension WHERE extname = 'guard'}), '0.6|t', 'ALTER EXTENSION UPDATE adds it');
 is($node->safe_psql('old', q{SELECT count(*) FROM guard.incidents WHERE database = 'old'}), '0',
 	'and guard.incidents (0.3)');
 $node->safe_psql('old', q{SELECT guard.approve(1, 2)});

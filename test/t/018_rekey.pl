@@ -84,7 +84,7 @@ my $v1_keys = $node->safe_psql('postgres',
 # the new version, rules 2, block mode
 $node->safe_psql('postgres', 'ALTER EXTENSION guard UPDATE');
 is($node->safe_psql('postgres',
-	q{SELECT extversion FROM pg_extension WHERE extname = 'guard'}), '0.5', 'updated to 0.5');
+	q{SELECT extversion FROM pg_extension WHERE extname = 'guard'}), '0.6', 'updated to 0.6, the default');
 is($node->safe_psql('postgres',
 	q{SELECT count(*) FILTER (WHERE fingerprint_rules IS NULL), count(*) FROM guard.baseline
 	   WHERE query LIKE '%FROM big WHERE%'}),

@@ -65,7 +65,7 @@ sub system_log_capture
 my ($ret, $out, $err);
 ($ret, $out) = run_pg_guard('--version');
 is($ret, 0, '--version exits 0');
-like($out, qr/^pg_guard \(guard\) 0\.5$/m, 'and names the version');
+like($out, qr/^pg_guard \(guard\) 0\.6$/m, 'and names the version');
 ($ret, $out) = run_pg_guard('--help');
 is($ret, 0, '--help exits 0');
 like($out, qr/baseline export/, 'and lists the commands');
