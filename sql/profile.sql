@@ -212,6 +212,41 @@ SELECT guard.stats_profile_check();
 SELECT est('SELECT * FROM held WHERE d = 1');
 SELECT est('SELECT * FROM held WHERE p = ''(1,1)''::pair');
 
+-- nor through an index expression whose column is stored as a pseudo-type
+-- (a GiST multirange of a range over a domain), nor through a composite
+-- that gained a domain after the profile was read: the domain's CHECK,
+-- here a function that says when it runs, never runs
+CREATE FUNCTION spy(int) RETURNS bool LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE 'spy ran';
+    RETURN true;
+END $$;
+CREATE DOMAIN spied AS int CHECK (spy(VALUE));
+CREATE TYPE spiedrange AS RANGE (subtype = spied);
+CREATE TABLE spans2 (lo int, hi int);
+CREATE INDEX spans2_mr ON spans2 USING gist (spiedmultirange(spiedrange(lo::spied, hi::spied)));
+INSERT INTO guard.stats_relations VALUES ('prof', 'spans2', 'r', 1000000, 5000, 0, 5000, NULL),
+    ('prof', 'spans2_mr', 'i', 1000000, 5000, 0, 5000, NULL);
+INSERT INTO guard.stats_columns (schemaname, relname, attname, inherited, atttype,
+    null_frac, avg_width, n_distinct, range_bounds_histogram, range_length_histogram, range_empty_frac)
+SELECT 'prof', 'spans2_mr', a.attname, false, format('%I.%I', n.nspname, t.typname), 0, 10, -1,
+       '{"[1,5)","[3,7)","[9,12)"}', '{1,2,3}', 0.1
+  FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+  JOIN pg_namespace n ON n.oid = t.typnamespace
+ WHERE a.attrelid = 'spans2_mr'::regclass;
+SELECT atttype FROM guard.stats_columns WHERE relname = 'spans2_mr';
+SELECT guard.stats_profile_check();
+CREATE TYPE later_pair AS (k int, n int);
+CREATE TABLE pairs (p later_pair);
+INSERT INTO guard.stats_relations VALUES ('prof', 'pairs', 'r', 1000000, 5000, 0, 5000, NULL);
+INSERT INTO guard.stats_columns (schemaname, relname, attname, inherited, atttype,
+    null_frac, avg_width, n_distinct, most_common_vals, most_common_freqs)
+VALUES ('prof', 'pairs', 'p', false, 'prof.later_pair', 0, 10, 2, '{"(1,1)","(2,2)"}', '{0.5,0.5}');
+SELECT est('SELECT * FROM events');	-- the profile is read
+ALTER TYPE later_pair DROP ATTRIBUTE n;
+ALTER TYPE later_pair ADD ATTRIBUTE n spied;
+SELECT est('SELECT * FROM pairs WHERE p IS NULL');
+
 -- tsvector keeps two extra element frequencies, not three
 CREATE TABLE docs (t tsvector);
 INSERT INTO guard.stats_relations VALUES ('prof', 'docs', 'r', 1000000, 5000, 0, 5000, NULL);

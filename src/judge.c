@@ -614,14 +614,12 @@ plan_and_judge(PrePlan *pre, GuardPlannerFn next, Query *parse,
 	MemoryContext cxt = CurrentMemoryContext;
 	const char *volatile stage = "fingerprint a plan";
 
-	uint64		profile_uses = guard_profile_uses;
-
 	ps.sizes = ps.inline_sizes;
 	ps.n = 0;
 	ps.max = INLINE_SIZES;
 	pstmt = run_planner(next, parse, query_string, cursorOptions, boundParams, &ps);
-	/* production's numbers went into this plan: guard.plans says so */
-	if (guard_profile_uses != profile_uses)
+	/* planned with the statistics profile in force: guard.plans says so */
+	if (guard_stats_profile && guard_profile_in_force())
 		pre->extra_flags |= GUARD_FP_PROFILE;
 
 	if (!pre->ok)

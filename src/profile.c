@@ -73,6 +73,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/readfuncs.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/plancat.h"
 #include "parser/parsetree.h"
@@ -101,8 +102,6 @@
 
 bool		guard_stats_profile = false;
 
-/* how many times the profile replaced this database's numbers (judge.c) */
-uint64		guard_profile_uses = 0;
 
 /* columns of guard.stats_relations (sql/guard--0.5--0.6.sql) */
 #define SR_SCHEMANAME		0
@@ -236,6 +235,13 @@ profile_relcache_cb(Datum arg, Oid relid)
 	}
 }
 
+/* Syscache callback: a schema changed (renamed, dropped): resolve again */
+static void
+profile_syscache_cb(Datum arg, int cacheid, uint32 hashvalue)
+{
+	profile_valid = false;
+}
+
 /*
  * The OID of guard.<name> if the guard extension created it as a table,
  * else InvalidOid (a schema "guard" alone proves nothing).
@@ -341,24 +347,34 @@ stat_type(Oid relid, AttrNumber attnum, Oid *typid, int32 *typmod, Oid *collid)
 	get_atttypetypmodcoll(relid, attnum, typid, typmod, collid);
 	if (get_rel_relkind(relid) == RELKIND_INDEX)
 	{
-		Relation	index = index_open(relid, AccessShareLock);
-		List	   *exprs = RelationGetIndexExpressions(index);
-		ListCell   *lc = list_head(exprs);
-		int			i;
+		/* from the catalog cache: no lock on the index (see holds_domain) */
+		HeapTuple	tp = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(relid));
+		Form_pg_index index;
 
-		for (i = 0; i < index->rd_index->indnatts && i < attnum - 1; i++)
-			if (index->rd_index->indkey.values[i] == 0 && lc != NULL)
-				lc = lnext(exprs, lc);
-		if (index->rd_index->indkey.values[attnum - 1] == 0 && lc != NULL)
+		if (!HeapTupleIsValid(tp))
+			return;
+		index = (Form_pg_index) GETSTRUCT(tp);
+		if (attnum <= index->indnatts && index->indkey.values[attnum - 1] == 0)
 		{
-			Node	   *expr = (Node *) lfirst(lc);
+			bool		isnull;
+			Datum		d = SysCacheGetAttr(INDEXRELID, tp, Anum_pg_index_indexprs, &isnull);
+			List	   *exprs = isnull ? NIL : (List *) stringToNode(TextDatumGetCString(d));
+			ListCell   *lc = list_head(exprs);
 
-			*typid = exprType(expr);
-			*typmod = exprTypmod(expr);
-			if (!OidIsValid(*collid))
-				*collid = exprCollation(expr);
+			for (int i = 0; i < attnum - 1 && lc != NULL; i++)
+				if (index->indkey.values[i] == 0)
+					lc = lnext(exprs, lc);
+			if (lc != NULL)
+			{
+				Node	   *expr = (Node *) lfirst(lc);
+
+				*typid = exprType(expr);
+				*typmod = exprTypmod(expr);
+				if (!OidIsValid(*collid))
+					*collid = exprCollation(expr);
+			}
 		}
-		index_close(index, AccessShareLock);
+		ReleaseSysCache(tp);
 	}
 	if (*typid == TSVECTOROID)
 		*collid = DEFAULT_COLLATION_OID;
@@ -382,17 +398,32 @@ holds_domain(Oid typid, int depth)
 		return true;
 	if (typtype == TYPTYPE_COMPOSITE)
 	{
-		Relation	rel = relation_open(get_typ_typrelid(typid), AccessShareLock);
+		/*
+		 * Its fields from the catalog caches, not by opening the relation:
+		 * planning must take no lock a role could hold against it.
+		 */
+		Oid			typrelid = get_typ_typrelid(typid);
+		HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(typrelid));
+		int			natts;
 		bool		found = false;
 
-		for (int i = 0; i < RelationGetDescr(rel)->natts && !found; i++)
+		if (!HeapTupleIsValid(tp))
+			return true;
+		natts = ((Form_pg_class) GETSTRUCT(tp))->relnatts;
+		ReleaseSysCache(tp);
+		for (AttrNumber i = 1; i <= natts && !found; i++)
 		{
-			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), i);
+			HeapTuple	at = SearchSysCache2(ATTNUM, ObjectIdGetDatum(typrelid),
+											 Int16GetDatum(i));
+			Form_pg_attribute att;
 
+			if (!HeapTupleIsValid(at))
+				return true;
+			att = (Form_pg_attribute) GETSTRUCT(at);
 			if (!att->attisdropped)
 				found = holds_domain(att->atttypid, depth + 1);
+			ReleaseSysCache(at);
 		}
-		relation_close(rel, AccessShareLock);
 		return found;
 	}
 	if (typtype == TYPTYPE_RANGE)
@@ -417,6 +448,8 @@ profile_load(void)
 	if (!callback_registered)
 	{
 		CacheRegisterRelcacheCallback(profile_relcache_cb, (Datum) 0);
+		/* a schema renamed: names resolve to other relations */
+		CacheRegisterSyscacheCallback(NAMESPACEOID, profile_syscache_cb, (Datum) 0);
 		callback_registered = true;
 	}
 	if (profile_cxt != NULL)
@@ -559,9 +592,21 @@ profile_load(void)
 				typname = type_name(typid);
 				if (strcmp(typname, TextDatumGetCString(values[SC_ATTTYPE])) != 0)
 					continue;	/* the type changed since the export: a fallback */
-				/* reading a value must run no one's code (a domain's CHECK) */
-				if (holds_domain(getBaseType(typid), 0))
-					continue;
+				/*
+				 * Reading a value must run no one's code (a domain's CHECK):
+				 * checked on the type the values are read as (an index
+				 * expression's, not the index column's, which may be a
+				 * pseudo-type), and again when they are read (build_tuple).
+				 */
+				{
+					Oid			stattyp;
+					int32		stattypmod;
+					Oid			statcoll;
+
+					stat_type(relid, attnum, &stattyp, &stattypmod, &statcoll);
+					if (holds_domain(getBaseType(stattyp), 0))
+						continue;
+				}
 				pr = rel_entry(relid, NameStr(*DatumGetName(values[0])),
 							   NameStr(*DatumGetName(values[1])));
 				if (pr->claimed)
@@ -752,6 +797,12 @@ build_tuple(Oid relid, ProfileColumn *pc)
 	values[Anum_pg_statistic_stadistinct - 1] = Float4GetDatum(f);
 
 	stat_type(relid, pc->attnum, &typid, &typmod, &collid);
+	/* a composite may have gained a domain since the load (ALTER TYPE) */
+	if (holds_domain(getBaseType(typid), 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("values of type %s are not read: it holds a domain",
+						format_type_be(typid))));
 	/* finds the operators through a domain, as ANALYZE does */
 	typentry = lookup_type_cache(typid, TYPECACHE_EQ_OPR | TYPECACHE_LT_OPR);
 
@@ -1040,9 +1091,17 @@ run_protected(void (*fn) (void *), void *arg, const char *what, int elevel)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
+		/*
+		 * A lock wait that ended in a deadlock or a timeout is the
+		 * statement's error, as core's would be: swallowed, it would let a
+		 * role that provokes one make another session plan without the
+		 * profile.
+		 */
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
 			edata->sqlerrcode == ERRCODE_CRASH_SHUTDOWN ||
+			edata->sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+			edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
 			edata->elevel > ERROR)
 			ReThrowError(edata);
 		ereport(elevel,
@@ -1308,7 +1367,6 @@ guard_profile_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
 	rel->pages = (BlockNumber) pages;
 	rel->tuples = tuples;
 	rel->allvisfrac = allvisfrac;
-	guard_profile_uses++;
 
 	/*
 	 * This database's extended statistics describe its own rows: under the
@@ -1411,7 +1469,6 @@ guard_profile_relation_stats(PlannerInfo *root, RangeTblEntry *rte,
 	vardata->statsTuple = heap_copytuple(pc->tuple);
 	vardata->freefunc = heap_freetuple;
 	vardata->acl_ok = rti_acl_ok(root, rti, attnum);
-	guard_profile_uses++;
 	return true;
 }
 
@@ -1449,7 +1506,6 @@ guard_profile_index_stats(PlannerInfo *root, Oid indexOid,
 	vardata->statsTuple = heap_copytuple(pc->tuple);
 	vardata->freefunc = heap_freetuple;
 	vardata->acl_ok = rti_acl_ok(root, rti, 0);
-	guard_profile_uses++;
 	return true;
 }
 
@@ -1688,4 +1744,16 @@ guard_profile_attavgwidth(Oid relid, AttrNumber attnum)
 		}
 	}
 	return 0;
+}
+
+/*
+ * guard_profile_in_force: does a statistics profile apply to the planning
+ * that just ended (the setting is on, and a profile was read)?  judge.c
+ * records it with the plan (guard.plans.stats_profile): a plan made while
+ * the profile could not be read is told apart from one made under it.
+ */
+bool
+guard_profile_in_force(void)
+{
+	return guard_stats_profile && profile_ensure();
 }

@@ -17,7 +17,6 @@
 #include "utils/selfuncs.h"
 
 extern bool guard_stats_profile;
-extern uint64 guard_profile_uses;
 
 extern void guard_profile_relation_info(PlannerInfo *root, Oid relid,
 										bool inhparent, RelOptInfo *rel);
@@ -27,5 +26,6 @@ extern bool guard_profile_index_stats(PlannerInfo *root, Oid indexOid,
 									  AttrNumber indexattnum, VariableStatData *vardata);
 extern int32 guard_profile_attavgwidth(Oid relid, AttrNumber attnum);
 extern char *guard_profile_explain_line(PlannedStmt *plan);
+extern bool guard_profile_in_force(void);
 
 #endif							/* GUARD_PROFILE_H */

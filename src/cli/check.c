@@ -1333,8 +1333,9 @@ plan_file_statements(PGconn *conn, const char *path, Observed **obs, int *n)
 		PGresult   *res = PQexecParams(conn,
 									   "SELECT query_hash AS " CHECK_MARK ", plan_hash, plan, "
 									   "       array_to_string(seqscans, E'\\n'), "
-									   "       array_to_string(seqscan_rows, E'\\n') "
-									   "  FROM guard.explain($1)",
+									   "       array_to_string(seqscan_rows, E'\\n'), "
+									   "       pg_catalog.to_jsonb(e) OPERATOR(pg_catalog.->>) 'stats_profile' "
+									   "  FROM guard.explain($1) e",
 									   1, NULL, values, NULL, NULL, 0);
 		int			r;
 
@@ -1376,6 +1377,17 @@ plan_file_statements(PGconn *conn, const char *path, Observed **obs, int *n)
 			o->query = pg_strdup_or_die(stmts[i].text);
 			o->file = path;
 			o->line = stmts[i].line;
+
+			/*
+			 * Under a profile, a plan that reads relations and says no
+			 * profile was in force was made with this database's own
+			 * numbers (the profile could not be read): not judged.
+			 */
+			if (profile.source != NULL && PQgetisnull(res, r, 5) &&
+				o->plan != NULL && strstr(o->plan, " on ") != NULL)
+				pg_fatal_input("%s:%d: the statement was planned without the statistics profile "
+							   "(the server could not read it: see its log); nothing was judged",
+							   path, stmts[i].line);
 		}
 		PQclear(res);
 	}

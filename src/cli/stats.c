@@ -212,8 +212,22 @@ cmd_stats_export(int argc, char **argv)
 					   PQuser(conn));
 	PQclear(res);
 
-	/* relations */
-	/* a partitioned table has no pages: PostgreSQL 15 says -1 */
+	/* every schema given with -n must exist: a typo would export nothing */
+	if (params[0] != NULL)
+	{
+		res = PQexecParams(conn,
+						   "SELECT NULL AS " PG_GUARD_MARK ", s FROM pg_catalog.unnest($1::pg_catalog.text[]) s "
+						   " WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_namespace n WHERE n.nspname = s)",
+						   1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			pg_fatal_input("could not read the schemas: %s", server_message(conn, res));
+		if (PQntuples(res) > 0)
+			pg_fatal_usage("schema \"%s\" does not exist in database \"%s\" (-n takes a schema's exact name)",
+						   PQgetvalue(res, 0, 1), PQdb(conn));
+		PQclear(res);
+	}
+
+	/* relations; a partitioned table has no pages: PostgreSQL 15 says -1 */
 	put(&sql, "SELECT n.nspname AS " PG_GUARD_MARK ", c.relname, c.relkind, c.reltuples, "
 		"       GREATEST(c.relpages, 0), GREATEST(c.relallvisible, 0), "
 		"       CASE WHEN c.relkind IN ('r', 'm', 'i') "

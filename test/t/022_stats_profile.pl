@@ -91,6 +91,11 @@ my $strip = sub {
 is($strip->("$dir/stats2.yaml"), $strip->("$dir/stats.yaml"),
 	'the same statistics give a byte-identical file, but for exported_at');
 
+# a schema that does not exist is an error, not an empty profile
+($ret, $out, $err) = run_pg_guard('prod', 'stats', 'export', '-n', 'Public', '-o', "$dir/none.yaml");
+is($ret, 2, 'export -n of a schema that does not exist: exit 2');
+like($err, qr/schema "Public" does not exist in database "prod"/, 'it names the schema');
+
 # production's data values can stay in production
 ($ret, $out, $err) = run_pg_guard('prod', 'stats', 'export', '-n', 'public', '--no-values-for', 'public.users',
 	'--no-values-for', 'public.notifications.body', '-o', "$dir/novalues.yaml");
@@ -207,15 +212,19 @@ is($ret, 2, 'plans observed without the profile: exit 2, never a false pass') or
 like($err, qr/observed plans were made without the statistics profile, at staging's own size/,
 	'it says why, and what to do');
 
-# release 1 passes
+# release 1 passes; statements that read no profiled table (a health
+# check, a table the release adds) were planned under the profile too
 $node->safe_psql('staging', q{SELECT guard.reset()});
 $node->safe_psql('staging', qq{$good; SELECT name FROM users WHERE id = 3;});
+$node->safe_psql('staging', q{SELECT now(); CREATE TABLE release_log(id int); SELECT count(*) FROM release_log;});
 ($ret, $out, $err) = run_pg_guard('staging', 'check', '--baseline', "$dir/baseline.yaml");
 is($ret, 0, 'release 1 passes under the profile') or diag "$out\n$err";
-like($out, qr/2 statements: 2 unchanged, 0 changed, 0 new, 0 regressions$/m, 'same plans as production');
+like($out, qr/4 statements: 2 unchanged, 0 changed, 2 new, 0 regressions$/m, 'same plans as production');
 is($node->safe_psql('staging', q{SELECT bool_and(stats_profile) FROM guard.plans WHERE query LIKE '%FROM notifications%'}),
 	't', 'guard.plans says the plans were made under the profile');
-like($out, qr/^planned under the statistics profile prod, exported \d{4}-\d\d-\d\d \d\d:\d\d UTC$/m, 'the report names the profile');
+like($out, qr/^planned under the statistics profile prod, exported \d{4}-\d\d-\d\d \d\d:\d\d UTC; 1 keep this database's own statistics:\n  relation public\.release_log: not in the profile$/m,
+	'the report names the profile, and the table it does not describe');
+$node->safe_psql('staging', 'DROP TABLE release_log');
 
 # release 2 fails: the lost parentheses, seen at production's size
 $node->safe_psql('staging', q{SELECT guard.reset()});
