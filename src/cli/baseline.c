@@ -62,9 +62,12 @@ baseline_sort(Baseline *b)
 	qsort(b->entries, b->n, sizeof(BaselineEntry), cmp_entry);
 }
 
-/* The extension must be at 0.5 or later: the file records rules and role */
-static void
-check_extension(PGconn *conn)
+/*
+ * check_extension: the extension must be installed at 0.<minor> or later
+ * (what: what needs it, for the message); exits with status 2 if not.
+ */
+void
+check_extension(PGconn *conn, int min_minor, const char *what)
 {
 	int			major;
 	int			minor;
@@ -76,9 +79,9 @@ check_extension(PGconn *conn)
 	if (PQntuples(res) != 1)
 		pg_fatal_input("extension guard is not installed in database \"%s\"", PQdb(conn));
 	if (sscanf(PQgetvalue(res, 0, 0), "%d.%d", &major, &minor) != 2 ||
-		(major == 0 && minor < 5))
-		pg_fatal_input("extension guard is at version %s in database \"%s\"; pg_guard needs 0.5 or later (ALTER EXTENSION guard UPDATE)",
-					   PQgetvalue(res, 0, 0), PQdb(conn));
+		(major == 0 && minor < min_minor))
+		pg_fatal_input("extension guard is at version %s in database \"%s\"; %s 0.%d or later (ALTER EXTENSION guard UPDATE)",
+					   PQgetvalue(res, 0, 0), PQdb(conn), what, min_minor);
 	PQclear(res);
 }
 
@@ -116,7 +119,7 @@ cmd_baseline_export(int argc, char **argv)
 	if (first < argc)
 		pg_fatal_usage("too many arguments for baseline export: \"%s\"", argv[first]);
 	conn = connect_database();
-	check_extension(conn);
+	check_extension(conn, 5, "pg_guard needs");
 	res = PQexec(conn,
 				 "SELECT query_hash AS " PG_GUARD_MARK ", plan_hash, coalesce(fingerprint_rules, 1), status, note, "
 				 "       created_by, "
@@ -321,7 +324,7 @@ cmd_baseline_import(int argc, char **argv)
 	yaml_read_baseline(path, &b);
 
 	conn = connect_database();
-	check_extension(conn);
+	check_extension(conn, 5, "pg_guard needs");
 	exec_or_fail(conn, "BEGIN", path);
 	exec_or_fail(conn, "SET LOCAL search_path = pg_catalog, pg_temp", path);
 	/* the file's times mean one thing: UTC, ISO */

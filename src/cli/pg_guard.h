@@ -184,6 +184,7 @@ extern void stats_import_into(PGconn *conn, const char *path, const char *growth
 extern void stats_sort(StatsProfile *p);
 
 /* baseline.c */
+extern void check_extension(PGconn *conn, int min_minor, const char *what);
 extern int	cmd_baseline_export(int argc, char **argv);
 extern int	cmd_baseline_import(int argc, char **argv);
 extern int	cmd_diff(int argc, char **argv);

@@ -364,26 +364,6 @@ exec_or_fail(PGconn *conn, const char *sql, const char *path)
 	PQclear(res);
 }
 
-/* The extension must be at 0.6 or later: the profile's tables */
-static void
-check_extension_06(PGconn *conn)
-{
-	int			major;
-	int			minor;
-	PGresult   *res = PQexec(conn,
-							 "SELECT extversion AS " PG_GUARD_MARK " FROM pg_catalog.pg_extension WHERE extname = 'guard'");
-
-	if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		pg_fatal_input("could not read the extension's version: %s", PQerrorMessage(conn));
-	if (PQntuples(res) != 1)
-		pg_fatal_input("extension guard is not installed in database \"%s\"", PQdb(conn));
-	if (sscanf(PQgetvalue(res, 0, 0), "%d.%d", &major, &minor) != 2 ||
-		(major == 0 && minor < 6))
-		pg_fatal_input("extension guard is at version %s in database \"%s\"; statistics profiles need 0.6 or later (ALTER EXTENSION guard UPDATE)",
-					   PQgetvalue(res, 0, 0), PQdb(conn));
-	PQclear(res);
-}
-
 /*
  * stats_import_into: the profile at path replaces the database's, in one
  * transaction on conn; growth (NULL: 1) multiplies every size; enable sets
@@ -400,7 +380,7 @@ stats_import_into(PGconn *conn, const char *path, const char *growth, bool enabl
 
 	/* the whole file is read and checked before anything is sent */
 	yaml_read_stats(path, &p);
-	check_extension_06(conn);
+	check_extension(conn, 6, "statistics profiles need");
 	res = PQexec(conn, "SELECT NULL AS " PG_GUARD_MARK ", rolsuper FROM pg_catalog.pg_roles "
 				 "WHERE rolname = CURRENT_USER");
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)

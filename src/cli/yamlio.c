@@ -35,6 +35,7 @@
 #include "pg_guard.h"
 
 #define FORMAT_NAME		"guard-baseline"
+#define STATS_FORMAT	"guard-stats"
 #define FORMAT_VERSION	1
 
 /* ---------------------------------------------------------------------
@@ -146,6 +147,49 @@ write_handler(void *data, unsigned char *buffer, size_t size)
 	return fwrite(buffer, 1, size, w->out) == size;
 }
 
+/*
+ * document_start: a file's one document opened on out, its top mapping
+ * begun with "format" and "version" (the same emitter settings for every
+ * file pg_guard writes: UTF-8, no line folding, indent 2).
+ */
+static void
+document_start(Writer *w, FILE *out, const char *format_name)
+{
+	yaml_event_t ev;
+
+	memset(w, 0, sizeof(*w));
+	w->out = out;
+	if (!yaml_emitter_initialize(&w->emitter))
+		pg_fatal_input("out of memory");
+	yaml_emitter_set_output(&w->emitter, write_handler, w);
+	yaml_emitter_set_unicode(&w->emitter, 1);
+	yaml_emitter_set_width(&w->emitter, -1);
+	yaml_emitter_set_indent(&w->emitter, 2);
+
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	emit(w, &ev);
+	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+	emit(w, &ev);
+	mapping_start(w);
+	emit_key(w, "format");
+	emit_scalar(w, format_name, YAML_PLAIN_SCALAR_STYLE);
+	emit_int(w, "version", FORMAT_VERSION, false);
+}
+
+/* document_end: the top mapping, the document and the stream closed */
+static void
+document_end(Writer *w)
+{
+	yaml_event_t ev;
+
+	mapping_end(w);
+	yaml_document_end_event_initialize(&ev, 1);
+	emit(w, &ev);
+	yaml_stream_end_event_initialize(&ev);
+	emit(w, &ev);
+	yaml_emitter_delete(&w->emitter);
+}
+
 /* the relations the plan reads by Seq Scan, as a flow list */
 static void
 emit_seqscans(Writer *w, const char *plan)
@@ -166,26 +210,9 @@ void
 yaml_write_baseline(FILE *out, const Baseline *b)
 {
 	Writer		w;
-	yaml_event_t ev;
 	int			i;
 
-	memset(&w, 0, sizeof(w));
-	w.out = out;
-	if (!yaml_emitter_initialize(&w.emitter))
-		pg_fatal_input("out of memory");
-	yaml_emitter_set_output(&w.emitter, write_handler, &w);
-	yaml_emitter_set_unicode(&w.emitter, 1);
-	yaml_emitter_set_width(&w.emitter, -1);
-	yaml_emitter_set_indent(&w.emitter, 2);
-
-	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-	emit(&w, &ev);
-	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-	emit(&w, &ev);
-	mapping_start(&w);
-	emit_key(&w, "format");
-	emit_scalar(&w, FORMAT_NAME, YAML_PLAIN_SCALAR_STYLE);
-	emit_int(&w, "version", FORMAT_VERSION, false);
+	document_start(&w, out, FORMAT_NAME);
 	emit_key(&w, "entries");
 	sequence_start(&w, false);
 	for (i = 0; i < b->n; i++)
@@ -217,12 +244,7 @@ yaml_write_baseline(FILE *out, const Baseline *b)
 		mapping_end(&w);
 	}
 	sequence_end(&w);
-	mapping_end(&w);
-	yaml_document_end_event_initialize(&ev, 1);
-	emit(&w, &ev);
-	yaml_stream_end_event_initialize(&ev);
-	emit(&w, &ev);
-	yaml_emitter_delete(&w.emitter);
+	document_end(&w);
 }
 
 /* ---------------------------------------------------------------------
@@ -1007,7 +1029,6 @@ check_config_free(CheckConfig *c)
  * The statistics profile file ("guard-stats")
  * ---------------------------------------------------------------------
  */
-#define STATS_FORMAT	"guard-stats"
 #define MAX_RELATIONS	100000
 #define MAX_COLUMNS		1600	/* per relation, as PostgreSQL's MaxHeapAttributeNumber */
 
@@ -1056,25 +1077,8 @@ void
 yaml_write_stats(FILE *out, const StatsProfile *p)
 {
 	Writer		w;
-	yaml_event_t ev;
 
-	memset(&w, 0, sizeof(w));
-	w.out = out;
-	if (!yaml_emitter_initialize(&w.emitter))
-		pg_fatal_input("out of memory");
-	yaml_emitter_set_output(&w.emitter, write_handler, &w);
-	yaml_emitter_set_unicode(&w.emitter, 1);
-	yaml_emitter_set_width(&w.emitter, -1);
-	yaml_emitter_set_indent(&w.emitter, 2);
-
-	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-	emit(&w, &ev);
-	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-	emit(&w, &ev);
-	mapping_start(&w);
-	emit_key(&w, "format");
-	emit_scalar(&w, STATS_FORMAT, YAML_PLAIN_SCALAR_STYLE);
-	emit_int(&w, "version", FORMAT_VERSION, false);
+	document_start(&w, out, STATS_FORMAT);
 	emit_key(&w, "source");
 	emit_text(&w, p->source);
 	emit_key(&w, "server_version");
@@ -1103,12 +1107,7 @@ yaml_write_stats(FILE *out, const StatsProfile *p)
 		mapping_end(&w);
 	}
 	sequence_end(&w);
-	mapping_end(&w);
-	yaml_document_end_event_initialize(&ev, 1);
-	emit(&w, &ev);
-	yaml_stream_end_event_initialize(&ev);
-	emit(&w, &ev);
-	yaml_emitter_delete(&w.emitter);
+	document_end(&w);
 }
 
 void

@@ -6,7 +6,9 @@
 # Starts a throwaway cluster on a private socket, fills guard.baseline with
 # N decisions (default 10 000; statement texts of ~200 bytes, three-line
 # plan shapes), then times export, import --replace into a second
-# database, a second export (compared byte for byte) and diff.
+# database, a second export (compared byte for byte), diff, a check of N
+# observed plans, and the export and import of a statistics profile of
+# 2 000 relations and 10 000 columns.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../lib.sh"
@@ -25,6 +27,7 @@ listen_addresses = ''
 unix_socket_directories = '$work'
 port = $port
 shared_preload_libraries = 'guard'
+guard.max_plans = 30000
 CONF
 as_postgres "$bin/pg_ctl" -D "$work/data" -l "$work/log" -w start >/dev/null
 export PGHOST=$work PGPORT=$port PGUSER=postgres
@@ -41,3 +44,30 @@ label="import --replace of $N entries" t as_postgres env PGHOST=$work PGPORT=$po
 label="export again" t as_postgres env PGHOST=$work PGPORT=$port "$bin/pg_guard" baseline export -d copy -o "$work/b.yaml"
 cmp "$work/a.yaml" "$work/b.yaml" && echo "round trip: byte-identical ($(stat -c %s "$work/a.yaml") bytes)"
 label="diff of two $N-entry files" t as_postgres "$bin/pg_guard" diff "$work/a.yaml" "$work/b.yaml"
+
+# check of N observed plans against the N-entry baseline: N distinct
+# statements (a column of one of 100 tables, filtered on another), each run
+# once in the second database
+as_postgres "$bin/psql" -X -q -d copy \
+	-c "DO \$\$BEGIN FOR t IN 1..100 LOOP EXECUTE format('CREATE TABLE t%s (c1 int, c2 int, c3 int, c4 int, c5 int, c6 int, c7 int, c8 int, c9 int, c10 int)', t); END LOOP; END\$\$" \
+	-c "SELECT FROM guard.reset()" \
+	-c "DO \$\$BEGIN FOR i IN 0..$N - 1 LOOP EXECUTE format('SELECT c%s FROM t%s WHERE c%s = 1', i % 10 + 1, i / 100 % 100 + 1, i / 10 % 10 + 1); END LOOP; END\$\$"
+plans=$(as_postgres "$bin/psql" -X -At -d copy -c "SELECT count(*) FROM guard.plans WHERE database = 'copy' AND query LIKE 'SELECT c%'")
+check_quietly() { as_postgres env PGHOST=$work PGPORT=$port "$bin/pg_guard" check -d copy --baseline "$work/a.yaml" >/dev/null || true; }
+label="check of $plans observed plans" t check_quietly
+
+# a statistics profile of 2 000 relations (1 000 tables and their primary
+# keys) and 10 000 columns: export, and import into a database of the same
+# schema
+as_postgres "$bin/psql" -X -q -d postgres -c "CREATE DATABASE prof_src" -c "CREATE DATABASE prof_dst"
+for db in prof_src prof_dst; do
+	as_postgres "$bin/psql" -X -q -d $db -c "CREATE EXTENSION guard" \
+		-c "DO \$\$BEGIN FOR i IN 1..1000 LOOP EXECUTE format('CREATE TABLE p%s (id int PRIMARY KEY, a int, b text, c date, d numeric, e int, f text, g bool, h float8, i int)', i); END LOOP; END\$\$"
+done
+as_postgres "$bin/psql" -X -q -d prof_src \
+	-c "DO \$\$BEGIN FOR i IN 1..1000 LOOP EXECUTE format('INSERT INTO p%s SELECT g, g %% 100, ''b'' || (g %% 50), date ''2026-01-01'' + g %% 300, g / 7.0, g %% 3, md5(g::text), g %% 2 = 0, g / 3.0, g %% 1000 FROM generate_series(1, 300) g', i); END LOOP; END\$\$" \
+	-c "ANALYZE"
+label="stats export (2 000 relations, 10 000 columns)" t as_postgres env PGHOST=$work PGPORT=$port "$bin/pg_guard" stats export -d prof_src -o "$work/p.yaml"
+import_quietly() { as_postgres env PGHOST=$work PGPORT=$port "$bin/pg_guard" stats import -d prof_dst "$work/p.yaml" 2>/dev/null; }
+label="stats import of the same" t import_quietly
+echo "profile file: $(stat -c %s "$work/p.yaml") bytes"
