@@ -102,6 +102,19 @@ DROP INDEX events_created;
 CREATE TABLE fresh (a int, b text);
 INSERT INTO guard.stats_relations VALUES ('prof', 'fresh', 'r', -1, 0, 0, 1000, NULL);
 SELECT est('SELECT * FROM fresh');
+-- an empty table never analyzed in production counts ten pages, as there
+CREATE TABLE empty_never (a int, b text);
+INSERT INTO guard.stats_relations VALUES ('prof', 'empty_never', 'r', -1, 0, 0, 0, NULL);
+SELECT est('SELECT * FROM empty_never');
+-- a growth factor below 1 leaves "never analyzed" unknown
+UPDATE guard.stats_profile SET growth = 0.5;
+SELECT est('SELECT * FROM fresh');
+UPDATE guard.stats_profile SET growth = 1;
+-- an invalid index (a failed CREATE INDEX CONCURRENTLY) has no height
+CREATE TABLE dup (a int);
+INSERT INTO dup VALUES (1), (1);
+CREATE UNIQUE INDEX CONCURRENTLY dup_a ON dup (a);
+SELECT guard.stats_btree_height('dup_a'), guard.stats_btree_height('events_pkey');
 
 -- a bad profile is refused, naming the value
 BEGIN;

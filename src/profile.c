@@ -633,6 +633,9 @@ profile_load(void)
 					Form_pg_attribute att = TupleDescAttr(desc, i);
 
 					pc->isnull[i] = isnull[i];
+					/* detoasted now: the copy outlives the rows it was read from */
+					if (!isnull[i] && att->attlen == -1)
+						values[i] = PointerGetDatum(PG_DETOAST_DATUM(values[i]));
 					pc->values[i] = isnull[i] ? (Datum) 0 :
 						datumCopy(values[i], att->attbyval, att->attlen);
 				}
@@ -657,7 +660,8 @@ profile_load(void)
 		hash_seq_init(&seq, profile_rels);
 		while ((pr = hash_seq_search(&seq)) != NULL)
 		{
-			pr->reltuples = rint(pr->reltuples * profile_growth);
+			if (pr->reltuples > 0)	/* -1, never analyzed, stays unknown */
+				pr->reltuples = rint(pr->reltuples * profile_growth);
 			pr->relpages = rint(pr->relpages * profile_growth);
 			pr->curpages = Min(rint(pr->curpages * profile_growth), (double) MaxBlockNumber);
 			pr->relallvisible = rint(pr->relallvisible * profile_growth);
@@ -1032,7 +1036,6 @@ build_column(ProfileRel *pr, ProfileColumn *pc)
 	errcb.arg = &bc;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
-	pc->built = true;			/* a failure is not retried until the next load */
 
 	/*
 	 * Input functions (of a composite's or a range's parts) run as the
@@ -1055,6 +1058,7 @@ build_column(ProfileRel *pr, ProfileColumn *pc)
 	pc->tuple = heap_copytuple(tuple);
 	MemoryContextSwitchTo(old);
 	heap_freetuple(tuple);
+	pc->built = true;
 }
 
 /*
@@ -1123,6 +1127,9 @@ load_fn(void *arg)
 /* hooks re-entered while the profile is loaded or built see no profile */
 static int	profile_busy = 0;
 
+/* while pinned, the copy is used as it is, never reloaded (and freed) */
+static int	profile_pinned = 0;
+
 /*
  * Make the copy current.  Returns whether a profile applies to this
  * planning.  A load that fails leaves an empty copy, not retried before
@@ -1133,6 +1140,9 @@ profile_ensure(void)
 {
 	if (profile_busy > 0)
 		return false;
+	/* the caller holds pointers into the copy: use it as it is */
+	if (profile_pinned > 0)
+		return profile_rels != NULL && profile_present;
 	if (!profile_valid)
 	{
 		bool		ok;
@@ -1145,17 +1155,21 @@ profile_ensure(void)
 		{
 			ok = run_protected(load_fn, NULL, "read the statistics profile", WARNING);
 		}
-		PG_FINALLY();
+		PG_CATCH();
 		{
+			/* a cancel or a lock error left a half-read copy: read it again */
 			profile_busy--;
+			profile_valid = false;
+			PG_RE_THROW();
 		}
 		PG_END_TRY();
+		profile_busy--;
 		if (!ok)
 		{
+			/* an empty copy until the tables change: one WARNING, not one per statement */
 			profile_rels = NULL;
 			profile_present = false;
 			profile_valid = true;
-			tables_known = false;	/* resolved again at the next load */
 		}
 	}
 	return profile_rels != NULL && profile_present;
@@ -1341,13 +1355,9 @@ index_tuples(ProfileRel *pr, double *tuples)
 	return true;
 }
 
-/*
- * get_relation_info (called by hooks.c after the previous hook): the
- * sizes of the table and of its indexes from the profile.
- */
-void
-guard_profile_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
-							RelOptInfo *rel)
+/* guard_profile_relation_info's work, with the copy pinned */
+static void
+relation_info_pinned(Oid relid, RelOptInfo *rel)
 {
 	ProfileRel *pr;
 	ListCell   *lc;
@@ -1356,14 +1366,12 @@ guard_profile_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
 				allvisfrac,
 				staging_tuples;
 
-	if (!guard_stats_profile || inhparent || !profile_ensure())
-		return;
 	pr = find_rel(relid);
 	if (pr == NULL || !pr->has_size)
 		return;					/* a fallback: this database's own size */
 	staging_tuples = rel->tuples;
-	table_size(pr, (pr->reltuples >= 0 && pr->relpages > 0) || pr->curpages == 0 ? 0 :
-			   width_density(relid, rel), &pages, &tuples, &allvisfrac);
+	table_size(pr, pr->reltuples >= 0 && pr->relpages > 0 ? 0 : width_density(relid, rel),
+			   &pages, &tuples, &allvisfrac);
 	rel->pages = (BlockNumber) pages;
 	rel->tuples = tuples;
 	rel->allvisfrac = allvisfrac;
@@ -1402,6 +1410,34 @@ guard_profile_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
 				new_btree_size(info, relid, info->tuples);
 		}
 	}
+}
+
+/*
+ * get_relation_info (called by hooks.c after the previous hook): the
+ * sizes of the table and of its indexes from the profile.
+ */
+void
+guard_profile_relation_info(PlannerInfo *root, Oid relid, bool inhparent,
+							RelOptInfo *rel)
+{
+	if (!guard_stats_profile || inhparent || !profile_ensure())
+		return;
+
+	/*
+	 * Widths are read through the attavgwidth hook, whose catalog reads may
+	 * deliver an invalidation: the copy is pinned (not reloaded, so not
+	 * freed) while pointers into it are held here.
+	 */
+	profile_pinned++;
+	PG_TRY();
+	{
+		relation_info_pinned(relid, rel);
+	}
+	PG_FINALLY();
+	{
+		profile_pinned--;
+	}
+	PG_END_TRY();
 }
 
 /*
@@ -1481,6 +1517,7 @@ guard_profile_index_stats(PlannerInfo *root, Oid indexOid,
 	ProfileColumn *pc;
 	Oid			tableoid;
 	Index		rti = 0;
+	bool		acl_ok = false;
 
 	if (!guard_stats_profile || !profile_ensure())
 		return false;
@@ -1488,24 +1525,29 @@ guard_profile_index_stats(PlannerInfo *root, Oid indexOid,
 	if (pr == NULL || pr->partial)
 		return false;			/* as core: no statistics of partial indexes */
 	tableoid = IndexGetRelation(indexOid, true);
+	pc = find_column(pr, indexattnum, false);
+	if (pc == NULL)
+		return false;
+
+	/*
+	 * The table may appear more than once (through a view, and directly):
+	 * the statistics are open only if every appearance may read it all.
+	 */
 	for (Index i = 1; i < (Index) root->simple_rel_array_size; i++)
 	{
 		RangeTblEntry *rte = root->simple_rte_array[i];
 
 		if (rte != NULL && rte->rtekind == RTE_RELATION && rte->relid == tableoid)
 		{
+			acl_ok = (rti == 0 || acl_ok) && rti_acl_ok(root, i, 0);
 			rti = i;
-			break;
 		}
 	}
 	if (rti == 0)
 		return false;
-	pc = find_column(pr, indexattnum, false);
-	if (pc == NULL)
-		return false;
 	vardata->statsTuple = heap_copytuple(pc->tuple);
 	vardata->freefunc = heap_freetuple;
-	vardata->acl_ok = rti_acl_ok(root, rti, 0);
+	vardata->acl_ok = acl_ok;
 	return true;
 }
 
@@ -1599,7 +1641,6 @@ guard_profile_explain_line(PlannedStmt *plan)
 	ListCell   *lc;
 	List	   *seen = NIL;
 	List	   *indexes = NIL;
-	int			used = 0;
 
 	if (!guard_stats_profile || !profile_ensure())
 		return NULL;
@@ -1618,9 +1659,7 @@ guard_profile_explain_line(PlannedStmt *plan)
 			kind == RELKIND_FOREIGN_TABLE)
 			continue;
 		pr = find_rel(rte->relid);
-		if (pr != NULL && pr->has_size)
-			used++;
-		else
+		if (pr == NULL || !pr->has_size)
 			append_relation(&fallbacks, rte->relid, "");
 	}
 	plan_indexes(plan->planTree, &indexes);
@@ -1638,8 +1677,6 @@ guard_profile_explain_line(PlannedStmt *plan)
 						tp != NULL && tp->has_size && index_am(indexid) == BTREE_AM_OID ?
 						" (sized from its table)" : "");
 	}
-	if (used == 0 && fallbacks.len == 0)
-		return NULL;
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "%s", profile_source ? profile_source : "(no source)");
 	if (profile_growth != 1.0)
@@ -1707,7 +1744,9 @@ guard_stats_btree_height(PG_FUNCTION_ARGS)
 	index = try_relation_open(relid, AccessShareLock);
 	if (index == NULL)
 		PG_RETURN_NULL();
-	if (index->rd_rel->relam != BTREE_AM_OID ||
+	/* as the planner: no height for an invalid index, nor one with no pages */
+	if (index->rd_rel->relam != BTREE_AM_OID || !index->rd_index->indisvalid ||
+		RelationGetNumberOfBlocks(index) == 0 ||
 		pg_class_aclcheck(index->rd_index->indrelid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 	{
 		relation_close(index, AccessShareLock);

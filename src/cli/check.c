@@ -304,6 +304,8 @@ names_of(const char *query)
  * most likely replaced, e.g. a condition rewritten around the same
  * columns.  NULL if none, or if several do (no guess).
  */
+static char **baseline_names = NULL;	/* names_of each baseline entry */
+
 static const BaselineEntry *
 find_replaced(const Observed *o, const Baseline *b)
 {
@@ -313,23 +315,27 @@ find_replaced(const Observed *o, const Baseline *b)
 
 	if (o->query == NULL)
 		return NULL;
+	/* the baseline's names, once for all the statements of the check */
+	if (baseline_names == NULL)
+	{
+		baseline_names = pg_malloc0_or_die(sizeof(char *) * (b->n + 1));
+		for (int i = 0; i < b->n; i++)
+			baseline_names[i] = b->entries[i].query ? names_of(b->entries[i].query) : NULL;
+	}
 	mine = names_of(o->query);
 	for (int i = 0; i < b->n && nfound < 2; i++)
 	{
 		const BaselineEntry *e = &b->entries[i];
-		char	   *theirs;
 
 		if (e->query == NULL || strcmp(e->status, "approved") != 0)
 			continue;
 		if (found != NULL && e->query_hash == found->query_hash)
 			continue;			/* another plan of the same statement */
-		theirs = names_of(e->query);
-		if (mine[0] != '\0' && strcmp(mine, theirs) == 0)
+		if (mine[0] != '\0' && strcmp(mine, baseline_names[i]) == 0)
 		{
 			found = e;
 			nfound++;
 		}
-		free(theirs);
 	}
 	free(mine);
 	return nfound == 1 ? found : NULL;
@@ -406,7 +412,9 @@ read_profile(PGconn *conn)
 		snprintf(name, sizeof(name), "%s", from ? from + strlen("statistics of column ") : "(a column)");
 		if (strstr(name, " in the statistics profile"))
 			*strstr(name, " in the statistics profile") = '\0';
-		snprintf(reason, sizeof(reason), "its statistics no longer load: %s", server_message(conn, res));
+		/* not the server's message: it may quote a production value */
+		snprintf(reason, sizeof(reason), "its statistics no longer load (SQLSTATE %s; SELECT guard.stats_profile_check() says why)",
+				 PQresultErrorField(res, PG_DIAG_SQLSTATE) ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : "?");
 		profile.fallbacks[profile.nfallbacks].kind = pg_strdup_or_die("column");
 		profile.fallbacks[profile.nfallbacks].name = pg_strdup_or_die(name);
 		profile.fallbacks[profile.nfallbacks].reason = pg_strdup_or_die(reason);
@@ -1379,12 +1387,11 @@ plan_file_statements(PGconn *conn, const char *path, Observed **obs, int *n)
 			o->line = stmts[i].line;
 
 			/*
-			 * Under a profile, a plan that reads relations and says no
-			 * profile was in force was made with this database's own
-			 * numbers (the profile could not be read): not judged.
+			 * Under a profile, a plan that says no profile was in force
+			 * was made with this database's own numbers (the profile
+			 * could not be read): not judged.
 			 */
-			if (profile.source != NULL && PQgetisnull(res, r, 5) &&
-				o->plan != NULL && strstr(o->plan, " on ") != NULL)
+			if (profile.source != NULL && PQgetisnull(res, r, 5))
 				pg_fatal_input("%s:%d: the statement was planned without the statistics profile "
 							   "(the server could not read it: see its log); nothing was judged",
 							   path, stmts[i].line);

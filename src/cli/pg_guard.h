@@ -41,6 +41,7 @@
 /* limits of what an input file may hold */
 #define MAX_INPUT_BYTES		(256 * 1024 * 1024)
 #define MAX_TEXT_BYTES		(1024 * 1024)	/* a query, a plan or a note */
+#define MAX_STATS_TEXT_BYTES (64 * 1024 * 1024)	/* a profile's array of values */
 #define MAX_NAME_BYTES		4096	/* a relation name as a shape writes it */
 #define MAX_ENTRIES			200000
 #define MAX_DEPTH			8	/* of nested collections */

@@ -44,6 +44,7 @@ static const char *const fixed_settings[] = {
 	" WHERE c.relkind IN ('r', 'm', 'p', 'i', 'I') AND c.relpersistence <> 't'" \
 	"   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'guard')" \
 	"   AND n.nspname !~ '^pg_(toast_)?temp_'" \
+	"   AND NOT EXISTS (SELECT FROM pg_catalog.pg_index x WHERE x.indexrelid = c.oid AND NOT x.indisvalid)" \
 	"   AND ($1::pg_catalog.text[] IS NULL OR n.nspname = ANY ($1::pg_catalog.text[]))"
 
 static char *
@@ -274,10 +275,17 @@ cmd_stats_export(int argc, char **argv)
 	slot_expr(&sql, 6, "numbers", "[1]");	/* range_empty_frac */
 	put(&sql, ", ");
 	slot_expr(&sql, 7, "values", "::pg_catalog.text");	/* range_bounds_histogram */
-	/* for --no-values-for: an index's expression columns go with its table */
+	/*
+	 * For --no-values-for: an index's expression columns go with its table,
+	 * and a partition's with its partitioned table (their values are the
+	 * same data).
+	 */
 	put(&sql, ", COALESCE((SELECT t.relname FROM pg_catalog.pg_index x "
 		"                  JOIN pg_catalog.pg_class t ON t.oid = x.indrelid "
-		"                 WHERE x.indexrelid = c.oid), c.relname) ");
+		"                 WHERE x.indexrelid = c.oid), c.relname), "
+		"  (SELECT r.relname FROM pg_catalog.pg_class r "
+		"    WHERE r.oid = pg_catalog.pg_partition_root(COALESCE((SELECT x.indrelid FROM pg_catalog.pg_index x "
+		"                                                          WHERE x.indexrelid = c.oid), c.oid))) ");
 	put(&sql, "  FROM pg_catalog.pg_statistic s "
 		"  JOIN pg_catalog.pg_class c ON c.oid = s.starelid "
 		"  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -305,7 +313,10 @@ cmd_stats_export(int argc, char **argv)
 		for (int f = 2; f < STATS_COL_FIELDS; f++)
 			col->f[f] = dup_value(res, i, f + 2);
 		if (no_values(&o, PQgetvalue(res, i, 0), PQgetvalue(res, i, STATS_COL_FIELDS + 2),
-					  PQgetvalue(res, i, 2)))
+					  PQgetvalue(res, i, 2)) ||
+			(!PQgetisnull(res, i, STATS_COL_FIELDS + 3) &&
+			 no_values(&o, PQgetvalue(res, i, 0), PQgetvalue(res, i, STATS_COL_FIELDS + 3),
+					   PQgetvalue(res, i, 2))))
 		{
 			/* production's data values stay in production: the shape of the data goes */
 			static const int value_fields[] = {6, 7, 8, 10, 11, 12, 13, 14, 15};

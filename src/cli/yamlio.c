@@ -1147,8 +1147,9 @@ read_field(Reader *r, yaml_node_t *map, const char *key, int kind, bool required
 		return NULL;
 	}
 	node = node_at(r, (int) (v - r->doc.nodes.start) + 1, map);
+	/* a histogram of a wide column at statistics target 10 000 is large */
 	s = get_string(r, node, key, !required,
-				   kind == F_TEXT ? MAX_TEXT_BYTES : kind == F_NAME ? MAX_NAME_BYTES : 64);
+				   kind == F_TEXT ? MAX_STATS_TEXT_BYTES : kind == F_NAME ? MAX_NAME_BYTES : 64);
 	if (s == NULL)
 		return NULL;
 	held.pending = s;
