@@ -7,7 +7,7 @@ OBJS = src/guard.o src/hooks.o src/fingerprint.o src/normalize.o src/policy.o \
        src/namecache.o src/store.o src/sqlfuncs.o src/baseline.o src/lint.o \
        src/incidents.o src/notifier.o src/throttle.o src/names.o src/failopen.o \
        src/judge.o src/enforce.o src/correct.o src/review.o \
-       src/replan.o src/rekey.o src/profile.o
+       src/replan.o src/rekey.o src/profile.o src/citus.o
 
 EXTENSION = guard
 DATA = sql/guard--0.1.sql sql/guard--0.1--0.2.sql sql/guard--0.2--0.3.sql \

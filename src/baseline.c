@@ -109,11 +109,10 @@ static int	foreign_unmatchable = 0;	/* such decisions without texts */
 static Oid	baseline_relid = InvalidOid;	/* valid only with relid_known */
 static bool relid_known = false;
 static uint64 inval_count = 0;
-static bool callback_registered = false;
 
 /* Relcache callback: the table (or everything) changed: reload later. */
-static void
-baseline_relcache_cb(Datum arg, Oid relid)
+void
+guard_baseline_relcache_inval(Oid relid)
 {
 	if (!OidIsValid(relid) || relid == baseline_relid || !OidIsValid(baseline_relid))
 	{
@@ -547,11 +546,6 @@ baseline_load(void)
 	TimestampTz first_expiry = 0;
 	bool		parallel = IsInParallelMode();
 
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(baseline_relcache_cb, (Datum) 0);
-		callback_registered = true;
-	}
 	if (!IsTransactionState() || IsAbortedTransactionBlockState())
 		return false;
 	/* in parallel mode only the active snapshot can be used */

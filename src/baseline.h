@@ -18,6 +18,7 @@
 #include "guard.h"
 
 extern bool guard_baseline_available(void);
+extern void guard_baseline_relcache_inval(Oid relid);
 extern Oid	guard_baseline_require(void);
 extern bool guard_baseline_texts_key(const char *query, const char *plan, uint64 *key);
 extern GuardStatus guard_baseline_status(uint64 query_hash, uint64 plan_hash);

@@ -47,6 +47,7 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
@@ -60,6 +61,9 @@
 #include "hooks.h"
 #include "incidents.h"
 #include "judge.h"
+#include "baseline.h"
+#include "citus.h"
+#include "namecache.h"
 #include "profile.h"
 #include "store.h"
 #include "throttle.h"
@@ -518,10 +522,28 @@ guard_install_profile_hooks(void)
 	installed = true;
 }
 
+/*
+ * One relcache invalidation callback for all of guard, dispatching to each
+ * module's: a process has room for only ten (MAX_RELCACHE_CALLBACKS),
+ * shared with every other extension loaded (Citus alone takes several),
+ * and running out is a FATAL error in the backend that asks for one.
+ * Each module's function only marks its copy stale.
+ */
+static void
+guard_relcache_callback(Datum arg, Oid relid)
+{
+	guard_namecache_relcache_inval(relid);
+	guard_judge_relcache_inval(relid);
+	guard_baseline_relcache_inval(relid);
+	guard_profile_relcache_inval(relid);
+	guard_citus_relcache_inval(relid);
+}
+
 /* guard_install_hooks: chain guard into every hook it uses (_PG_init). */
 void
 guard_install_hooks(void)
 {
+	CacheRegisterRelcacheCallback(guard_relcache_callback, (Datum) 0);
 #ifdef GUARD_HAVE_SHMEM_REQUEST_HOOK
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = guard_shmem_request;

@@ -47,6 +47,7 @@
 #include "utils/plancache.h"
 
 #include "baseline.h"
+#include "citus.h"
 #include "compat.h"
 #include "correct.h"
 #include "enforce.h"
@@ -118,10 +119,9 @@ typedef struct WidthSlot
 } WidthSlot;
 
 static WidthSlot width_slots[WIDTH_SLOTS];
-static bool width_callback = false;
 
-static void
-width_relcache_cb(Datum arg, Oid relid)
+void
+guard_judge_relcache_inval(Oid relid)
 {
 	int			i;
 
@@ -139,11 +139,6 @@ rows_by_width(Oid relid, double tuples, BlockNumber pages)
 	if (tuples >= (double) guard_seqscan_min_rows ||
 		(double) pages * MaxHeapTuplesPerPage < (double) guard_seqscan_min_rows)
 		return tuples;
-	if (!width_callback)
-	{
-		CacheRegisterRelcacheCallback(width_relcache_cb, (Datum) 0);
-		width_callback = true;
-	}
 	slot = &width_slots[relid % WIDTH_SLOTS];
 	if (slot->relid != relid)
 	{
@@ -180,9 +175,16 @@ void
 guard_judge_note_size(Oid relid, double tuples, BlockNumber pages)
 {
 	PlanningSizes *ps = current_sizes;
+	int			nshards;
 
 	if (ps == NULL)
 		return;
+	/* a Citus shard is a slice: the table counts whole (citus.c) */
+	if (OidIsValid(guard_citus_shard_owner(relid, &nshards)) && nshards > 1)
+	{
+		tuples *= nshards;
+		pages = (BlockNumber) Min((double) pages * nshards, (double) MaxBlockNumber);
+	}
 	if (ps->n >= ps->max)
 	{
 		GuardRelSize *bigger = palloc(ps->max * 2 * sizeof(GuardRelSize));

@@ -67,6 +67,7 @@ extern PlannedStmt *guard_plan_unjudged(Query *parse, const char *query_string,
 										int cursorOptions, ParamListInfo boundParams,
 										GuardPlannerFn next);
 extern void guard_judge_note_size(Oid relid, double tuples, BlockNumber pages);
+extern void guard_judge_relcache_inval(Oid relid);
 
 /* The planning in progress, saved and restored around (sub)transaction aborts */
 typedef struct GuardPlanningState

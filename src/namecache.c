@@ -38,6 +38,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "citus.h"
 #include "guard.h"
 #include "fingerprint.h"
 #include "namecache.h"
@@ -55,8 +56,8 @@ namecache_clear_all(void)
 }
 
 /* Relcache callback: forget one relation (and its columns), or all. */
-static void
-namecache_relcache_cb(Datum arg, Oid relid)
+void
+guard_namecache_relcache_inval(Oid relid)
 {
 	int			i;
 
@@ -86,7 +87,6 @@ guard_namecache_init(void)
 {
 	if (namecache_registered)
 		return;
-	CacheRegisterRelcacheCallback(namecache_relcache_cb, (Datum) 0);
 	CacheRegisterSyscacheCallback(NAMESPACEOID, namecache_syscache_cb, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, namecache_syscache_cb, (Datum) 0);
 	CacheRegisterSyscacheCallback(OPEROID, namecache_syscache_cb, (Datum) 0);
@@ -134,7 +134,15 @@ guard_relname_hash_slow(Oid relid)
 	uint64		hash;
 	uint32		slot = guard_namecache_slot(RelationRelationId, relid, 0);
 	HeapTuple	tp;
+	Oid			owner = guard_citus_shard_owner(relid, NULL);
 
+	/* a Citus shard hashes as its distributed table (or index): citus.c */
+	if (OidIsValid(owner))
+	{
+		hash = guard_relname_hash(owner);
+		cache_put(slot, RelationRelationId, relid, 0, hash);
+		return hash;
+	}
 	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	if (HeapTupleIsValid(tp))
 	{
@@ -218,8 +226,13 @@ guard_objname_hash_slow(Oid classid, Oid objid)
 char *
 guard_relname_text(Oid relid)
 {
-	char	   *relname = get_rel_name(relid);
+	Oid			owner = guard_citus_shard_owner(relid, NULL);
+	char	   *relname;
 	Oid			nspid;
+
+	if (OidIsValid(owner))
+		relid = owner;			/* a Citus shard is shown as its table */
+	relname = get_rel_name(relid);
 
 	if (relname == NULL)
 		return psprintf("%u", relid);

@@ -32,6 +32,7 @@ typedef struct GuardNameCacheEntry
 extern GuardNameCacheEntry guard_namecache[GUARD_NAMECACHE_SIZE];
 
 extern uint64 guard_relname_hash_slow(Oid relid);
+extern void guard_namecache_relcache_inval(Oid relid);
 extern uint64 guard_attname_hash_slow(Oid relid, AttrNumber attnum);
 extern uint64 guard_objname_hash_slow(Oid classid, Oid objid);
 

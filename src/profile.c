@@ -207,8 +207,8 @@ static void profile_load(void);
  * hook that holds a pointer into the copy.  Cached plans are re-planned,
  * as the numbers they were made from changed.
  */
-static void
-profile_relcache_cb(Datum arg, Oid relid)
+void
+guard_profile_relcache_inval(Oid relid)
 {
 	if (!OidIsValid(relid) || !tables_known || !OidIsValid(tables[0]) ||
 		!OidIsValid(tables[1]) || !OidIsValid(tables[2]))
@@ -447,7 +447,6 @@ profile_load(void)
 
 	if (!callback_registered)
 	{
-		CacheRegisterRelcacheCallback(profile_relcache_cb, (Datum) 0);
 		/* a schema renamed: names resolve to other relations */
 		CacheRegisterSyscacheCallback(NAMESPACEOID, profile_syscache_cb, (Datum) 0);
 		callback_registered = true;

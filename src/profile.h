@@ -27,5 +27,6 @@ extern bool guard_profile_index_stats(PlannerInfo *root, Oid indexOid,
 extern int32 guard_profile_attavgwidth(Oid relid, AttrNumber attnum);
 extern char *guard_profile_explain_line(PlannedStmt *plan);
 extern bool guard_profile_in_force(void);
+extern void guard_profile_relcache_inval(Oid relid);
 
 #endif							/* GUARD_PROFILE_H */

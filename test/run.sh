@@ -5,7 +5,8 @@
 # (as the postgres user, on temporary instances with private sockets):
 #   1. pg_regress: sql/*.sql against expected/*.out, and the fingerprint
 #      tests again under guard.fingerprint_rules = 1 (make installcheck-rules1)
-#   2. TAP: test/t/*.pl (restarts, crashes, dump/restore, eviction, concurrency)
+#   2. TAP: test/t/*.pl (restarts, crashes, dump/restore, eviction, concurrency,
+#      a Citus cluster: Citus is built once by test/citus/build.sh)
 #   3. PostgreSQL's own regression suite with and without guard (test/pgregress),
 #      unless GUARD_SKIP_PGREGRESS=1;
 #   3b. TPC-H: the 22 queries planned in a scale-0.001 staging database under
@@ -57,6 +58,20 @@ say "pg_regress"
 regress installcheck
 say "pg_regress under guard.fingerprint_rules = 1"
 regress installcheck-rules1
+
+# Citus, for test/t/023_citus.pl: built once from ../shared/deps/citus into
+# Debian's 15 (Citus 13.2 supports 15 to 17, not 18); without its source
+# the test skips, and says so here
+if [ "$GUARD_PG_CONFIG" = /usr/bin/pg_config ]; then
+	say "Citus for the cluster test (test/citus/build.sh)"
+	PG_CONFIG="$GUARD_PG_CONFIG" bash "$GUARD_ROOT/test/citus/build.sh"
+	citus_status=$?
+	case $citus_status in
+		0) ;;
+		3) echo "NOTE: test/t/023_citus.pl will skip: no Citus source" ;;
+		*) echo "building Citus failed"; count 0 1 ;;
+	esac
+fi
 
 say "TAP"
 (cd "$work" && runuser -u postgres -- make -s installcheck REGRESS= PG_CONFIG="$GUARD_PG_CONFIG") 2>&1 | tee "$log"
