@@ -44,6 +44,7 @@
 #include "executor/executor.h"
 #include "optimizer/plancat.h"
 #include "optimizer/planner.h"
+#include "postmaster/bgworker.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "tcop/utility.h"
@@ -241,6 +242,16 @@ guard_next_planner(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
+ * An EXPLAIN handed to another extension's hook (15-17): the planner hook
+ * notes the statement's plan here, at the planner depth of that EXPLAIN.
+ */
+static int	planner_depth = 0;
+static int	citus_daemon = -1;	/* this process is one of Citus's workers; -1: unknown */
+static bool explain_capture = false;
+static int	explain_depth = 0;
+static PlannedStmt *explain_captured = NULL;
+
+/*
  * Planner hook: guard's work (judge.c) wraps the next planner: the
  * statement is hashed before it runs, the plan judged after.
  */
@@ -248,11 +259,34 @@ static PlannedStmt *
 guard_planner(Query *parse, const char *query_string, int cursorOptions,
 			  ParamListInfo boundParams)
 {
-	if (!guard_active())
-		return guard_plan_unjudged(parse, query_string, cursorOptions,
-								   boundParams, guard_next_planner);
-	return guard_plan(parse, query_string, cursorOptions, boundParams,
-					  guard_next_planner, guard_tracks_level(nesting_level), NULL);
+	PlannedStmt *result;
+	int			depth = planner_depth++;
+
+	/*
+	 * Citus's own background workers (its maintenance daemon: deadlock
+	 * detection, metadata sync) run Citus's statements, not the
+	 * application's: neither recorded nor judged.
+	 */
+	if (citus_daemon < 0)
+		citus_daemon = MyBgworkerEntry != NULL &&
+			strcmp(MyBgworkerEntry->bgw_library_name, "citus") == 0;
+
+	/*
+	 * No PG_TRY on this path (it is every planning's): after an error the
+	 * depth stays one higher, which only shifts every later depth alike,
+	 * and EXPLAIN compares depths taken the same way.
+	 */
+	if (!guard_active() || citus_daemon)
+		result = guard_plan_unjudged(parse, query_string, cursorOptions,
+									 boundParams, guard_next_planner);
+	else
+		result = guard_plan(parse, query_string, cursorOptions, boundParams,
+							guard_next_planner, guard_tracks_level(nesting_level), NULL);
+	planner_depth = depth;
+	/* the plan an EXPLAIN handed to another extension's hook made (below) */
+	if (explain_capture && depth == explain_depth && explain_captured == NULL)
+		explain_captured = result;
+	return result;
 }
 
 /*
@@ -322,6 +356,34 @@ guard_explain_per_plan(PlannedStmt *plannedstmt, IntoClause *into,
 }
 #else
 /*
+ * The lines guard adds to a plan's text EXPLAIN: the statistics profile it
+ * was planned under, and the verdict on it (NULL: no line).
+ */
+static void
+explain_lines(PlannedStmt *plan, ExplainState *es, char **profile, char *volatile *verdict)
+{
+	*profile = NULL;
+	*verdict = NULL;
+	if (es->format != EXPLAIN_FORMAT_TEXT)
+		return;
+	*profile = guard_profile_explain_line(plan);
+	if (guard_explain_verdict && guard_active())
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+
+		PG_TRY();
+		{
+			*verdict = guard_explain_line(plan);
+		}
+		PG_CATCH();
+		{
+			guard_fail_open("judge a plan for EXPLAIN", "EXPLAIN shows the plan without guard's line.", cxt);
+		}
+		PG_END_TRY();
+	}
+}
+
+/*
  * ExplainOneQuery hook: EXPLAIN as core does it, plus a "Guard" line with
  * the verdict of a flagged plan (text format; the other formats have no
  * place for it before PostgreSQL 18's explain hooks).  EXPLAIN without
@@ -348,8 +410,40 @@ guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 
 	if (prev_ExplainOneQuery)
 	{
-		prev_ExplainOneQuery(query, cursorOptions, into, es, queryString,
-							 params, queryEnv);
+		/*
+		 * Another extension's EXPLAIN (Citus's) plans and prints: guard
+		 * chains rather than hands over.  The first plan made at this
+		 * planner depth while it runs is the statement's; its lines are
+		 * added after the other extension's output (text format).
+		 */
+		bool		save_capture = explain_capture;
+		int			save_depth = explain_depth;
+		PlannedStmt *save_captured = explain_captured;
+
+		explain_capture = true;
+		explain_depth = planner_depth;
+		explain_captured = NULL;
+		PG_TRY();
+		{
+			prev_ExplainOneQuery(query, cursorOptions, into, es, queryString,
+								 params, queryEnv);
+			plan = explain_captured;
+		}
+		PG_FINALLY();
+		{
+			explain_capture = save_capture;
+			explain_depth = save_depth;
+			explain_captured = save_captured;
+		}
+		PG_END_TRY();
+		if (plan != NULL)
+		{
+			explain_lines(plan, es, &profile, &verdict);
+			if (profile != NULL)
+				ExplainPropertyText("Guard Statistics Profile", profile, es);
+			if (verdict != NULL)
+				ExplainPropertyText("Guard", verdict, es);
+		}
 		return;
 	}
 
@@ -382,22 +476,7 @@ guard_ExplainOneQuery(Query *query, int cursorOptions, IntoClause *into,
 		BufferUsageAccumDiff(&bufusage, &pgBufferUsage, &bufusage_start);
 	}
 
-	if (es->format == EXPLAIN_FORMAT_TEXT)
-		profile = guard_profile_explain_line(plan);
-	if (es->format == EXPLAIN_FORMAT_TEXT && guard_explain_verdict && guard_active())
-	{
-		MemoryContext cxt = CurrentMemoryContext;
-
-		PG_TRY();
-		{
-			verdict = guard_explain_line(plan);
-		}
-		PG_CATCH();
-		{
-			guard_fail_open("judge a plan for EXPLAIN", "EXPLAIN shows the plan without guard's line.", cxt);
-		}
-		PG_END_TRY();
-	}
+	explain_lines(plan, es, &profile, &verdict);
 
 #ifdef GUARD_HAVE_EXPLAIN_MEMORY
 	ExplainOnePlan(plan, into, es, queryString, params, queryEnv,

@@ -1,4 +1,4 @@
-# guard across a Citus cluster (issue 10, items 1-3): a coordinator and two
+# guard across a Citus cluster (issue 10, items 1-3 and 5): a coordinator and two
 # workers on 127.0.0.1, citus,guard preloaded, a notifications table of
 # 200 000 rows distributed by user_id in 32 shards.  On the workers each
 # statement has one fingerprint whatever shard it runs on, named by the
@@ -6,7 +6,8 @@
 # sequential scan counts with the whole table's size; in block mode the lost
 # parentheses (a SELECT, and a multi-shard UPDATE) are refused, naming the
 # distributed table, with nothing changed on any shard, while the good
-# query keeps serving.  Skipped when Citus is not installed
+# query keeps serving; EXPLAIN on the coordinator and on a worker keeps
+# guard's line although Citus hooks EXPLAIN too.  Skipped when Citus is not installed
 # (bash test/citus/build.sh builds it from ../shared/deps/citus).
 use strict;
 use warnings;
@@ -123,6 +124,15 @@ for my $w (@workers)
 		  FROM pg_class WHERE relname ~ '^notifications_[0-9]+$' AND relkind = 'r'});
 }
 is($changed, 0, 'and nothing changed on any shard');
+
+# 4. EXPLAIN keeps guard's line although Citus also hooks EXPLAIN (guard
+# chains): the worker's verdict on the shard's plan comes back in the
+# coordinator's EXPLAIN
+my $explain = $coord->safe_psql('postgres', "EXPLAIN (COSTS OFF) $lost");
+like($explain, qr/Guard: flagged \(new_seqscan\): sequential scan of public\.notifications/,
+	'EXPLAIN on the coordinator shows the worker\'s Guard line') or diag $explain;
+$explain = $workers[0]->safe_psql('postgres', "EXPLAIN (COSTS OFF) $lost");
+like($explain, qr/Guard: flagged/, 'and so does EXPLAIN on a worker') or diag $explain;
 
 $_->stop for @nodes;
 done_testing();
