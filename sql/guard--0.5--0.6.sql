@@ -246,3 +246,91 @@ CREATE OR REPLACE VIEW guard.plans AS
 
 REVOKE ALL ON FUNCTION guard.plans_internal_v2(boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION guard.plans_internal_v2(boolean) TO PUBLIC;
+
+-- Citus: one review queue for the cluster, from the coordinator.  Each
+-- node keeps its own incidents and baseline (guard.baseline is not a
+-- distributed table); these functions read and decide on every node
+-- through Citus's run_command_on_all_nodes, as the calling role.
+CREATE FUNCTION guard.cluster_incidents(OUT node text, OUT incident guard.incidents)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    IF pg_catalog.to_regprocedure('pg_catalog.run_command_on_all_nodes(text,boolean,boolean)') IS NULL THEN
+        RAISE EXCEPTION 'guard.cluster_incidents() needs Citus'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Without Citus, read guard.incidents.';
+    END IF;
+    FOR r IN
+        SELECT n.nodename OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) n.nodeport AS node,
+               c.success, c.result
+          FROM pg_catalog.run_command_on_all_nodes(
+                 'SELECT COALESCE(pg_catalog.json_agg(i), ''[]'') FROM guard.incidents i') c
+          JOIN pg_catalog.pg_dist_node n ON n.nodeid = c.nodeid
+         ORDER BY n.nodeid
+    LOOP
+        IF NOT r.success THEN
+            RAISE WARNING 'guard could not read the incidents of node %: %', r.node, r.result;
+            CONTINUE;
+        END IF;
+        RETURN QUERY
+            SELECT r.node, pg_catalog.json_populate_record(NULL::guard.incidents, j)
+              FROM pg_catalog.json_array_elements(r.result::pg_catalog.json) j;
+    END LOOP;
+END $$;
+
+COMMENT ON FUNCTION guard.cluster_incidents() IS
+'Citus: the incidents of every node of the cluster (node host:port, and the incident as guard.incidents shows it there)';
+
+CREATE FUNCTION guard.cluster_decide(command text,
+    OUT node text, OUT success boolean, OUT result text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.to_regprocedure('pg_catalog.run_command_on_all_nodes(text,boolean,boolean)') IS NULL THEN
+        RAISE EXCEPTION 'guard''s cluster functions need Citus'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Without Citus, call guard.approve or guard.reject.';
+    END IF;
+    RETURN QUERY
+        SELECT n.nodename OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) n.nodeport, c.success, c.result
+          FROM pg_catalog.run_command_on_all_nodes(command) c
+          JOIN pg_catalog.pg_dist_node n ON n.nodeid = c.nodeid
+         ORDER BY n.nodeid;
+END $$;
+
+REVOKE ALL ON FUNCTION guard.cluster_decide(text) FROM PUBLIC;
+
+CREATE FUNCTION guard.cluster_approve(query_hash bigint, plan_hash bigint, note text DEFAULT NULL,
+    OUT node text, OUT success boolean, OUT result text)
+RETURNS SETOF record
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT * FROM guard.cluster_decide(pg_catalog.format('SELECT guard.approve(%s, %s, %L)',
+                                                          query_hash, plan_hash, note))
+$$;
+
+CREATE FUNCTION guard.cluster_reject(query_hash bigint, plan_hash bigint, note text DEFAULT NULL,
+    until timestamptz DEFAULT NULL,
+    OUT node text, OUT success boolean, OUT result text)
+RETURNS SETOF record
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT * FROM guard.cluster_decide(pg_catalog.format('SELECT guard.reject(%s, %s, %L, %L)',
+                                                          query_hash, plan_hash, note, until))
+$$;
+
+COMMENT ON FUNCTION guard.cluster_approve(bigint, bigint, text) IS
+'Citus: guard.approve on every node of the cluster; one row per node with its outcome';
+COMMENT ON FUNCTION guard.cluster_reject(bigint, bigint, text, timestamptz) IS
+'Citus: guard.reject on every node of the cluster; one row per node with its outcome';
+
+REVOKE ALL ON FUNCTION guard.cluster_approve(bigint, bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION guard.cluster_reject(bigint, bigint, text, timestamptz) FROM PUBLIC;

@@ -134,5 +134,23 @@ like($explain, qr/Guard: flagged \(new_seqscan\): sequential scan of public\.not
 $explain = $workers[0]->safe_psql('postgres', "EXPLAIN (COSTS OFF) $lost");
 like($explain, qr/Guard: flagged/, 'and so does EXPLAIN on a worker') or diag $explain;
 
+# 6. one review queue: the coordinator reads every node's incidents, and
+# one call approves the plan on every node
+my $queue = $coord->safe_psql('postgres', q{
+	SELECT count(DISTINCT node) || ' ' || bool_or((incident).reason = 'new_seqscan')
+	  FROM guard.cluster_incidents() WHERE (incident).query LIKE 'SELECT count(*)%is_mention%'});
+like($queue, qr/^[23] true$/, 'guard.cluster_incidents() shows the workers\' incidents') or diag $queue;
+my ($qh, $ph) = split /\|/, $workers[0]->safe_psql('postgres', q{
+	SELECT query_hash, plan_hash FROM guard.incidents
+	 WHERE query LIKE 'SELECT count(*)%is_mention%' AND reason = 'new_seqscan' LIMIT 1});
+is($coord->safe_psql('postgres', "SELECT count(*) FILTER (WHERE success) || '/' || count(*) FROM guard.cluster_approve($qh, $ph, 'reviewed: a report')"),
+	'3/3', 'guard.cluster_approve() decides on every node');
+($ret, $out, $err) = $coord->psql('postgres', $lost);
+is($ret, 0, 'the approved plan runs on every shard') or diag $err;
+is($coord->safe_psql('postgres', q{SELECT count(*) FROM guard.cluster_incidents() WHERE (incident).status = 'approved'}) > 0 ? 'yes' : 'no',
+	'yes', 'and the queue shows it approved');
+($ret, $out, $err) = $coord->psql('single', 'SELECT * FROM guard.cluster_incidents()');
+like($err, qr/guard.cluster_incidents\(\) needs Citus/, 'without Citus the function says so');
+
 $_->stop for @nodes;
 done_testing();
