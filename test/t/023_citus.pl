@@ -152,5 +152,15 @@ is($coord->safe_psql('postgres', q{SELECT count(*) FROM guard.cluster_incidents(
 ($ret, $out, $err) = $coord->psql('single', 'SELECT * FROM guard.cluster_incidents()');
 like($err, qr/guard.cluster_incidents\(\) needs Citus/, 'without Citus the function says so');
 
+# 7. limp mode on the workers: set on the coordinator, a flagged plan runs
+# throttled on every shard instead of failing
+$coord->safe_psql('postgres', q{ALTER DATABASE postgres SET guard.flagged_max_concurrency = 2});
+($ret, $out, $err) = $coord->psql('postgres',
+	'SELECT max(id) FROM notifications WHERE user_id = 6 AND is_read = false OR is_mention = true');
+is($ret, 0, 'in limp mode a new flagged plan runs') or diag $err;
+is($workers[0]->safe_psql('postgres', q{
+	SELECT action FROM guard.incidents WHERE query LIKE 'SELECT max(id)%' ORDER BY incident_id DESC LIMIT 1}),
+	'throttled', 'throttled on the worker');
+
 $_->stop for @nodes;
 done_testing();
