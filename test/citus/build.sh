@@ -13,7 +13,6 @@ root=$(cd "$here/../.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/bin/pg_config}
 SRC=${GUARD_CITUS_SRC:-$root/../shared/deps/citus}
 [ -f "$SRC/citus-13.2.2.tar.gz" ] || [ -n "${GUARD_CITUS_SRC:-}" ] || SRC=/work/shared/deps/citus
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 [ "$(id -u)" = 0 ] || { echo "run this as root (it installs packages and Citus)" >&2; exit 1; }
 if [ -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ]; then
@@ -24,17 +23,9 @@ if [ ! -f "$SRC/citus-13.2.2.tar.gz" ]; then
 	echo "no Citus source in $SRC (set GUARD_CITUS_SRC): the Citus test will skip" >&2
 	exit 3
 fi
-pkgs=(libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev libssl-dev)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	say "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q
-	apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# guard's own dependencies, and Citus's build dependencies
+source "$root/test/lib.sh"
+guard_deps libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev libssl-dev
 work=$(mktemp -d /tmp/guard-citus-build.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 say "building Citus 13.2.2 for $("$PG_CONFIG" --version) (about 2 minutes)"
