@@ -58,7 +58,7 @@ typedef struct ShardEntry
 	int			nshards;		/* shards of the distributed table */
 } ShardEntry;
 
-static int	citus_loaded = -1;	/* -1: not known yet */
+int			guard_citus_loaded = -1;	/* -1: not known yet */
 static HTAB *shard_map = NULL;
 static bool map_stale = false;
 
@@ -206,23 +206,18 @@ classify(ShardEntry *e)
 	}
 }
 
-/*
- * guard_citus_shard_owner: the distributed table (or index) the shard
- * relid belongs to, and the table's number of shards in *nshards (if not
- * NULL); InvalidOid (and 1) for any relation that is no Citus shard, and
- * always when Citus is not loaded.
- */
+/* guard_citus_shard_owner (citus.h) past its inline test */
 Oid
-guard_citus_shard_owner(Oid relid, int *nshards)
+guard_citus_shard_owner_slow(Oid relid, int *nshards)
 {
 	ShardEntry *e;
 	bool		found;
 
 	if (nshards)
 		*nshards = 1;
-	if (citus_loaded < 0)
-		citus_loaded = GetConfigOption("citus.version", true, false) != NULL;
-	if (!citus_loaded || !IsTransactionState())
+	if (guard_citus_loaded < 0)
+		guard_citus_loaded = GetConfigOption("citus.version", true, false) != NULL;
+	if (!guard_citus_loaded || !IsTransactionState())
 		return InvalidOid;
 	if (shard_map == NULL || map_stale)
 	{
