@@ -162,5 +162,28 @@ is($workers[0]->safe_psql('postgres', q{
 	SELECT action FROM guard.incidents WHERE query LIKE 'SELECT max(id)%' ORDER BY incident_id DESC LIMIT 1}),
 	'throttled', 'throttled on the worker');
 
+# 8. plan correction on the workers: with the good plan approved and index
+# scans costed out, the worker replans without the sequential scan and runs
+# the approved plan
+$coord->safe_psql('postgres', q{ALTER DATABASE postgres RESET guard.flagged_max_concurrency});
+my $goodcount = 'SELECT count(*) FROM notifications WHERE user_id = 7 AND (is_read = false OR is_mention = true)';
+is($coord->safe_psql('postgres', $goodcount), '67', 'the good count runs');
+for my $w (@workers)
+{
+	$w->safe_psql('postgres', q{
+		SELECT guard.approve(query_hash, plan_hash, 'good') FROM guard.plans
+		 WHERE query LIKE 'SELECT count(*)%user_id OPERATOR(pg_catalog.=) $1) AND ((is_read%' AND plan NOT LIKE '%Seq Scan%'});
+}
+$coord->safe_psql('postgres', q{
+	ALTER DATABASE postgres SET enable_bitmapscan = off;
+	ALTER DATABASE postgres SET enable_indexscan = off;
+	ALTER DATABASE postgres SET guard.correct = on;});
+($ret, $out, $err) = $coord->psql('postgres', $goodcount);
+is($out, '67', 'with index scans costed out, block mode still runs it: corrected') or diag $err;
+my $corrected = join(',', map { $_->safe_psql('postgres', q{
+	SELECT string_agg(reason || '/' || action, ',') FROM guard.incidents
+	 WHERE query LIKE 'SELECT count(*)%is_mention%' AND reason = 'plan_regression'}) } @workers);
+like($corrected, qr{plan_regression/corrected}, 'the worker corrected the plan_regression') or diag $corrected;
+
 $_->stop for @nodes;
 done_testing();
