@@ -34,12 +34,14 @@
 #include "access/htup_details.h"
 #include "access/skey.h"
 #include "access/table.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
+#include "nodes/nodeFuncs.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
@@ -250,4 +252,42 @@ guard_citus_shard_owner_slow(Oid relid, int *nshards)
 	if (nshards)
 		*nshards = e->nshards;
 	return e->owner;
+}
+
+/* query_tree_walker callback: does the tree read a relation of the user's? */
+static bool
+user_relation_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, RangeTblEntry))
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) node;
+
+		return rte->rtekind == RTE_RELATION && rte->relid >= FirstNormalObjectId;
+	}
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, user_relation_walker, context,
+								 QTW_EXAMINE_RTES_BEFORE);
+	return expression_tree_walker(node, user_relation_walker, context);
+}
+
+/*
+ * guard_citus_internal_statement: a statement Citus runs for itself, not
+ * for the application: sent over one of Citus's internal connections
+ * (application_name "citus_internal ...": its maintenance daemon's
+ * deadlock detector and two-phase-commit recovery, metadata sync) and
+ * reading no relation of the user's (only catalogs and Citus's functions).
+ * The application's statements that Citus sends to workers read shards,
+ * so they are still recorded.
+ */
+bool
+guard_citus_internal_statement(Query *parse)
+{
+	if (guard_citus_loaded < 0)
+		guard_citus_loaded = GetConfigOption("citus.version", true, false) != NULL;
+	if (guard_citus_loaded == 0 || application_name == NULL ||
+		strncmp(application_name, "citus_internal", 14) != 0)
+		return false;
+	return !query_tree_walker(parse, user_relation_walker, NULL, QTW_EXAMINE_RTES_BEFORE);
 }

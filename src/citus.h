@@ -11,6 +11,8 @@
 #ifndef GUARD_CITUS_H
 #define GUARD_CITUS_H
 
+#include "nodes/parsenodes.h"
+
 extern int	guard_citus_loaded;
 extern Oid	guard_citus_shard_owner_slow(Oid relid, int *nshards);
 
@@ -32,5 +34,6 @@ guard_citus_shard_owner(Oid relid, int *nshards)
 	return guard_citus_shard_owner_slow(relid, nshards);
 }
 extern void guard_citus_relcache_inval(Oid relid);
+extern bool guard_citus_internal_statement(Query *parse);
 
 #endif							/* GUARD_CITUS_H */

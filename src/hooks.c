@@ -265,7 +265,9 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 	/*
 	 * Citus's own background workers (its maintenance daemon: deadlock
 	 * detection, metadata sync) run Citus's statements, not the
-	 * application's: neither recorded nor judged.
+	 * application's: neither recorded nor judged; nor the statements they
+	 * send over Citus's connections that read no relation of the user's
+	 * (citus.c).
 	 */
 	if (citus_daemon < 0)
 		citus_daemon = MyBgworkerEntry != NULL &&
@@ -276,7 +278,8 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 	 * depth stays one higher, which only shifts every later depth alike,
 	 * and EXPLAIN compares depths taken the same way.
 	 */
-	if (!guard_active() || citus_daemon)
+	if (!guard_active() || citus_daemon ||
+		(guard_citus_loaded != 0 && guard_citus_internal_statement(parse)))
 		result = guard_plan_unjudged(parse, query_string, cursorOptions,
 									 boundParams, guard_next_planner);
 	else

@@ -85,8 +85,12 @@ my ($worker_qh) = split / /, (keys %pairs)[0];
 # ... the same query_hash as on one machine (a database without Citus)
 $coord->safe_psql('postgres', 'CREATE DATABASE single');
 $coord->safe_psql('single', 'CREATE EXTENSION guard;' . $ddl);
-is($coord->safe_psql('single', q{SELECT query_hash FROM guard.explain('SELECT id FROM notifications WHERE user_id = 7 AND (is_read = false OR is_mention = true)')}),
-	$worker_qh, 'and the query_hash of the same statement on a single node');
+$coord->safe_psql('single', q{
+	INSERT INTO notifications
+	SELECT g, g % 2000, g % 3 = 0, g % 50 = 0, 'n' || g FROM generate_series(1, 200000) g;
+	ANALYZE notifications;});
+is($coord->safe_psql('single', q{SELECT query_hash || ' ' || plan_hash FROM guard.explain('SELECT id FROM notifications WHERE user_id = 7 AND (is_read = false OR is_mention = true)')}),
+	(keys %pairs)[0], 'and the query_hash and plan_hash of the same statement on a single node');
 
 # 2. a shard's scan counts with the whole table (each shard holds ~6 250 rows)
 $coord->safe_psql('postgres', q{SET guard.mode = observe; } . $lost);
@@ -133,6 +137,13 @@ like($explain, qr/Guard: flagged \(new_seqscan\): sequential scan of public\.not
 	'EXPLAIN on the coordinator shows the worker\'s Guard line') or diag $explain;
 $explain = $workers[0]->safe_psql('postgres', "EXPLAIN (COSTS OFF) $lost");
 like($explain, qr/Guard: flagged/, 'and so does EXPLAIN on a worker') or diag $explain;
+
+# 5. Citus's own statements (its daemon's deadlock detector and 2PC
+# recovery, every few seconds, on every node) are not recorded
+sleep(3);
+is(join('', map { $_->safe_psql('postgres', q{SELECT count(*) FROM guard.plans WHERE query ~ 'waiting_pid|pg_prepared_xacts'}) } @nodes),
+	'000', 'Citus\'s maintenance statements are in no node\'s guard.plans')
+  or diag join("\n", map { $_->safe_psql('postgres', q{SELECT calls || ' ' || userid::regrole || ' ' || left(query, 200) FROM guard.plans WHERE query ~ 'waiting_pid|pg_prepared_xacts'}) } @nodes);
 
 # 6. one review queue: the coordinator reads every node's incidents, and
 # one call approves the plan on every node
