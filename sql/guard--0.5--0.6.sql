@@ -323,8 +323,12 @@ RETURNS SETOF record
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
+    -- the expiry as every node reads it alike: ISO, UTC
     SELECT * FROM guard.cluster_decide(pg_catalog.format('SELECT guard.reject(%s, %s, %L, %L)',
-                                                          query_hash, plan_hash, note, until))
+        query_hash, plan_hash, note,
+        CASE WHEN NOT pg_catalog.isfinite(until) THEN until::pg_catalog.text
+             ELSE pg_catalog.to_char(until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')
+                  OPERATOR(pg_catalog.||) '+00' END))
 $$;
 
 COMMENT ON FUNCTION guard.cluster_approve(bigint, bigint, text) IS

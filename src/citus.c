@@ -17,8 +17,10 @@
  * guard does not need Citus: without it nothing here is ever looked up.
  *
  * A shard is recognized only if its name is exactly the distributed
- * table's (or index's) name followed by "_<shardid>" in the same schema;
- * names Citus had to shorten (over 63 bytes with the suffix) keep their
+ * table's (or index's) name followed by "_<shardid>" in the same schema,
+ * and a placement of that shard lives on this node (pg_dist_placement,
+ * pg_dist_local_group): a table merely named like a shard is not one.
+ * Names Citus had to shorten (over 63 bytes with the suffix) keep their
  * own.  Results, negative ones included, are cached per backend and
  * forgotten at any relcache invalidation (Citus invalidates the
  * distributed table's relcache entry when its shards change).
@@ -41,6 +43,9 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "commands/extension.h"
+#include "catalog/dependency.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -98,6 +103,55 @@ name_shardid(const char *name, int *prefix)
 	return id;
 }
 
+/* Is a placement of shardid on this node (pg_dist_placement, pg_dist_local_group)? */
+static bool
+placed_here(int64 shardid)
+{
+	Oid			placement = get_relname_relid("pg_dist_placement", PG_CATALOG_NAMESPACE);
+	Oid			by_shardid = get_relname_relid("pg_dist_placement_shardid_index", PG_CATALOG_NAMESPACE);
+	Oid			localgroup = get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE);
+	AttrNumber	shard_att;
+	AttrNumber	group_att;
+	Relation	rel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	bool		isnull;
+	int32		group = -1;
+	bool		found = false;
+
+	if (!OidIsValid(placement) || !OidIsValid(by_shardid) || !OidIsValid(localgroup))
+		return false;
+	rel = table_open(localgroup, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	if ((tup = systable_getnext(scan)) != NULL)
+	{
+		Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			group = DatumGetInt32(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	shard_att = get_attnum(placement, "shardid");
+	group_att = get_attnum(placement, "groupid");
+	if (group < 0 || shard_att == InvalidAttrNumber || group_att == InvalidAttrNumber)
+		return false;
+	rel = table_open(placement, AccessShareLock);
+	ScanKeyInit(&key, shard_att, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(shardid));
+	scan = systable_beginscan(rel, by_shardid, true, NULL, 1, &key);
+	while (!found && (tup = systable_getnext(scan)) != NULL)
+	{
+		Datum		d = heap_getattr(tup, group_att, RelationGetDescr(rel), &isnull);
+
+		found = !isnull && DatumGetInt32(d) == group;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
 /*
  * The distributed table shardid belongs to (pg_dist_shard.logicalrelid),
  * and its number of shards; InvalidOid if none.
@@ -130,6 +184,9 @@ shard_table(int64 shardid, int *nshards)
 	systable_endscan(scan);
 
 	*nshards = 0;
+	/* a table named like a shard is one only where a placement of it lives */
+	if (OidIsValid(owner) && !placed_here(shardid))
+		owner = InvalidOid;
 	if (OidIsValid(owner))
 	{
 		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(owner));
@@ -254,9 +311,23 @@ guard_citus_shard_owner_slow(Oid relid, int *nshards)
 	return e->owner;
 }
 
-/* query_tree_walker callback: does the tree read a relation of the user's? */
+/* check_functions_in_node callback: a function neither built in nor Citus's? */
 static bool
-user_relation_walker(Node *node, void *context)
+foreign_function(Oid funcid, void *context)
+{
+	Oid			citus = *(Oid *) context;
+
+	return funcid >= FirstNormalObjectId &&
+		(!OidIsValid(citus) || getExtensionOfObject(ProcedureRelationId, funcid) != citus);
+}
+
+/*
+ * query_tree_walker callback: does the tree read a relation of the user's,
+ * or call a function that is neither built in nor Citus's (a user's
+ * function could read anything, and a SQL one is inlined only later)?
+ */
+static bool
+not_citus_walker(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
@@ -267,27 +338,39 @@ user_relation_walker(Node *node, void *context)
 		return rte->rtekind == RTE_RELATION && rte->relid >= FirstNormalObjectId;
 	}
 	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, user_relation_walker, context,
+		return query_tree_walker((Query *) node, not_citus_walker, context,
 								 QTW_EXAMINE_RTES_BEFORE);
-	return expression_tree_walker(node, user_relation_walker, context);
+	if (check_functions_in_node(node, foreign_function, context))
+		return true;
+	return expression_tree_walker(node, not_citus_walker, context);
 }
 
 /*
  * guard_citus_internal_statement: a statement Citus runs for itself, not
  * for the application: sent over one of Citus's internal connections
- * (application_name "citus_internal ...": its maintenance daemon's
- * deadlock detector and two-phase-commit recovery, metadata sync) and
- * reading no relation of the user's (only catalogs and Citus's functions).
- * The application's statements that Citus sends to workers read shards,
- * so they are still recorded.
+ * (application_name "citus_internal ...": its daemon's deadlock detector,
+ * two-phase-commit recovery, shard copies, metadata sync), reading no
+ * relation of the user's and calling only built-in functions and Citus's
+ * own.  A role may name its session "citus_internal", but cannot make its
+ * functions Citus's.  The application's statements that Citus sends to
+ * workers read shards, so they are judged.
  */
 bool
 guard_citus_internal_statement(Query *parse)
 {
+	Oid			citus;
+
 	if (guard_citus_loaded < 0)
 		guard_citus_loaded = GetConfigOption("citus.version", true, false) != NULL;
-	if (guard_citus_loaded == 0 || application_name == NULL ||
-		strncmp(application_name, "citus_internal", 14) != 0)
+	if (guard_citus_loaded == 0 || !guard_citus_internal_session())
 		return false;
-	return !query_tree_walker(parse, user_relation_walker, NULL, QTW_EXAMINE_RTES_BEFORE);
+	citus = get_extension_oid("citus", true);
+	return !query_tree_walker(parse, not_citus_walker, &citus, QTW_EXAMINE_RTES_BEFORE);
+}
+
+/* guard_citus_internal_session: the session is one of Citus's connections */
+bool
+guard_citus_internal_session(void)
+{
+	return application_name != NULL && strncmp(application_name, "citus_internal", 14) == 0;
 }

@@ -35,5 +35,6 @@ guard_citus_shard_owner(Oid relid, int *nshards)
 }
 extern void guard_citus_relcache_inval(Oid relid);
 extern bool guard_citus_internal_statement(Query *parse);
+extern bool guard_citus_internal_session(void);
 
 #endif							/* GUARD_CITUS_H */

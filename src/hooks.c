@@ -278,6 +278,12 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 	 * depth stays one higher, which only shifts every later depth alike,
 	 * and EXPLAIN compares depths taken the same way.
 	 */
+	/*
+	 * A statement Citus runs for itself over its connections (citus.c) is
+	 * Citus's.  Each statement is classified on its own: what a statement
+	 * runs inside its execution is judged, so a session named like Citus's
+	 * gains nothing.
+	 */
 	if (!guard_active() || citus_daemon ||
 		(guard_citus_loaded != 0 && guard_citus_internal_statement(parse)))
 		result = guard_plan_unjudged(parse, query_string, cursorOptions,

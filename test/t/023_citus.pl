@@ -145,6 +145,25 @@ is(join('', map { $_->safe_psql('postgres', q{SELECT count(*) FROM guard.plans W
 	'000', 'Citus\'s maintenance statements are in no node\'s guard.plans')
   or diag join("\n", map { $_->safe_psql('postgres', q{SELECT calls || ' ' || userid::regrole || ' ' || left(query, 200) FROM guard.plans WHERE query ~ 'waiting_pid|pg_prepared_xacts'}) } @nodes);
 
+# ... but a session that only names itself like Citus's gains nothing: a
+# SQL function (inlined only while planning) reading a large table is judged
+$coord->safe_psql('postgres', q{
+	CREATE TABLE local_big AS SELECT g FROM generate_series(1, 100000) g;
+	ANALYZE local_big;
+	CREATE FUNCTION srf() RETURNS SETOF local_big LANGUAGE sql STABLE AS 'SELECT * FROM local_big';});
+($ret, $out, $err) = $coord->psql('postgres',
+	q{SET application_name = 'citus_internal x'; SELECT count(*) FROM srf() WHERE g = 5});
+like($err, qr/guard blocked a plan that sequentially scans public\.local_big/,
+	'a spoofed citus_internal session is still judged') or diag "$out $err";
+
+# ... and a table merely named like a shard (here, where no placement of the
+# shard lives) is no shard
+my $shardid = $coord->safe_psql('postgres', q{SELECT min(shardid) FROM pg_dist_shard WHERE logicalrelid = 'notifications'::regclass});
+$coord->safe_psql('postgres', "CREATE TABLE notifications_$shardid (id int)");
+is($coord->safe_psql('postgres', "SELECT seqscans[1] FROM guard.explain('SELECT * FROM notifications_$shardid')"),
+	"public.notifications_$shardid", 'a table named like a shard without a placement here keeps its name');
+$coord->safe_psql('postgres', "SET citus.enable_manual_changes_to_shards = on; DROP TABLE notifications_$shardid");
+
 # 6. one review queue: the coordinator reads every node's incidents, and
 # one call approves the plan on every node
 my $queue = $coord->safe_psql('postgres', q{
@@ -162,6 +181,15 @@ is($coord->safe_psql('postgres', q{SELECT count(*) FROM guard.cluster_incidents(
 	'yes', 'and the queue shows it approved');
 ($ret, $out, $err) = $coord->psql('single', 'SELECT * FROM guard.cluster_incidents()');
 like($err, qr/guard.cluster_incidents\(\) needs Citus/, 'without Citus the function says so');
+
+# ... a rejection's expiry means the same instant on every node, whatever
+# the caller's DateStyle and TimeZone
+is($coord->safe_psql('postgres', q{
+	SET DateStyle = 'SQL, DMY'; SET TimeZone = 'Asia/Kolkata';
+	SELECT count(*) FILTER (WHERE success) FROM guard.cluster_reject(1, 2, 'expiry test', '2031-02-13 10:00+00')}),
+	'3', 'guard.cluster_reject() with an expiry on every node');
+is(join(',', map { $_->safe_psql('postgres', q{SET TimeZone = 'UTC'; SELECT expires_at FROM guard.baseline WHERE query_hash = 1 AND plan_hash = 2}) } @nodes),
+	join(',', ('2031-02-13 10:00:00+00') x 3), 'the same expiry everywhere');
 
 # 7. limp mode on the workers: set on the coordinator, a flagged plan runs
 # throttled on every shard instead of failing
