@@ -32,12 +32,17 @@
  * (as baseline.c does, and for the same reason: no SPI inside the planner),
  * into a hash table keyed by relation OID; a column's statistics tuple is
  * built at its first use and kept.  The statement trigger the tables share
- * with guard.baseline sends a relcache invalidation with every change; the
- * callback only marks the copy stale (it may run in the middle of a hook),
- * and the next hook call reloads.  Loading and building run in an internal
- * subtransaction: a failure (a value that no longer parses in this
- * database) is a WARNING and a fallback, never a failed statement.  When
- * the setting is off the hooks cost one test of a bool.
+ * with guard.baseline sends a relcache invalidation with every change; that
+ * invalidation, one of a profiled relation (ALTER, DROP, ANALYZE) and a
+ * schema's change only mark the copy stale (they may arrive in the middle
+ * of a hook), and the next hook call reloads, unless the copy is pinned
+ * (get_relation_info holds pointers into it).  Loading and building run in
+ * an internal subtransaction: a failed load is one WARNING, a value that no
+ * longer parses a LOG line, and both a fallback, never a failed statement
+ * (cancels and lock errors are the statement's).  Reading takes no lock on
+ * the application's relations or types.  The statistics hooks are
+ * installed the first time the setting is on in a process (hooks.c); while
+ * it is off they cost one test of a bool.
  *
  * The profile holds production's data values (most common values,
  * histogram bounds): the tables are readable by superusers only.
