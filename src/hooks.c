@@ -241,12 +241,14 @@ guard_next_planner(Query *parse, const char *query_string, int cursorOptions,
 	return standard_planner(parse, query_string, cursorOptions, boundParams);
 }
 
+/* this process is one of Citus's background workers; -1: not known yet */
+static int	citus_daemon = -1;
+
 /*
  * An EXPLAIN handed to another extension's hook (15-17): the planner hook
  * notes the statement's plan here, at the planner depth of that EXPLAIN.
  */
 static int	planner_depth = 0;
-static int	citus_daemon = -1;	/* this process is one of Citus's workers; -1: unknown */
 static bool explain_capture = false;
 static int	explain_depth = 0;
 static PlannedStmt *explain_captured = NULL;
@@ -263,27 +265,18 @@ guard_planner(Query *parse, const char *query_string, int cursorOptions,
 	int			depth = planner_depth++;
 
 	/*
-	 * Citus's own background workers (its maintenance daemon: deadlock
-	 * detection, metadata sync) run Citus's statements, not the
-	 * application's: neither recorded nor judged; nor the statements they
-	 * send over Citus's connections that read no relation of the user's
-	 * (citus.c).
-	 */
-	if (citus_daemon < 0)
-		citus_daemon = MyBgworkerEntry != NULL &&
-			strcmp(MyBgworkerEntry->bgw_library_name, "citus") == 0;
-
-	/*
+	 * Citus's own statements are neither judged nor recorded: those of its
+	 * background workers (its maintenance daemon), and each one it sends
+	 * over its connections for itself (citus.c).  Each statement is
+	 * classified on its own, so a session named like Citus's gains nothing.
+	 *
 	 * No PG_TRY on this path (it is every planning's): after an error the
 	 * depth stays one higher, which only shifts every later depth alike,
 	 * and EXPLAIN compares depths taken the same way.
 	 */
-	/*
-	 * A statement Citus runs for itself over its connections (citus.c) is
-	 * Citus's.  Each statement is classified on its own: what a statement
-	 * runs inside its execution is judged, so a session named like Citus's
-	 * gains nothing.
-	 */
+	if (citus_daemon < 0)
+		citus_daemon = MyBgworkerEntry != NULL &&
+			strcmp(MyBgworkerEntry->bgw_library_name, "citus") == 0;
 	if (!guard_active() || citus_daemon ||
 		(guard_citus_loaded != 0 && guard_citus_internal_statement(parse)))
 		result = guard_plan_unjudged(parse, query_string, cursorOptions,
@@ -341,7 +334,7 @@ guard_explain_per_plan(PlannedStmt *plannedstmt, IntoClause *into,
 	char	   *volatile verdict = NULL;
 	MemoryContext cxt = CurrentMemoryContext;
 
-	char	   *volatile profile = NULL;
+	char	   *profile;
 
 	if (prev_explain_per_plan)
 		prev_explain_per_plan(plannedstmt, into, es, queryString, params, queryEnv);
